@@ -1,0 +1,152 @@
+"""The one RGB <-> YUV 4:2:0 conversion of inrv: BT.601, limited (TV) range, 8 bit.
+
+Every path that turns RGB into YUV or back (video readers and writers, metrics, anchors) goes through
+this module, so that all codecs are compared after the very same conversion.
+
+Definitions (ITU-R BT.601, Kr = 0.299, Kb = 0.114, as ffmpeg's default for SD material):
+
+* ``rgb_to_yuv420``: R, G, B in [0, 255] are mapped to Y in [16, 235] and Cb, Cr in [16, 240]
+  (centre 128) with the BT.601 matrix in float32. Chroma is computed at full resolution and then
+  subsampled by averaging each 2x2 block (chroma sited at the centre of the block, as ``C420jpeg``).
+  Values are rounded half up (``floor(x + 0.5)``) and clipped to [0, 255].
+* ``yuv420_to_rgb``: chroma is upsampled *bilinearly* for centre-sited chroma: every full-resolution
+  sample takes 3/4 of its own chroma sample and 1/4 of the neighbour on its side, in each direction
+  (the "fancy upsampling" of libjpeg; edges replicate). The inverse BT.601 matrix follows, then
+  rounding half up and clipping to [0, 255]. Bilinear upsampling is used for every codec in evaluation.
+
+4:2:0 requires even width and height; odd sizes raise :class:`~codec.errors.VideoError`.
+Both functions accept a batch ``(N, H, W, 3)`` or a single frame ``(H, W, 3)`` (and planes with or
+without the leading frame axis) and return arrays with the same leading shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from codec.errors import VideoError
+
+__all__ = ["KR", "KB", "RGB_TO_YCBCR", "YCBCR_TO_RGB", "rgb_to_yuv420", "yuv420_to_rgb", "check_even"]
+
+KR = 0.299
+KB = 0.114
+
+
+def _forward_matrix() -> np.ndarray:
+    """BT.601 limited range matrix mapping RGB in [0, 255] to (Y-16, Cb-128, Cr-128)."""
+    kg = 1.0 - KR - KB
+    y = np.array([KR, kg, KB])
+    cb = (np.array([0.0, 0.0, 1.0]) - y) / (2.0 * (1.0 - KB))
+    cr = (np.array([1.0, 0.0, 0.0]) - y) / (2.0 * (1.0 - KR))
+    return np.stack([y * (219.0 / 255.0), cb * (224.0 / 255.0), cr * (224.0 / 255.0)])
+
+
+RGB_TO_YCBCR: np.ndarray = _forward_matrix().astype(np.float32)
+"""3x3 float32 matrix: ``[Y-16, Cb-128, Cr-128] = RGB_TO_YCBCR @ [R, G, B]``."""
+_INVERSE = np.linalg.inv(_forward_matrix())
+YCBCR_TO_RGB: np.ndarray = np.where(np.abs(_INVERSE) < 1e-12, 0.0, _INVERSE).astype(np.float32)
+"""3x3 float32 matrix: ``[R, G, B] = YCBCR_TO_RGB @ [Y-16, Cb-128, Cr-128]``."""
+_OFFSETS = np.array([16.0, 128.0, 128.0], dtype=np.float32)
+
+
+def check_even(width: int, height: int) -> None:
+    """Raise :class:`VideoError` unless both dimensions are even (4:2:0 needs them so)."""
+    if width % 2 or height % 2:
+        raise VideoError(f"4:2:0 needs even width and height, got {width}x{height}")
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    """Round half up and clip a float array to uint8."""
+    return np.clip(np.floor(x + 0.5), 0.0, 255.0).astype(np.uint8)
+
+
+def _subsample(plane: np.ndarray) -> np.ndarray:
+    """Average 2x2 blocks of float planes ``(..., H, W)`` -> ``(..., H/2, W/2)``."""
+    return 0.25 * (plane[..., 0::2, 0::2] + plane[..., 1::2, 0::2] + plane[..., 0::2, 1::2] + plane[..., 1::2, 1::2])
+
+
+def _upsample_axis(plane: np.ndarray, axis: int) -> np.ndarray:
+    """Double one axis with centre-sited bilinear weights 3/4, 1/4 (edges replicated)."""
+    n = plane.shape[axis]
+    prev = np.take(plane, np.r_[0, np.arange(n - 1)], axis=axis)
+    nxt = np.take(plane, np.r_[np.arange(1, n), n - 1], axis=axis)
+    even = 0.75 * plane + 0.25 * prev
+    odd = 0.75 * plane + 0.25 * nxt
+    out = np.stack([even, odd], axis=axis + 1)
+    shape = list(plane.shape)
+    shape[axis] = 2 * n
+    return out.reshape(shape)
+
+
+def upsample_chroma(plane: np.ndarray) -> np.ndarray:
+    """Bilinear 2x upsampling of chroma planes ``(..., h, w)`` -> float32 ``(..., 2h, 2w)``."""
+    p = plane.astype(np.float32)
+    return _upsample_axis(_upsample_axis(p, p.ndim - 2), p.ndim - 1)
+
+
+def _flatten(arr: np.ndarray, core: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """View ``arr`` as ``(N, *core_shape)`` and return it with the leading shape to restore."""
+    lead = arr.shape[: arr.ndim - core]
+    return arr.reshape((-1,) + arr.shape[arr.ndim - core :]), lead
+
+
+def _mix(m: np.ndarray, row: int, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """One output channel of a 3x3 colour matrix: ``m[row] . (a, b, c)``."""
+    return m[row, 0] * a + m[row, 1] * b + m[row, 2] * c
+
+
+def _rgb_frame_to_yuv(rgb: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+    """Convert one uint8 ``(H, W, 3)`` frame into the given output planes (float32 inside)."""
+    r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
+    m = RGB_TO_YCBCR
+    y[...] = _to_uint8(_mix(m, 0, r, g, b) + _OFFSETS[0])
+    u[...] = _to_uint8(_subsample(_mix(m, 1, r, g, b)) + _OFFSETS[1])
+    v[...] = _to_uint8(_subsample(_mix(m, 2, r, g, b)) + _OFFSETS[2])
+
+
+def _yuv_frame_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+    """Convert one frame's uint8 planes into ``out`` ``(H, W, 3)`` (float32 inside)."""
+    yf = y.astype(np.float32) - _OFFSETS[0]
+    cb = upsample_chroma(u) - _OFFSETS[1]
+    cr = upsample_chroma(v) - _OFFSETS[2]
+    for ch in range(3):
+        out[..., ch] = _to_uint8(_mix(YCBCR_TO_RGB, ch, yf, cb, cr))
+
+
+def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Convert uint8 RGB ``(..., H, W, 3)`` to uint8 planes Y ``(..., H, W)``, U and V ``(..., H/2, W/2)``.
+
+    Frames are converted one at a time, so float temporaries stay at one frame's size.
+    """
+    if rgb.dtype != np.uint8 or rgb.ndim < 3 or rgb.shape[-1] != 3:
+        raise VideoError(f"expected uint8 RGB frames (..., H, W, 3), got {rgb.dtype} {rgb.shape}")
+    height, width = rgb.shape[-3], rgb.shape[-2]
+    check_even(width, height)
+    frames, lead = _flatten(rgb, 3)
+    n = frames.shape[0]
+    y = np.empty((n, height, width), np.uint8)
+    u = np.empty((n, height // 2, width // 2), np.uint8)
+    v = np.empty_like(u)
+    for i in range(n):
+        _rgb_frame_to_yuv(frames[i], y[i], u[i], v[i])
+    return y.reshape(lead + y.shape[1:]), u.reshape(lead + u.shape[1:]), v.reshape(lead + v.shape[1:])
+
+
+def yuv420_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Convert uint8 planes Y ``(..., H, W)``, U, V ``(..., H/2, W/2)`` to uint8 RGB ``(..., H, W, 3)``.
+
+    Frames are converted one at a time, so float temporaries stay at one frame's size.
+    """
+    for name, plane in (("y", y), ("u", u), ("v", v)):
+        if plane.dtype != np.uint8 or plane.ndim < 2:
+            raise VideoError(f"expected uint8 planes, got {name} {plane.dtype} {plane.shape}")
+    height, width = y.shape[-2], y.shape[-1]
+    check_even(width, height)
+    expected = y.shape[:-2] + (height // 2, width // 2)
+    if u.shape != expected or v.shape != expected:
+        raise VideoError(f"chroma planes {u.shape}, {v.shape} do not match luma {y.shape} (expected {expected})")
+    ys, lead = _flatten(y, 2)
+    us, vs = _flatten(u, 2)[0], _flatten(v, 2)[0]
+    out = np.empty((ys.shape[0], height, width, 3), np.uint8)
+    for i in range(ys.shape[0]):
+        _yuv_frame_to_rgb(ys[i], us[i], vs[i], out[i])
+    return out.reshape(lead + out.shape[1:])

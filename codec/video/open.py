@@ -1,0 +1,93 @@
+"""``open_video``: pick the reader for a path, and parse raw-YUV geometry from UVG-style file names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from os import PathLike
+from pathlib import Path
+
+from codec.errors import VideoError
+from codec.video.frames import DEFAULT_FPS, as_fps
+from codec.video.kinds import PngFolderReader, RawYuvReader, Y4mReader, make_ffmpeg_reader
+from codec.video.reader import VideoReader, check_geometry_option
+
+__all__ = ["open_video", "RawName", "parse_raw_name", "RAW_SUFFIXES"]
+
+RAW_SUFFIXES = (".yuv",)
+
+
+@dataclass(frozen=True)
+class RawName:
+    """What a raw file's name says, e.g. ``Beauty_1920x1080_120fps_420_8bit_YUV.yuv``."""
+
+    width: int | None
+    height: int | None
+    fps: Fraction | None
+
+
+def parse_raw_name(path: Path) -> RawName:
+    """Read ``WxH``, ``NNfps``, bit depth and chroma format tokens (separated by ``_ - .``) of a name.
+
+    Names that announce something other than 8-bit 4:2:0 (``10bit``, ``422``, ``444``) are refused.
+    """
+    width = height = None
+    fps = None
+    for token in re.split(r"[_\-.\s]+", path.stem.lower()):
+        if m := re.fullmatch(r"(\d+)x(\d+)", token):
+            width, height = int(m.group(1)), int(m.group(2))
+        elif m := re.fullmatch(r"(\d+(?:\.\d+)?)fps", token):
+            fps = as_fps(m.group(1))
+        elif (m := re.fullmatch(r"(\d+)bits?", token)) and int(m.group(1)) != 8:
+            raise VideoError(f"{path}: name says {token}; only 8-bit raw YUV is supported")
+        elif re.fullmatch(r"(yuv)?4(22|44)p?", token):
+            raise VideoError(f"{path}: name says {token}; only 4:2:0 raw YUV is supported")
+    return RawName(width, height, fps)
+
+
+def _open_raw(path: Path, width: int | None, height: int | None, fps: Fraction | None) -> VideoReader:
+    """Raw I420 with geometry from the options, else from the name."""
+    named = parse_raw_name(path)
+    width = width if width is not None else named.width
+    height = height if height is not None else named.height
+    if width is None or height is None:
+        raise VideoError(
+            f"{path}: raw YUV needs its geometry: pass width= and height= or name it like Name_1920x1080_120fps.yuv"
+        )
+    rate = fps if fps is not None else (named.fps or DEFAULT_FPS)
+    return RawYuvReader(path, int(width), int(height), rate)
+
+
+def open_video(
+    path: str | PathLike[str],
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    fps: Fraction | float | int | str | None = None,
+) -> VideoReader:
+    """Open a video for reading, choosing the reader from what ``path`` is.
+
+    * a folder: PNG/JPEG frames in natural name order (``fps`` default 25);
+    * ``.yuv``: raw 8-bit I420; ``width``/``height``/``fps`` from the options or from a UVG-style
+      name (``Beauty_1920x1080_120fps_420_8bit_YUV.yuv``; ``fps`` default 25);
+    * ``.y4m``: YUV4MPEG2 (8-bit 4:2:0);
+    * anything else: decoded by ffmpeg (mp4, mkv, avi, mpg, mov, mj2, ...).
+
+    For containers that state their size, ``width``/``height`` must agree with it; ``fps`` overrides
+    the stated rate. Problems raise :class:`~codec.errors.VideoError` with one clear line.
+    """
+    p = Path(path)
+    rate = as_fps(fps) if fps is not None else None
+    if not p.exists():
+        raise VideoError(f"no such file or folder: {p}")
+    if p.is_dir():
+        reader: VideoReader = PngFolderReader(p, rate)
+    elif p.suffix.lower() in RAW_SUFFIXES:
+        return _open_raw(p, width, height, rate)
+    elif p.suffix.lower() == ".y4m":
+        reader = Y4mReader(p, rate)
+    else:
+        return make_ffmpeg_reader(p, width, height, rate)
+    check_geometry_option(p, (reader.info.width, reader.info.height), width, height)
+    return reader
