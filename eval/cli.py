@@ -1,0 +1,166 @@
+"""``inrv eval``: rate-distortion sweeps from the command line.
+
+``add_parser(subparsers)`` registers the ``eval`` sub-command on the ``inrv`` parser and ``run(args)``
+executes it; :func:`main` runs it alone (``python -m eval.cli ...``). Example::
+
+    inrv eval --dataset folder --files carphone bikes --methods hnerv,x265-medium,svtav1 \\
+        --frames 16 --points 4 --steps 300 --out runs/demo
+
+Progress is a bar over points; finished points are kept in JSON files, so the same command resumes
+an interrupted run. At the end the report (``OUT/report.md``) is written and a summary printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+from codec.errors import ConfigError, InrvError
+from eval.datasets import load_dataset
+from eval.methods import ALIASES, InrvOptions, get_methods, method_names
+from eval.report import build_report, summary_table
+from eval.sweep import SweepConfig, run_sweep
+
+__all__ = ["add_parser", "run", "main", "DEFAULT_ANCHOR"]
+
+DEFAULT_ANCHOR = "x265-medium"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``eval`` sub-command to an ``argparse`` sub-parsers object and return its parser."""
+    p = subparsers.add_parser(
+        "eval",
+        help="rate-distortion evaluation against x264/x265/SVT-AV1/VVenC",
+        description="Sweep methods over rate points on a dataset; write JSON results, RD plots, BD-rates and a report.",
+    )
+    p.add_argument("--dataset", choices=("uvg", "folder"), default="folder", help="uvg: the UVG files; folder: any videos")
+    p.add_argument("--root", type=Path, help="folder with the dataset's files")
+    p.add_argument("--files", nargs="+", default=None, metavar="FILE",
+                   help="videos to evaluate (PATH, NAME=PATH, or a sample clip: carphone, bikes); relative to --root")
+    p.add_argument("--sequences", default=None, help="comma-separated subset of sequence names (e.g. Beauty,Jockey)")
+    p.add_argument("--methods", required=True,
+                   help="comma-separated methods: inrv families (nerv, hnerv, ...) and anchors "
+                        "(x264-medium, x265-veryslow-ld, svtav1, vvenc, ...); 'list' prints them")
+    p.add_argument("--frames", type=int, default=None, help="evaluate the first N frames")
+    p.add_argument("--scale", type=float, default=1.0, help="downscale both sides by S (area filter, even sizes)")
+    p.add_argument("--points", type=int, default=4, help="rate points per method (default 4)")
+    p.add_argument("--values", action="append", default=[], metavar="METHOD=V1,V2,...",
+                   help="explicit knob values for one method (CRF/QP for anchors, quality 1..8 or lambda for inrv)")
+    p.add_argument("--steps", type=int, default=None, help="training steps for inrv methods")
+    p.add_argument("--time-budget", type=float, default=None, help="seconds of training per inrv point")
+    p.add_argument("--device", default="auto", help="device for inrv methods (auto, cpu, cuda)")
+    p.add_argument("--fps", default=None, help="frame rate of PNG folders / raw files without one in the name")
+    p.add_argument("--anchor", default=None, help=f"BD-rate anchor (default {DEFAULT_ANCHOR} when evaluated)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (results, plots, report)")
+    p.add_argument("--overwrite", action="store_true", help="redo points made with other settings instead of refusing")
+    p.add_argument("--keep-bitstreams", action="store_true", help="keep encoded files under OUT/work")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def _values(items: list[str]) -> dict[str, tuple[str, ...]]:
+    """``["x265-medium=22,27", "hnerv=2,5"]`` -> ``{"x265-medium": ("22", "27"), ...}``."""
+    out: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--values expects METHOD=V1,V2,..., got {item!r}")
+        name, values = item.split("=", 1)
+        name = ALIASES.get(name.strip().lower(), name.strip().lower())
+        out[name] = tuple(v.strip() for v in values.split(",") if v.strip())
+    return out
+
+
+def _anchor(requested: str | None, methods) -> str | None:
+    names = [m.name for m in methods]
+    if requested is not None:
+        key = ALIASES.get(requested.lower(), requested.lower())
+        if key not in names:
+            raise ConfigError(f"--anchor {requested} is not among --methods ({', '.join(names)})")
+        return key
+    if DEFAULT_ANCHOR in names:
+        return DEFAULT_ANCHOR
+    return next((m.name for m in methods if m.kind == "anchor"), None)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``inrv eval``; user mistakes raise :class:`codec.errors.InrvError`."""
+    if args.methods.strip().lower() == "list":
+        print("\n".join(method_names()))
+        return 0
+    if args.points < 1:
+        raise ConfigError(f"--points must be >= 1, got {args.points}")
+    fps = None
+    if args.fps is not None:
+        try:
+            fps = Fraction(args.fps)
+        except (ValueError, ZeroDivisionError):
+            raise ConfigError(f"--fps must be a number or a ratio, got {args.fps!r}") from None
+    methods = get_methods(args.methods, InrvOptions(steps=args.steps, time_budget=args.time_budget, device=args.device))
+    anchor = _anchor(args.anchor, methods)
+    values = _values(args.values)
+    unknown = sorted(set(values) - {m.name for m in methods})
+    if unknown:
+        raise ConfigError(f"--values for {', '.join(unknown)}, which is not in --methods")
+    names = [n.strip() for n in args.sequences.split(",")] if args.sequences else None
+    out = Path(args.out)
+    sequences = load_dataset(
+        args.dataset, args.root, files=args.files, names=names, frames=args.frames, scale=args.scale,
+        cache_dir=out / "sources" / args.dataset, fps=fps,
+    )
+    config = SweepConfig(out=out, dataset=args.dataset, points=args.points, values=values,
+                         overwrite=args.overwrite, keep_bitstreams=args.keep_bitstreams, progress=not args.no_progress)
+    try:
+        outcome = run_sweep(sequences, methods, config)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished points are saved under {out / 'results'}; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    settings = {
+        "dataset": args.dataset,
+        "sequences": ", ".join(f"{s.name} ({s.width}x{s.height}, {s.num_frames} frames)" for s in sequences),
+        "frames": args.frames or "all",
+        "scale": args.scale,
+        "points per method": args.points,
+        "explicit values": "; ".join(f"{k}={','.join(v)}" for k, v in values.items()) or "none",
+        "inrv steps": args.steps or "family default",
+        "inrv device": args.device,
+        "BD-rate anchor": anchor or "none",
+        "points run / reused": f"{outcome.ran} / {outcome.reused}",
+    }
+    report = build_report(
+        out, args.dataset, [s.name for s in sequences], [m.name for m in methods], anchor=anchor or "",
+        settings=settings, kinds={m.name: m.kind for m in methods}, command=_command(),
+    )
+    print(summary_table(report, [m.name for m in methods], anchor or "-"))
+    print(f"report: {report.path}")
+    return 0
+
+
+def _command() -> str:
+    """The command line that is running, for the report."""
+    argv = list(sys.argv)
+    if not argv:
+        return ""
+    program = "python -m eval.cli" if argv[0].endswith(("__main__.py", "cli.py")) else Path(argv[0]).name
+    return " ".join([program, *(shlex.quote(a) for a in argv[1:])])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``eval`` alone: ``python -m eval.cli --methods ... --out ...``."""
+    parser = argparse.ArgumentParser(prog="inrv")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_parser(sub)
+    args = parser.parse_args(["eval", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return run(args)
+    except InrvError as exc:
+        print(f"inrv eval: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

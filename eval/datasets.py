@@ -1,0 +1,378 @@
+"""Evaluation datasets: UVG as it is distributed, and any folder or list of video files.
+
+A dataset yields :class:`Sequence` objects: the video at the *evaluated* geometry and frame count,
+stored losslessly as 8-bit 4:2:0 (the distributed raw ``.yuv`` / ``.y4m`` file itself when it needs no
+change, else a ``.y4m`` made once in a cache folder). Every method reads its input from there and
+every metric compares against it, so all methods see the same frames.
+
+Options: ``frames`` keeps the first N frames; ``scale`` S shrinks both sides by S with ffmpeg's *area*
+filter applied to the 4:2:0 planes (no colour conversion), rounding the size down to even numbers.
+Nothing is ever cropped.
+
+UVG (https://ultravideo.fi): seven 1920x1080, 120 fps, 8-bit 4:2:0 raw files named like
+``Beauty_1920x1080_120fps_420_8bit_YUV.yuv``; ReadySetGo's file says ``ReadySteadyGo``; ShakeNDry has
+300 frames, the others 600. Folders of PNG frames named after a sequence are accepted too. Every file
+is checked on load (present, exact size / frame count) with a message saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from codec.errors import ConfigError, VideoError
+from codec.video import SAMPLE_CLIPS, open_video, sample_clip
+from codec.video.frames import YUVFrames, i420_frame_bytes
+from eval import ffmpeg
+
+__all__ = [
+    "Sequence",
+    "Source",
+    "UVG",
+    "UVG_GEOMETRY",
+    "uvg_sources",
+    "folder_sources",
+    "resolve_file",
+    "prepare",
+    "load_dataset",
+    "VIDEO_SUFFIXES",
+]
+
+
+@dataclass(frozen=True)
+class UvgEntry:
+    """One UVG sequence: display name, the stem its file carries, and its frame count."""
+
+    name: str
+    stem: str
+    frames: int
+
+
+#: The seven UVG 1080p sequences (name used in papers, stem of the distributed file, frames).
+UVG: tuple[UvgEntry, ...] = (
+    UvgEntry("Beauty", "Beauty", 600),
+    UvgEntry("Bosphorus", "Bosphorus", 600),
+    UvgEntry("HoneyBee", "HoneyBee", 600),
+    UvgEntry("Jockey", "Jockey", 600),
+    UvgEntry("ReadySetGo", "ReadySteadyGo", 600),
+    UvgEntry("ShakeNDry", "ShakeNDry", 300),
+    UvgEntry("YachtRide", "YachtRide", 600),
+)
+UVG_GEOMETRY = (1920, 1080)
+UVG_FPS = Fraction(120)
+
+#: File suffixes a ``folder`` dataset picks up (anything ffmpeg decodes can also be listed explicitly).
+VIDEO_SUFFIXES = (".y4m", ".yuv", ".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".ts")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A video as found on disk, before frame selection and scaling."""
+
+    name: str
+    path: Path
+    width: int
+    height: int
+    num_frames: int
+    fps: Fraction
+    kind: str
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A video as evaluated: ``path`` is a lossless 8-bit 4:2:0 file (``.y4m`` or raw ``.yuv``) holding
+    at least ``num_frames`` frames of ``width`` x ``height``; frames ``0 .. num_frames-1`` are evaluated."""
+
+    name: str
+    path: Path
+    width: int
+    height: int
+    num_frames: int
+    fps: Fraction
+    origin: Path
+    scale: float = 1.0
+
+    @property
+    def pixels(self) -> int:
+        """Pixels of all evaluated frames (the bpp denominator)."""
+        return self.width * self.height * self.num_frames
+
+    def open(self):
+        """A :class:`codec.video.VideoReader` on :attr:`path` (geometry given for raw files)."""
+        if self.path.suffix.lower() == ".yuv":
+            return open_video(self.path, width=self.width, height=self.height, fps=self.fps)
+        return open_video(self.path)
+
+    def yuv_chunks(self, chunk: int = 8) -> Iterator[YUVFrames]:
+        """The evaluated frames as :class:`YUVFrames` blocks of at most ``chunk`` frames."""
+        reader = self.open()
+        try:
+            yield from reader.iter_chunks(0, self.num_frames, chunk=chunk, yuv=True)
+        finally:
+            reader.close()
+
+    def describe(self) -> dict:
+        """Geometry and provenance for result files."""
+        return {
+            "name": self.name,
+            "width": self.width,
+            "height": self.height,
+            "frames": self.num_frames,
+            "fps": str(self.fps),
+            "origin": str(self.origin),
+            "scale": self.scale,
+        }
+
+
+# -- UVG ------------------------------------------------------------------------------------------
+
+
+def _uvg_candidates(root: Path, entry: UvgEntry) -> list[Path]:
+    """Entries of ``root`` that may hold ``entry``: names starting with its stem or display name."""
+    prefixes = {entry.stem.lower(), entry.name.lower()}
+    found = []
+    for child in sorted(root.iterdir()):
+        low = child.name.lower()
+        if not any(low == p or low.startswith(p + "_") or low.startswith(p + ".") for p in prefixes):
+            continue
+        size = re.search(r"(\d+)x(\d+)", low)
+        if size and (int(size.group(1)), int(size.group(2))) != UVG_GEOMETRY or "10bit" in low:
+            continue  # the 4K or 10-bit editions of the same sequence
+        if child.is_file() and low.endswith(".yuv"):
+            found.append(child)
+        elif child.is_dir() and any(p.suffix.lower() == ".png" for p in child.iterdir()):
+            found.append(child)
+    return sorted(found, key=lambda p: (not p.is_file(), p.name))
+
+
+def _check_raw(path: Path, entry: UvgEntry, geometry: tuple[int, int]) -> None:
+    """The raw file must hold exactly ``entry.frames`` frames of ``geometry``."""
+    frame = i420_frame_bytes(*geometry)
+    size = path.stat().st_size
+    want = frame * entry.frames
+    if size == want:
+        return
+    whole, rest = divmod(size, frame)
+    if size < want:
+        raise VideoError(
+            f"UVG {entry.name}: {path} is truncated: {size} bytes hold {whole} frames"
+            f"{f' and {rest} stray bytes' if rest else ''}, expected {entry.frames} frames of "
+            f"{geometry[0]}x{geometry[1]} 8-bit 4:2:0 ({want} bytes); download it again"
+        )
+    raise VideoError(
+        f"UVG {entry.name}: {path} has {size} bytes, more than {entry.frames} frames of "
+        f"{geometry[0]}x{geometry[1]} 8-bit 4:2:0 ({want} bytes): is it the 10-bit or 4K edition?"
+    )
+
+
+def _uvg_source(root: Path, entry: UvgEntry, geometry: tuple[int, int]) -> Source:
+    """Find and check one UVG sequence under ``root``."""
+    candidates = _uvg_candidates(root, entry)
+    if not candidates:
+        raise VideoError(
+            f"UVG {entry.name}: not found in {root} (expected {entry.stem}_1920x1080_120fps_420_8bit_YUV.yuv "
+            f"or a folder {entry.name}/ of PNG frames)"
+        )
+    path = candidates[0]
+    if path.is_file():
+        _check_raw(path, entry, geometry)
+        return Source(entry.name, path, *geometry, entry.frames, UVG_FPS, "raw-yuv")
+    info = open_video(path, fps=UVG_FPS).info
+    if (info.width, info.height) != geometry or info.num_frames != entry.frames:
+        raise VideoError(
+            f"UVG {entry.name}: {path} holds {info.num_frames} frames of {info.width}x{info.height}, "
+            f"expected {entry.frames} frames of {geometry[0]}x{geometry[1]}"
+        )
+    return Source(entry.name, path, info.width, info.height, info.num_frames, UVG_FPS, "png")
+
+
+def uvg_sources(
+    root: Path, names: list[str] | None = None, *, geometry: tuple[int, int] = UVG_GEOMETRY
+) -> list[Source]:
+    """The UVG sequences under ``root`` (all seven, or those in ``names``), each checked.
+
+    ``geometry`` exists for tests with tiny stand-in files; real UVG is 1920x1080.
+    Raises :class:`VideoError` naming every missing or damaged sequence.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise VideoError(f"UVG root {root} is not a folder")
+    entries = list(UVG)
+    if names:
+        by_name = {k.lower(): e for e in UVG for k in (e.name, e.stem)}
+        unknown = [n for n in names if n.lower() not in by_name]
+        if unknown:
+            raise ConfigError(f"unknown UVG sequence(s) {', '.join(unknown)}; UVG has {', '.join(e.name for e in UVG)}")
+        entries = list(dict.fromkeys(by_name[n.lower()] for n in names))
+    sources, problems = [], []
+    for entry in entries:
+        try:
+            sources.append(_uvg_source(root, entry, geometry))
+        except VideoError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise VideoError("; ".join(problems))
+    return sources
+
+
+# -- any files ------------------------------------------------------------------------------------
+
+
+def _file_source(path: Path, name: str | None, fps: Fraction | None, used: set[str]) -> Source:
+    """Describe one video file (or PNG folder) with :func:`codec.video.open_video`."""
+    if not path.exists():
+        raise VideoError(f"{path}: no such file")
+    reader = open_video(path, fps=fps)
+    try:
+        info = reader.info
+    finally:
+        reader.close()
+    if info.num_frames < 1:
+        raise VideoError(f"{path}: holds no frames")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name or (path.stem if path.is_file() else path.name)) or "video"
+    base, k = name, 2
+    while name in used:
+        name, k = f"{base}-{k}", k + 1
+    used.add(name)
+    return Source(name, path, info.width, info.height, info.num_frames, info.fps, info.kind)
+
+
+def resolve_file(item: str | Path, root: Path | None = None) -> tuple[str | None, Path]:
+    """A ``--files`` entry: ``PATH``, ``NAME=PATH``, or the name of a sample clip (``carphone``, ``bikes``)
+    that is not an existing path. Relative paths are taken under ``root`` when given."""
+    text = str(item)
+    name = None
+    if "=" in text and not Path(text).exists():
+        name, text = text.split("=", 1)
+    path = Path(text)
+    if root is not None and not path.is_absolute():
+        path = root / path
+    if not path.exists() and name is None and text in SAMPLE_CLIPS:
+        return text, sample_clip(text)
+    return name, path
+
+
+def folder_sources(
+    root: Path | None = None, files: list[str | Path] | None = None, *, fps: Fraction | None = None
+) -> list[Source]:
+    """Every video in ``root`` (by suffix, plus sub-folders of PNG frames) and every entry of ``files``
+    (see :func:`resolve_file`)."""
+    entries: list[tuple[str | None, Path]] = []
+    if root is not None:
+        root = Path(root)
+        if not root.is_dir():
+            raise VideoError(f"{root} is not a folder")
+        if not files:
+            for child in sorted(root.iterdir()):
+                if child.is_file() and child.suffix.lower() in VIDEO_SUFFIXES:
+                    entries.append((None, child))
+                elif child.is_dir() and any(p.suffix.lower() == ".png" for p in child.iterdir()):
+                    entries.append((None, child))
+    entries += [resolve_file(f, root) for f in files or []]
+    if not entries:
+        raise ConfigError(f"no videos found in {root}" if root is not None else "no video files given (--root or --files)")
+    used: set[str] = set()
+    return [_file_source(path, name, fps, used) for name, path in dict.fromkeys(entries)]
+
+
+# -- frame selection and scaling ------------------------------------------------------------------
+
+
+def scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """Size after dividing by ``scale``, rounded down to even numbers (4:2:0)."""
+    w, h = int(width / scale) // 2 * 2, int(height / scale) // 2 * 2
+    if w < 2 or h < 2:
+        raise ConfigError(f"--scale {scale} leaves nothing of {width}x{height}")
+    return w, h
+
+
+def _check_cache(path: Path, width: int, height: int, frames: int) -> bool:
+    """True when ``path`` is a complete cached y4m of this geometry and frame count."""
+    if not path.is_file():
+        return False
+    try:
+        reader = open_video(path)
+        info = reader.info
+        reader.close()
+    except VideoError:
+        return False
+    return (info.width, info.height, info.num_frames) == (width, height, frames)
+
+
+def prepare(source: Source, *, frames: int | None = None, scale: float = 1.0, cache_dir: Path | None = None) -> Sequence:
+    """The :class:`Sequence` for ``source`` with the first ``frames`` frames, shrunk by ``scale``.
+
+    Raw ``.yuv`` and ``.y4m`` sources that need no scaling are used in place; everything else is
+    converted once into ``cache_dir/<name>_<W>x<H>_<N>f.y4m`` (reused on later runs).
+    """
+    if frames is not None and frames < 1:
+        raise ConfigError(f"--frames must be >= 1, got {frames}")
+    if not scale >= 1:
+        raise ConfigError(f"--scale must be >= 1 (a downscale factor), got {scale}")
+    if source.width % 2 or source.height % 2:
+        raise VideoError(f"{source.path}: {source.width}x{source.height} is not even; 4:2:0 needs even sizes")
+    count = min(frames or source.num_frames, source.num_frames)
+    width, height = scaled_size(source.width, source.height, scale) if scale != 1 else (source.width, source.height)
+    if scale == 1 and source.kind in ("raw-yuv", "y4m"):
+        return Sequence(source.name, source.path, width, height, count, source.fps, source.path, scale)
+    if cache_dir is None:
+        raise ConfigError(f"{source.name}: converting {source.path} needs a cache folder")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    out = cache_dir / f"{source.name}_{width}x{height}_{count}f.y4m"
+    if not _check_cache(out, width, height, count):
+        _convert(source, count, width, height, out)
+    return Sequence(source.name, out, width, height, count, source.fps, source.path, scale)
+
+
+def _convert(source: Source, count: int, width: int, height: int, out: Path) -> None:
+    """Write frames ``0..count-1`` of ``source`` to ``out`` (y4m) through ffmpeg's area scaler."""
+    reader = open_video(source.path, width=source.width, height=source.height, fps=source.fps) \
+        if source.kind == "raw-yuv" else open_video(source.path, fps=source.fps)
+
+    def feed() -> Iterator[bytes]:
+        try:
+            for block in reader.iter_chunks(0, count, chunk=8, yuv=True):
+                yield block.to_i420().tobytes()
+        finally:
+            reader.close()
+
+    part = out.with_name(out.name + ".part")
+    args = ffmpeg.raw_input_args(source.width, source.height, source.fps) + ["-i", "-"]
+    if (width, height) != (source.width, source.height):
+        args += ["-vf", f"scale={width}:{height}:flags=area"]
+    args += ["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", str(part)]
+    ffmpeg.run(args, what=f"preparing {source.name}", feed=feed())
+    os.replace(part, out)
+
+
+def load_dataset(
+    kind: str,
+    root: Path | None,
+    *,
+    files: list[Path] | None = None,
+    names: list[str] | None = None,
+    frames: int | None = None,
+    scale: float = 1.0,
+    cache_dir: Path | None = None,
+    fps: Fraction | None = None,
+    geometry: tuple[int, int] = UVG_GEOMETRY,
+) -> list[Sequence]:
+    """Sequences of dataset ``kind`` (``"uvg"`` or ``"folder"``), selected, checked and prepared."""
+    if kind == "uvg":
+        if root is None:
+            raise ConfigError("--dataset uvg needs --root (the folder with the UVG files)")
+        sources = uvg_sources(Path(root), names, geometry=geometry)
+    elif kind == "folder":
+        sources = folder_sources(root, files, fps=fps)
+        if names:
+            wanted = {n.lower() for n in names}
+            sources = [s for s in sources if s.name.lower() in wanted]
+            if not sources:
+                raise ConfigError(f"none of {', '.join(names)} found")
+    else:
+        raise ConfigError(f"unknown dataset {kind!r} (use uvg or folder)")
+    return [prepare(s, frames=frames, scale=scale, cache_dir=cache_dir) for s in sources]

@@ -1,0 +1,142 @@
+"""inrv model families as evaluated methods, through the public API only.
+
+A point is ``codec.encode(sequence file, out.inrv, EncodeConfig(model=family, quality=q | lmbda=l,
+steps=..., count=frames))``. Rate is the ``.inrv`` file's size (header, tables, every chunk). The
+timed decode is ``codec.decode`` to a ``.y4m`` (the user-facing decoder, file writing included); the
+frames that are measured come from ``codec.open(path).frames()``, i.e. the decoder's RGB output, and
+are compared with the same code and the same reference as the anchors' frames.
+
+Encode seconds are the ones :func:`codec.encode` reports for writing the file (its own check decode
+and measurement are not counted); the call's wall time is kept beside it as ``encode-wall-s``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from codec.config import QUALITY_LAMBDAS, EncodeConfig
+from codec.errors import ConfigError
+from eval.base import DecodedChunk, Decoded, Encoded, Setting, spread
+from eval.measure import PeakMemory
+
+if TYPE_CHECKING:
+    from eval.datasets import Sequence
+
+__all__ = ["InrvMethod"]
+
+
+class InrvMethod:
+    """A :class:`~eval.base.Method` for one registered model family.
+
+    ``steps`` / ``time_budget`` bound training (None: the family's defaults); ``device`` is passed on
+    (``auto`` uses CUDA when present).
+    """
+
+    kind: Literal["inrv"] = "inrv"
+
+    def __init__(
+        self, family: str, *, steps: int | None = None, time_budget: float | None = None, device: str = "auto"
+    ) -> None:
+        self.name = family
+        self.family = family
+        self.steps = steps
+        self.time_budget = time_budget
+        self.device = device
+
+    def describe(self) -> dict:
+        import codec
+
+        return {
+            "family": self.family,
+            "steps": self.steps,
+            "time-budget-s": self.time_budget,
+            "device": self.device,
+            "rate": ".inrv file bytes (header, side information and all chunks)",
+            "inrv": getattr(codec, "__version__", "unknown"),
+        }
+
+    def description(self) -> str:
+        steps = f"{self.steps} steps" if self.steps else "default steps"
+        return f"inrv {self.family}, quality/lambda sweep, {steps}, device {self.device}"
+
+    def settings(self, points: int) -> list[Setting]:
+        values = spread(min(QUALITY_LAMBDAS), max(QUALITY_LAMBDAS), points, integer=True)
+        return [Setting("quality", v) for v in values]
+
+    def parse_setting(self, text: str) -> Setting:
+        """An integer 1..8 is a quality; anything else a lambda (``0.002``, ``1e-3``)."""
+        try:
+            if text.strip().isdigit():
+                quality = int(text)
+                if quality not in QUALITY_LAMBDAS:
+                    raise ConfigError(f"{self.name}: quality must be in 1..{max(QUALITY_LAMBDAS)}, got {quality}")
+                return Setting("quality", float(quality))
+            lmbda = float(text)
+        except ValueError:
+            raise ConfigError(f"{self.name}: expected a quality 1..8 or a lambda, got {text!r}") from None
+        if not 0 < lmbda < 1e6:
+            raise ConfigError(f"{self.name}: lambda must be positive, got {text!r}")
+        return Setting("lmbda", lmbda)
+
+    def _config(self, seq: "Sequence", setting: Setting) -> EncodeConfig:
+        knob = {"quality": int(setting.value)} if setting.knob == "quality" else {"lmbda": float(setting.value)}
+        return EncodeConfig(
+            model=self.family,
+            steps=self.steps,
+            time_budget=self.time_budget,
+            count=seq.num_frames,
+            device=self.device,
+            progress=False,
+            **knob,
+        )
+
+    def encode(self, seq: "Sequence", setting: Setting, workdir: Path) -> Encoded:
+        import codec
+
+        out = workdir / f"{self.name}_{setting.key.replace('=', '')}.inrv"
+        config = self._config(seq, setting)
+        start = time.perf_counter()
+        with PeakMemory() as memory:
+            result = codec.encode(seq.path, out, config)
+        wall = time.perf_counter() - start
+        extra = {
+            "encode-wall-s": wall,
+            "steps": result.steps,
+            "lambda": result.lmbda,
+            "estimated-bpp": result.estimated_bpp,
+        }
+        if memory.gpu_peak_mb is not None:
+            extra["encode-gpu-peak-mb"] = memory.gpu_peak_mb
+        return Encoded(out, out.stat().st_size, result.encode_seconds, memory.peak_mb, extra)
+
+    def decode(self, encoded: Encoded, seq: "Sequence", workdir: Path) -> Decoded:
+        import codec
+
+        out = workdir / f"{encoded.path.stem}_decoded.y4m"
+        try:
+            with PeakMemory() as memory:
+                result = codec.decode(encoded.path, out, device=self.device)
+        finally:
+            out.unlink(missing_ok=True)
+        return Decoded(seconds=result.seconds, num_frames=result.num_frames, peak_mb=memory.peak_mb)
+
+    def frames(self, encoded: Encoded, seq: "Sequence", chunk: int) -> Iterator[DecodedChunk]:
+        import codec
+
+        coded = codec.open(encoded.path, device=self.device)
+        try:
+            block: list[np.ndarray] = []
+            for frame in coded.frames(0, coded.info.num_frames):
+                block.append(frame)
+                if len(block) == chunk:
+                    yield np.stack(block)
+                    block = []
+            if block:
+                yield np.stack(block)
+        finally:
+            coded.close()

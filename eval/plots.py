@@ -1,0 +1,75 @@
+"""Rate-distortion plots (matplotlib, Agg backend, PNG): one per sequence and one for the average.
+
+Each figure has PSNR-RGB, PSNR-YUV and MS-SSIM against bpp (log scale). Our curves are solid with
+markers; inrv families and anchors get different marker shapes. On UVG the published curves of
+:mod:`eval.published` are drawn on the PSNR-RGB panel in thin dashed grey tones, labelled
+"(published)", and are only shown on the averaged plot (they are UVG averages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence as Seq
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval.published import PublishedCurve
+
+__all__ = ["Curve", "rd_plot"]
+
+PANELS = (("psnr-rgb", "PSNR-RGB (dB)"), ("psnr-yuv", "PSNR-YUV 6:1:1 (dB)"), ("ms-ssim", "MS-SSIM (RGB)"))
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One method's curve: label, kind (``"inrv"``/``"anchor"``) and its results lists by key."""
+
+    label: str
+    kind: str
+    series: dict
+
+
+def _points(curve: Curve, key: str) -> tuple[list[float], list[float]]:
+    pairs = [
+        (float(r), float(q))
+        for r, q in zip(curve.series.get("bpp", []), curve.series.get(key, []))
+        if r is not None and q is not None and r > 0
+    ]
+    pairs.sort()
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def rd_plot(path: Path, title: str, curves: Seq[Curve], published: Seq[PublishedCurve] = ()) -> Path:
+    """Draw ``curves`` (and ``published`` ones, PSNR-RGB only) into a PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    panels = [p for p in PANELS if any(_points(c, p[0])[0] for c in curves)] or list(PANELS[:1])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
+    markers = {"inrv": "o", "anchor": "s"}
+    for ax, (key, label) in zip(axes[0], panels):
+        for i, curve in enumerate(curves):
+            x, y = _points(curve, key)
+            if x:
+                ax.plot(x, y, marker=markers.get(curve.kind, "^"), markersize=4, linewidth=1.5,
+                        color=f"C{i % 10}", label=curve.label)
+        if key == "psnr-rgb":
+            for j, pub in enumerate(published):
+                style = "--" if len(pub.points) > 1 else "none"
+                ax.plot(pub.bpp, pub.psnr, linestyle=style, marker="x", markersize=4, linewidth=0.9,
+                        color=str(0.25 + 0.5 * j / max(len(published), 1)), label=f"{pub.label} (published)")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("bits per pixel")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,168 @@
+"""Rate-distortion sweeps: every (sequence, method, setting) point, measured and saved as it finishes.
+
+Layout under the output folder::
+
+    results/<dataset>/<sequence>/<method>.json   one file per (sequence, method), rewritten after each point
+    results/<dataset>/<method>.json              the curve averaged over sequences
+    work/<dataset>/<sequence>/                   bitstreams while they are measured (kept with keep_bitstreams)
+    sources/<dataset>/                           cached lossless sequences (see eval.datasets)
+
+A killed sweep loses at most the point in progress: re-running skips every point whose setting is
+already in its file. A file made with a different method or sequence description (other preset,
+steps, frame count...) is refused unless ``overwrite`` is set, so runs never mix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codec.errors import ConfigError
+from eval.base import Method, Setting
+from eval.datasets import Sequence
+from eval.measure import measure
+from eval.metrics import bpp
+from eval.results import PointResult, SequenceResults, average, load, save, write_json
+
+__all__ = ["SweepConfig", "SweepOutcome", "run_point", "run_sweep", "result_path", "method_settings"]
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """How to sweep: output folder, dataset label, points per method, user values per method."""
+
+    out: Path
+    dataset: str
+    points: int = 4
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    chunk: int = 8
+    overwrite: bool = False
+    keep_bitstreams: bool = False
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a sweep did: result files per (sequence, method), averaged files, points run and reused."""
+
+    files: dict[tuple[str, str], Path]
+    averaged: dict[str, Path]
+    ran: int
+    reused: int
+
+
+def result_path(out: Path, dataset: str, sequence: str, method: str) -> Path:
+    return out / "results" / dataset / sequence / f"{method}.json"
+
+
+def method_settings(method: Method, config: SweepConfig) -> list[Setting]:
+    """The user's values for ``method`` if given, else ``config.points`` spread over its range."""
+    given = config.values.get(method.name)
+    if given:
+        return [method.parse_setting(v) for v in given]
+    return method.settings(config.points)
+
+
+def run_point(method: Method, seq: Sequence, setting: Setting, workdir: Path, *, chunk: int = 8,
+              keep: bool = False) -> PointResult:
+    """Encode, decode (timed) and measure one point."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    encoded = method.encode(seq, setting, workdir)
+    try:
+        decoded = method.decode(encoded, seq, workdir)
+        quality = measure(seq, method.frames(encoded, seq, chunk), chunk=chunk)
+    finally:
+        if not keep:
+            encoded.path.unlink(missing_ok=True)
+    if decoded.num_frames != seq.num_frames:
+        raise ConfigError(f"{method.name} decoded {decoded.num_frames} frames of {seq.num_frames}")
+    return PointResult(
+        setting=setting.as_dict(),
+        num_bytes=encoded.num_bytes,
+        bpp=bpp(encoded.num_bytes, seq.width, seq.height, seq.num_frames),
+        psnr_rgb=quality.psnr_rgb,
+        psnr_yuv=quality.psnr_yuv,
+        ms_ssim=quality.ms_ssim,
+        encode_s=encoded.seconds,
+        decode_s=decoded.seconds,
+        decode_fps=decoded.fps,
+        encode_peak_mb=encoded.peak_mb,
+        decode_peak_mb=decoded.peak_mb,
+        extra=dict(encoded.extra),
+    )
+
+
+def _start(path: Path, fresh: SequenceResults, overwrite: bool) -> SequenceResults:
+    """The results to continue from: the file's when it was made the same way, else a fresh start."""
+    if not path.exists() or overwrite:
+        return fresh
+    old = load(path)
+    same = json.loads(json.dumps([fresh.dataset, fresh.sequence, fresh.method]))
+    if [old.dataset, old.sequence, old.method] != same:
+        raise ConfigError(
+            f"{path} was made with other settings ({old.method} on {old.sequence}); "
+            "use another --out or --overwrite to redo it"
+        )
+    return old
+
+
+def run_sweep(
+    sequences: list[Sequence],
+    methods: list[Method],
+    config: SweepConfig,
+    *,
+    on_point: Callable[[Sequence, Method, PointResult], None] | None = None,
+) -> SweepOutcome:
+    """Run every missing point of ``methods`` x ``sequences``; write result files as points finish."""
+    plan: list[tuple[Sequence, Method, Setting, Path]] = []
+    state: dict[Path, SequenceResults] = {}
+    reused = 0
+    settings = {m.name: method_settings(m, config) for m in methods}
+    for seq in sequences:
+        for method in methods:
+            path = result_path(config.out, config.dataset, seq.name, method.name)
+            fresh = SequenceResults(method.name, method.description(), config.dataset, seq.describe(), method.describe())
+            state[path] = _start(path, fresh, config.overwrite)
+            done = state[path].keys()
+            for setting in settings[method.name]:
+                if setting.key in done:
+                    reused += 1
+                else:
+                    plan.append((seq, method, setting, path))
+    bar = _progress(len(plan) + reused, reused, config.progress)
+    try:
+        for seq, method, setting, path in plan:
+            bar.set_postfix_str(f"{seq.name} {method.name} {setting.key}")
+            workdir = config.out / "work" / config.dataset / seq.name
+            point = run_point(method, seq, setting, workdir, chunk=config.chunk, keep=config.keep_bitstreams)
+            state[path] = state[path].with_point(point)
+            save(path, state[path])
+            if on_point is not None:
+                on_point(seq, method, point)
+            bar.update(1)
+    finally:
+        bar.close()
+        if not config.keep_bitstreams:
+            shutil.rmtree(config.out / "work", ignore_errors=True)
+    for path, results in state.items():
+        if not path.exists() and results.points:
+            save(path, results)
+    averaged = {}
+    for method in methods:
+        runs = [state[result_path(config.out, config.dataset, s.name, method.name)] for s in sequences]
+        runs = [r for r in runs if r.points]
+        if runs:
+            avg_path = config.out / "results" / config.dataset / f"{method.name}.json"
+            write_json(avg_path, average(runs))
+            averaged[method.name] = avg_path
+    files = {(s.name, m.name): result_path(config.out, config.dataset, s.name, m.name) for s in sequences for m in methods}
+    return SweepOutcome(files=files, averaged=averaged, ran=len(plan), reused=reused)
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="point", disable=not enabled, dynamic_ncols=True, leave=True)
