@@ -54,31 +54,50 @@ def check_even(width: int, height: int) -> None:
         raise VideoError(f"4:2:0 needs even width and height, got {width}x{height}")
 
 
-def _to_uint8(x: np.ndarray) -> np.ndarray:
-    """Round half up and clip a float array to uint8."""
-    return np.clip(np.floor(x + 0.5), 0.0, 255.0).astype(np.uint8)
+def _round_into(x: np.ndarray, out: np.ndarray) -> None:
+    """Store float ``x`` (already offset by +0.5) into uint8 ``out``: clip to [0, 255] then truncate,
+    which is ``floor(value + 0.5)`` clipped, i.e. rounding half up. ``x`` is clobbered."""
+    np.clip(x, 0.0, 255.0, out=x)
+    out[...] = x
 
 
 def _subsample(plane: np.ndarray) -> np.ndarray:
     """Average 2x2 blocks of float planes ``(..., H, W)`` -> ``(..., H/2, W/2)``."""
-    return 0.25 * (plane[..., 0::2, 0::2] + plane[..., 1::2, 0::2] + plane[..., 0::2, 1::2] + plane[..., 1::2, 1::2])
+    out = plane[..., 0::2, 0::2] + plane[..., 1::2, 0::2]
+    out += plane[..., 0::2, 1::2]
+    out += plane[..., 1::2, 1::2]
+    out *= 0.25
+    return out
 
 
-def _upsample_axis(plane: np.ndarray, axis: int) -> np.ndarray:
-    """Double one axis with centre-sited bilinear weights 3/4, 1/4 (edges replicated)."""
-    n = plane.shape[axis]
-    prev = np.take(plane, np.r_[0, np.arange(n - 1)], axis=axis)
-    nxt = np.take(plane, np.r_[np.arange(1, n), n - 1], axis=axis)
-    even = 0.75 * plane + 0.25 * prev
-    odd = 0.75 * plane + 0.25 * nxt
-    out = np.stack([even, odd], axis=axis + 1)
-    shape = list(plane.shape)
-    shape[axis] = 2 * n
-    return out.reshape(shape)
+def _upsample_axis(p: np.ndarray, axis: int) -> np.ndarray:
+    """Double ``axis``: sample 2i = 3/4 p[i] + 1/4 p[i-1], sample 2i+1 = 3/4 p[i] + 1/4 p[i+1] (edges clamp)."""
+
+    def at(index: int | slice) -> tuple:
+        key: list = [slice(None)] * p.ndim
+        key[axis] = index
+        return tuple(key)
+
+    quarter = p * 0.25
+    three_quarters = p - quarter
+    shape = list(p.shape)
+    shape[axis] *= 2
+    out = np.empty(shape, np.float32)
+    out[at(slice(0, None, 2))] = three_quarters
+    out[at(slice(1, None, 2))] = three_quarters
+    out[at(slice(2, None, 2))] += quarter[at(slice(None, -1))]
+    out[at(0)] += quarter[at(0)]
+    out[at(slice(1, -1, 2))] += quarter[at(slice(1, None))]
+    out[at(-1)] += quarter[at(-1)]
+    return out
 
 
 def upsample_chroma(plane: np.ndarray) -> np.ndarray:
-    """Bilinear 2x upsampling of chroma planes ``(..., h, w)`` -> float32 ``(..., 2h, 2w)``."""
+    """Bilinear 2x upsampling of chroma planes ``(..., h, w)`` -> float32 ``(..., 2h, 2w)``.
+
+    Centre-sited: each output sample is 3/4 of the nearest chroma sample plus 1/4 of the next
+    nearest, in each direction; edges replicate.
+    """
     p = plane.astype(np.float32)
     return _upsample_axis(_upsample_axis(p, p.ndim - 2), p.ndim - 1)
 
@@ -89,27 +108,34 @@ def _flatten(arr: np.ndarray, core: int) -> tuple[np.ndarray, tuple[int, ...]]:
     return arr.reshape((-1,) + arr.shape[arr.ndim - core :]), lead
 
 
-def _mix(m: np.ndarray, row: int, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """One output channel of a 3x3 colour matrix: ``m[row] . (a, b, c)``."""
-    return m[row, 0] * a + m[row, 1] * b + m[row, 2] * c
+def _mix(m: np.ndarray, row: int, a: np.ndarray, b: np.ndarray, c: np.ndarray, offset: float) -> np.ndarray:
+    """One output channel of a 3x3 colour matrix plus an offset: ``m[row] . (a, b, c) + offset``."""
+    out = np.full(a.shape, offset, np.float32)
+    for coef, x in zip(m[row], (a, b, c)):
+        if coef != 0.0:
+            out += coef * x
+    return out
 
 
 def _rgb_frame_to_yuv(rgb: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
     """Convert one uint8 ``(H, W, 3)`` frame into the given output planes (float32 inside)."""
     r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
     m = RGB_TO_YCBCR
-    y[...] = _to_uint8(_mix(m, 0, r, g, b) + _OFFSETS[0])
-    u[...] = _to_uint8(_subsample(_mix(m, 1, r, g, b)) + _OFFSETS[1])
-    v[...] = _to_uint8(_subsample(_mix(m, 2, r, g, b)) + _OFFSETS[2])
+    _round_into(_mix(m, 0, r, g, b, _OFFSETS[0] + 0.5), y)
+    _round_into(_subsample(_mix(m, 1, r, g, b, 0.0)) + (_OFFSETS[1] + 0.5), u)
+    _round_into(_subsample(_mix(m, 2, r, g, b, 0.0)) + (_OFFSETS[2] + 0.5), v)
 
 
 def _yuv_frame_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     """Convert one frame's uint8 planes into ``out`` ``(H, W, 3)`` (float32 inside)."""
-    yf = y.astype(np.float32) - _OFFSETS[0]
-    cb = upsample_chroma(u) - _OFFSETS[1]
-    cr = upsample_chroma(v) - _OFFSETS[2]
+    yf = y.astype(np.float32)
+    yf -= _OFFSETS[0]
+    cb = upsample_chroma(u)
+    cb -= _OFFSETS[1]
+    cr = upsample_chroma(v)
+    cr -= _OFFSETS[2]
     for ch in range(3):
-        out[..., ch] = _to_uint8(_mix(YCBCR_TO_RGB, ch, yf, cb, cr))
+        _round_into(_mix(YCBCR_TO_RGB, ch, yf, cb, cr, 0.5), out[..., ch])
 
 
 def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

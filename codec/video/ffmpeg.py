@@ -5,7 +5,7 @@ Every ffmpeg run goes through :class:`FfmpegProcess`, which
 * starts ``ffmpeg -nostdin -hide_banner`` (``-loglevel error`` unless probing),
 * sends stderr to a temporary file (so that a chatty ffmpeg can never block on a full pipe) and turns
   a failure into a one-line :class:`~codec.errors.VideoError` quoting ffmpeg's last meaningful line,
-* reads and writes its pipes with an inactivity timeout (``select``), so that a stalled ffmpeg
+* reads and writes its pipes with an inactivity timeout (``poll``), so that a stalled ffmpeg
   raises instead of hanging,
 * is always killed and reaped on close (no zombie processes).
 """
@@ -26,7 +26,7 @@ import numpy as np
 
 from codec.errors import VideoError
 
-__all__ = ["ffmpeg_exe", "FfmpegProcess", "ProbeResult", "probe", "count_frames", "fps_arg", "IO_TIMEOUT_S"]
+__all__ = ["ffmpeg_exe", "file_arg", "FfmpegProcess", "ProbeResult", "probe", "count_frames", "fps_arg", "IO_TIMEOUT_S"]
 
 IO_TIMEOUT_S = 120.0
 """Seconds without any data moving through a pipe after which ffmpeg is considered stalled."""
@@ -49,11 +49,26 @@ def fps_arg(fps: Fraction) -> str:
     return f"{fps.numerator}/{fps.denominator}"
 
 
+def file_arg(path: Path) -> str:
+    """A local path as ffmpeg's ``file:`` URL, so that names with ``:`` are never taken for protocols."""
+    return "file:" + str(Path(path).absolute())
+
+
 def last_error_line(stderr: str) -> str:
-    """ffmpeg's last meaningful stderr line, without the ``[ctx @ 0x..]`` prefix."""
+    """One line saying why ffmpeg failed: its final reason, with the last specific detail before it.
+
+    E.g. ``Invalid data found when processing input (moov atom not found)``. ``[ctx @ 0x..]`` prefixes
+    and ffmpeg's generic wrap-up lines are dropped.
+    """
     lines = [re.sub(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*", "", ln).strip() for ln in stderr.splitlines()]
     lines = [ln for ln in lines if ln and not ln.lower().startswith(_GENERIC_LINES)]
-    return lines[-1] if lines else "ffmpeg failed without a message"
+    if not lines:
+        return "ffmpeg failed without a message"
+    final = re.sub(r"^Error opening (input|output) files?: ", "", lines[-1])
+    details = [ln for ln in lines[:-1] if not ln.startswith("Error ")]
+    if details and details[-1] not in final:
+        return f"{final} ({details[-1]})"
+    return final
 
 
 class FfmpegProcess:
@@ -100,8 +115,9 @@ class FfmpegProcess:
 
     def _wait_ready(self, fd: int, *, write: bool) -> None:
         """Block until ``fd`` can be read/written, or kill ffmpeg and raise after :data:`IO_TIMEOUT_S`."""
-        ready = select.select([], [fd], [], IO_TIMEOUT_S)[1] if write else select.select([fd], [], [], IO_TIMEOUT_S)[0]
-        if not ready:
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT if write else select.POLLIN)
+        if not poller.poll(IO_TIMEOUT_S * 1000):
             self.close()
             raise VideoError(f"{self.what}: ffmpeg stalled for {IO_TIMEOUT_S:.0f} s")
 
@@ -141,7 +157,7 @@ class FfmpegProcess:
             except BlockingIOError:
                 continue
             except (BrokenPipeError, OSError) as exc:
-                self._proc.wait()
+                self.wait()
                 err = self.error("ffmpeg stopped reading")
                 self.close()
                 raise err from exc
@@ -245,7 +261,7 @@ def parse_stream_line(line: str) -> ProbeResult | None:
 
 def probe(path: Path) -> ProbeResult:
     """Describe the first video stream of ``path`` (ffmpeg's ``-i`` dump, no ffprobe needed)."""
-    with FfmpegProcess(["-i", str(path)], what=f"cannot read {path}", loglevel="info") as proc:
+    with FfmpegProcess(["-i", file_arg(path)], what=f"cannot read {path}", loglevel="info") as proc:
         proc.read_all()
         proc.wait()
         text = proc.stderr_text()
@@ -259,7 +275,7 @@ def probe(path: Path) -> ProbeResult:
 
 def count_frames(path: Path) -> int:
     """Exact number of frames ffmpeg decodes from the first video stream (decodes the whole stream)."""
-    args = ["-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "null", "-progress", "pipe:1", "-nostats", "-"]
+    args = ["-i", file_arg(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "null", "-progress", "pipe:1", "-nostats", "-"]
     with FfmpegProcess(args, what=f"cannot count frames of {path}") as proc:
         out = proc.read_all().decode("ascii", "replace")
         proc.finish()

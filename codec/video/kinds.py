@@ -129,13 +129,13 @@ class _ImageFrames:
     """RGB frames from a list of image files, checking each one's size."""
 
     def __init__(self, files: list[Path], size: tuple[int, int]) -> None:
-        self._files, self._size = files, size
+        self._files, self._size = iter(files), size
 
     def read(self, n: int) -> np.ndarray:
         w, h = self._size
         block = np.empty((n, h, w, 3), np.uint8)
         for i in range(n):
-            path = self._files.pop(0)
+            path = next(self._files)
             img = _load_image(path)
             if img.shape[:2] != (h, w):
                 raise VideoError(f"{path}: frame size {img.shape[1]}x{img.shape[0]} differs from {w}x{h}")
@@ -143,7 +143,7 @@ class _ImageFrames:
         return block
 
     def close(self) -> None:
-        self._files = []
+        self._files = iter(())
 
 
 class PngFolderReader(VideoReader):
@@ -225,7 +225,7 @@ class FfmpegReader(VideoReader):
         w, h = self.size
         pix_fmt, shape = ("yuv420p", (i420_frame_bytes(w, h),)) if self.native_yuv else ("rgb24", (h, w, 3))
         select = ["-vf", f"select=gte(n\\,{start})"] if start else []
-        args = ["-noautorotate", "-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn", *select,
+        args = ["-noautorotate", "-i", ffmpeg.file_arg(self.path), "-map", "0:v:0", "-an", "-sn", "-dn", *select,
                 "-frames:v", str(count), "-fps_mode", "passthrough",
                 "-sws_flags", "bicubic+accurate_rnd+full_chroma_int",
                 "-pix_fmt", pix_fmt, "-f", "rawvideo", "pipe:1"]  # fmt: skip

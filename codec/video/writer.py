@@ -117,7 +117,7 @@ class _FfmpegSink:
         muxer = _MUXERS.get(target.suffix.lower(), "matroska" if kind == "ffv1" else "mp4")
         args = ["-f", "rawvideo", "-pix_fmt", "yuv420p" if yuv else "rgb24", "-s", f"{size[0]}x{size[1]}",
                 "-r", ffmpeg.fps_arg(fps), "-i", "pipe:0", "-map", "0:v:0", *_CODEC_ARGS[kind],
-                *(["-movflags", "+faststart"] if muxer in ("mp4", "mov") else []), "-f", muxer, str(tmp)]  # fmt: skip
+                *(["-movflags", "+faststart"] if muxer in ("mp4", "mov") else []), "-f", muxer, ffmpeg.file_arg(tmp)]  # fmt: skip
         self._proc = ffmpeg.FfmpegProcess(args, what=f"cannot write {target}", stdin=True)
 
     def write(self, frames: YUVFrames | np.ndarray) -> None:

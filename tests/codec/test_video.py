@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codec.errors import VideoError
 from codec.video import VideoWriter, YUVFrames, open_video, parse_raw_name, sample_clip, write_video
 from codec.video import writer as writer_module
+from codec.video.ffmpeg import FfmpegProcess, file_arg
 
 CARPHONE_FPS = Fraction(30000, 1001)
 
@@ -77,6 +80,24 @@ def test_raw_yuv_with_uvg_name(tmp_path, carphone_yuv):
         assert np.array_equal(rgb, carphone_yuv[2:11].to_rgb())
 
 
+@settings(max_examples=40, deadline=None)
+@given(start=st.integers(0, 11), count=st.integers(0, 12), chunk=st.integers(1, 5), yuv=st.booleans())
+def test_raw_chunks_equal_slices(tmp_path_factory, carphone_yuv, start, count, chunk, yuv):
+    path = tmp_path_factory.getbasetemp() / "Prop_176x144.yuv"
+    if not path.exists():
+        path.write_bytes(carphone_yuv.to_i420().tobytes())
+    count = min(count, 12 - start)
+    with open_video(path) as video:
+        blocks = list(video.iter_chunks(start, count, chunk=chunk, yuv=yuv))
+    assert all(len(b) <= chunk for b in blocks) and sum(len(b) for b in blocks) == count
+    if count:
+        expected = carphone_yuv[start : start + count]
+        if yuv:
+            assert np.array_equal(YUVFrames.concatenate(blocks).to_i420(), expected.to_i420())
+        else:
+            assert np.array_equal(np.concatenate(blocks), expected.to_rgb())
+
+
 def test_raw_name_parsing_and_options(tmp_path, carphone_yuv):
     named = parse_raw_name(Path("Beauty_1920x1080_120fps_420_8bit_YUV.yuv"))
     assert (named.width, named.height, named.fps) == (1920, 1080, 120)
@@ -106,6 +127,16 @@ def test_y4m_round_trip_exact(tmp_path, carphone_yuv):
         back = video.read_yuv()
         assert all(np.array_equal(getattr(back, p), getattr(carphone_yuv, p)) for p in "yuv")
         assert np.array_equal(video.read(5, 3), carphone_yuv[5:8].to_rgb())
+
+
+def test_y4m_written_by_ffmpeg_matches_native_planes(tmp_path, carphone_yuv):
+    out = tmp_path / "ff.y4m"
+    args = ["-i", file_arg(sample_clip("carphone")), "-frames:v", "12", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", file_arg(out)]
+    with FfmpegProcess(args, what="test") as proc:
+        proc.finish()
+    with open_video(out) as video:
+        assert video.info.fps == CARPHONE_FPS
+        assert np.array_equal(video.read_yuv().to_i420(), carphone_yuv.to_i420())
 
 
 def test_y4m_variants_and_refusals(tmp_path):
