@@ -20,7 +20,7 @@ Conventions (the same as :mod:`eval.metrics`, which re-exports this module):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Tuple, Union
 
 import numpy as np
 
@@ -37,6 +37,7 @@ __all__ = [
     "Quality",
     "QualityAccumulator",
     "YUVPlanes",
+    "PlanesLike",
 ]
 
 PSNR_CAP = 100.0
@@ -102,12 +103,26 @@ def _plane_psnr(ref: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return psnr_from_mse(mse(ref, dec))
 
 
-def psnr_yuv420(ref_yuv: YUVPlanes, dec_yuv: YUVPlanes) -> np.ndarray:
-    """Per-frame ``(6 PSNR_Y + PSNR_U + PSNR_V) / 8`` of 4:2:0 frames (each plane PSNR capped first)."""
-    py = _plane_psnr(ref_yuv.y, dec_yuv.y)
-    pu = _plane_psnr(ref_yuv.u, dec_yuv.u)
-    pv = _plane_psnr(ref_yuv.v, dec_yuv.v)
-    return (6.0 * py + pu + pv) / 8.0
+PlanesLike = Union[YUVPlanes, Tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""YUV 4:2:0 frames as an object with ``y``/``u``/``v`` (``YUVFrames``) or a ``(y, u, v)`` tuple
+(what :func:`codec.color.rgb_to_yuv420` returns)."""
+
+
+def _planes(frames: PlanesLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y, u, v)`` of either form of :data:`PlanesLike`."""
+    if hasattr(frames, "y"):
+        return frames.y, frames.u, frames.v  # type: ignore[union-attr]
+    y, u, v = frames  # type: ignore[misc]
+    return y, u, v
+
+
+def psnr_yuv420(ref_yuv: PlanesLike, dec_yuv: PlanesLike) -> np.ndarray:
+    """Per-frame ``(6 PSNR_Y + PSNR_U + PSNR_V) / 8`` of 4:2:0 frames (each plane PSNR capped first).
+
+    Each argument is a ``YUVFrames`` (or anything with ``y``, ``u``, ``v``) or a ``(y, u, v)`` tuple.
+    """
+    (ry, ru, rv), (dy, du, dv) = _planes(ref_yuv), _planes(dec_yuv)
+    return (6.0 * _plane_psnr(ry, dy) + _plane_psnr(ru, du) + _plane_psnr(rv, dv)) / 8.0
 
 
 def bpp(num_bytes: int, width: int, height: int, frames: int) -> float:
@@ -154,8 +169,8 @@ class QualityAccumulator:
         self,
         ref: np.ndarray,
         dec: np.ndarray,
-        ref_yuv: YUVPlanes | None = None,
-        dec_yuv: YUVPlanes | None = None,
+        ref_yuv: PlanesLike | None = None,
+        dec_yuv: PlanesLike | None = None,
     ) -> np.ndarray:
         """Add a chunk of uint8 RGB frames ``(N, H, W, 3)``; returns its per-frame PSNR-RGB."""
         rgb = psnr_rgb(ref, dec)

@@ -17,6 +17,7 @@ import numpy as np
 from codec.errors import VideoError
 from codec.metrics import (
     PSNR_CAP,
+    PlanesLike,
     Quality,
     QualityAccumulator,
     YUVPlanes,
@@ -29,6 +30,7 @@ from codec.metrics import (
 
 __all__ = [
     "PSNR_CAP",
+    "PlanesLike",
     "Quality",
     "QualityAccumulator",
     "YUVPlanes",

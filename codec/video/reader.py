@@ -137,6 +137,8 @@ class VideoReader(abc.ABC):
         try:
             done = 0
             while done < count:
+                if self._closed:
+                    raise VideoError(f"{self.path}: reader was closed during iteration")
                 n = min(chunk, count - done)
                 native = source.read(n)
                 done += n
@@ -155,9 +157,12 @@ class VideoReader(abc.ABC):
     def _read_whole(self, start: int, count: int | None, *, yuv: bool):
         """One chunk holding the whole range (or an empty result)."""
         start, count = self._check_range(start, count)
-        for block in self._chunks(start, count, max(count, 1), yuv):
-            return block
-        return self._empty(yuv)
+        chunks = self._chunks(start, count, max(count, 1), yuv)
+        try:
+            block = next(chunks, None)
+        finally:
+            chunks.close()
+        return self._empty(yuv) if block is None else block
 
     def _empty(self, yuv: bool) -> np.ndarray | YUVFrames:
         """Zero frames with the video's geometry."""

@@ -266,6 +266,8 @@ def test_abandoned_iteration_leaves_no_process():
         running = video.iter_chunks(0, 20, chunk=4)
         next(running)  # left running: killed when the reader closes
     assert not me.children()
+    with pytest.raises(VideoError, match="closed"):
+        next(running)
 
 
 def test_sample_clip_names():

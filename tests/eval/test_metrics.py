@@ -68,6 +68,7 @@ def test_psnr_yuv420_weights_plane_psnrs():
     dec = YUVFrames(y + 1, u + 2, u.copy())  # Y: MSE 1, U: MSE 4, V: identical (capped)
     expected = (6 * PSNR_MSE_1 + 10 * math.log10(255**2 / 4) + PSNR_CAP) / 8
     np.testing.assert_allclose(psnr_yuv420(ref, dec), [expected])
+    np.testing.assert_allclose(psnr_yuv420((ref.y, ref.u, ref.v), (dec.y, dec.u, dec.v)), [expected])
 
 
 def test_bpp():
