@@ -1,0 +1,1 @@
+"""Evaluation harness: datasets, metrics, anchors, RD sweeps, BD-rate, plots and reports."""
