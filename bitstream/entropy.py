@@ -32,7 +32,6 @@ from typing import Any, Callable, Iterable
 import constriction
 import numpy as np
 
-from bitstream.errors import BitstreamError
 from bitstream.fields import ByteReader, ByteWriter, svarint_size, uvarint_size
 
 __all__ = ["Method", "MAX_SYMBOLS", "MAX_ALPHABET", "encode_ints", "decode_ints", "peek_method"]
@@ -364,10 +363,9 @@ def encode_ints(values: np.ndarray, *, methods: Iterable[Method] | None = None) 
         raise ValueError(f"{arr.size} values exceed MAX_SYMBOLS={MAX_SYMBOLS}")
     if arr.size == 0:
         return b""
-    x = arr.astype(np.int64, copy=False).ravel()
-    s = _Stats.of(x)
-    if s.lo < INT32_MIN or s.hi > INT32_MAX:
+    if int(arr.min()) < INT32_MIN or int(arr.max()) > INT32_MAX:
         raise ValueError("encode_ints: values do not fit int32")
+    s = _Stats.of(arr.astype(np.int64, copy=False).ravel())
     allowed = set(Method) if methods is None else {Method(m) for m in methods}
     builders: list[Callable[[], bytes]] = []
     if s.lo == s.hi and Method.CONST in allowed:

@@ -108,8 +108,15 @@ class ByteWriter:
         self._buf += _F32.pack(v)
 
     def f32_array(self, values: np.ndarray) -> None:
-        """The values (flattened in C order) as consecutive little-endian float32s."""
-        self._buf += np.ascontiguousarray(values, dtype="<f4").tobytes()
+        """The values (flattened in C order) as consecutive little-endian float32s.
+
+        Every value must be finite in float32 (ValueError otherwise).
+        """
+        with np.errstate(over="ignore"):
+            arr = np.ascontiguousarray(values, dtype="<f4")
+        if not np.isfinite(arr).all():
+            raise ValueError("f32_array: values must be finite float32s")
+        self._buf += arr.tobytes()
 
     def u32_array(self, values: np.ndarray) -> None:
         """The values (flattened in C order) as consecutive little-endian uint32s."""

@@ -107,7 +107,14 @@ def test_forcing_an_inapplicable_method_raises() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [np.array([1.5]), np.array([2**31]), np.array([-(2**31) - 1]), np.array(["a"])]
+    "bad",
+    [
+        np.array([1.5]),
+        np.array([2**31]),
+        np.array([-(2**31) - 1]),
+        np.array(["a"]),
+        np.array([2**64 - 1], dtype=np.uint64),
+    ],
 )
 def test_encoder_rejects_bad_input(bad: np.ndarray) -> None:
     with pytest.raises(ValueError):

@@ -100,7 +100,7 @@ def _tensor_bytes(flags: int, scales: list[float], offset: float | None = None) 
     w.u8(1)
     w.uvarint(3)
     w.u8(flags)
-    w.f32_array(np.array(scales))
+    w.raw(np.array(scales, dtype="<f4").tobytes())  # may hold inf: bypass the writer check
     if offset is not None:
         w.f32(offset)
     w.u8(0)
