@@ -21,13 +21,11 @@ from eval.measure import PeakMemory, measure
 from eval.methods import get_method
 from eval.results import load
 from eval.sweep import SweepConfig, result_path, run_sweep
-from tests.eval.fakes import FakeCodec
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_cli_sweep_writes_json_png_and_markdown(carphone_small, tmp_path, monkeypatch, capsys):
-    FakeCodec().install(monkeypatch)
+def test_cli_sweep_writes_json_png_and_markdown(carphone_small, tmp_path, fake_codec, capsys):
     out = tmp_path / "run"
     code = main(["--files", f"carphone={carphone_small.path}", "--methods", "fake,x265-medium", "--points", "3",
                  "--values", "fake=3,5,7", "--out", str(out), "--no-progress"])
@@ -56,9 +54,9 @@ def test_cli_sweep_writes_json_png_and_markdown(carphone_small, tmp_path, monkey
     assert "BD-rate vs x265-medium" in printed and "report:" in printed
 
 
-def test_interrupted_sweep_resumes_without_redoing_points(carphone_small, tmp_path, monkeypatch):
-    carphone = carphone_small
-    fake = FakeCodec(interrupt_at=2).install(monkeypatch)
+def test_interrupted_sweep_resumes_without_redoing_points(carphone_small, tmp_path, fake_codec):
+    carphone, fake = carphone_small, fake_codec
+    fake.interrupt_at = 2
     config = SweepConfig(out=tmp_path, dataset="folder", values={"fake": ("2", "4", "6")}, progress=False)
     methods = [InrvMethod("fake"), get_method("x265-medium")]
     with pytest.raises(KeyboardInterrupt):
@@ -77,9 +75,8 @@ def test_interrupted_sweep_resumes_without_redoing_points(carphone_small, tmp_pa
     assert (again.ran, again.reused) == (0, 7) and fake.calls == [2, 4, 4, 6]
 
 
-def test_resume_refuses_results_made_differently(carphone_small, tmp_path, monkeypatch):
+def test_resume_refuses_results_made_differently(carphone_small, tmp_path, fake_codec):
     carphone = carphone_small
-    FakeCodec().install(monkeypatch)
     config = SweepConfig(out=tmp_path, dataset="folder", values={"fake": ("3",)}, progress=False)
     run_sweep([carphone], [InrvMethod("fake", steps=5)], config)
     with pytest.raises(ConfigError, match="other settings"):
