@@ -1,0 +1,208 @@
+"""Public API: :func:`encode`, :func:`decode` and :func:`open` (``codec.encode`` etc.).
+
+Rate is always the written file's size; quality is always measured on frames decoded back from
+that file, never on the encoder's own reconstruction.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from bitstream import BitstreamError
+from bitstream.container import Header, StreamReader, StreamWriter
+from codec.config import EncodeConfig
+from codec.device import configure_threads, resolve_device
+from codec.errors import ConfigError
+from codec.family import Decoder, Family, Geometry
+from codec.metrics import psnr_rgb, psnr_yuv420
+from codec.color import rgb_to_yuv420
+from codec.registry import family_by_id, get_family
+from codec.results import DecodeResult, EncodeResult, StreamInfo
+from codec.video import VideoReader, VideoWriter, open_video
+
+PathLike = str | os.PathLike
+PIX_FMT_RGB24 = 0
+MATRIX_BT601 = 0
+MEASURE_CHUNK = 8
+
+
+@dataclass
+class RangeSource:
+    """The frames ``start .. start + count - 1`` of a video, as a family's :class:`FrameSource`."""
+
+    reader: VideoReader
+    start: int
+    geometry: Geometry
+
+    def read(self, offset: int, count: int) -> np.ndarray:
+        return self.reader.read(self.start + offset, count)
+
+
+def _frame_range(total: int, start: int, count: int | None) -> tuple[int, int]:
+    if start >= total:
+        raise ConfigError(f"first frame {start} is past the end: the video has {total} frames")
+    if count is None:
+        count = total - start
+    if start + count > total:
+        raise ConfigError(f"frames {start}:{count} go past the end: the video has {total} frames")
+    return start, count
+
+
+def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> EncodeResult:
+    """Encode video file ``src`` into ``dst`` (a ``.inrv`` file), then measure it honestly."""
+    config = config or EncodeConfig()
+    family = get_family(config.model)
+    device = resolve_device(config.device)
+    configure_threads()
+    dst = Path(dst)
+    with open_video(src) as reader:
+        info = reader.info
+        start, count = _frame_range(info.num_frames, config.start, config.count)
+        geometry = Geometry(info.width, info.height, count, Fraction(info.fps))
+        model_cfg = family.make_config(config, geometry)
+        header = Header(
+            width=info.width,
+            height=info.height,
+            num_frames=count,
+            fps_num=geometry.fps.numerator,
+            fps_den=geometry.fps.denominator,
+            pix_fmt=PIX_FMT_RGB24,
+            colour_matrix=MATRIX_BT601,
+            family_id=family.family_id,
+            model_config=family.pack(model_cfg),
+        )
+        t0 = time.perf_counter()
+        with StreamWriter(dst, header) as writer:
+            stats = family.encode(model_cfg, RangeSource(reader, start, geometry), config,
+                                  writer.write_chunk, device)
+        encode_seconds = time.perf_counter() - t0
+        rgb, yuv, decode_seconds = _measure(dst, reader, start, device)
+    file_bytes = dst.stat().st_size
+    return EncodeResult(
+        path=dst,
+        model=family.name,
+        width=info.width,
+        height=info.height,
+        num_frames=count,
+        file_bytes=file_bytes,
+        bpp=file_bytes * 8 / geometry.pixels,
+        psnr_rgb=rgb,
+        psnr_yuv=yuv,
+        encode_seconds=encode_seconds,
+        decode_seconds=decode_seconds,
+        steps=stats.steps,
+        estimated_bpp=stats.estimated_bits / geometry.pixels,
+        lmbda=config.rate_lambda,
+    )
+
+
+def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float, float, float]:
+    """Mean PSNR-RGB and PSNR-YUV of the decoded file against the source, and decode seconds."""
+    rgb_scores: list[np.ndarray] = []
+    yuv_scores: list[np.ndarray] = []
+    seconds = 0.0
+    with CodedVideo(path, device=device) as coded:
+        t0 = time.perf_counter()
+        position = 0
+        for decoded in coded.decoder.render(0, coded.info.num_frames):
+            seconds += time.perf_counter() - t0
+            n = len(decoded)
+            ref_rgb = reader.read(start + position, n)
+            ref_yuv = reader.read_yuv(start + position, n)
+            rgb_scores.append(psnr_rgb(ref_rgb, decoded))
+            yuv_scores.append(psnr_yuv420(ref_yuv, rgb_to_yuv420(decoded)))
+            position += n
+            t0 = time.perf_counter()
+    return float(np.concatenate(rgb_scores).mean()), float(np.concatenate(yuv_scores).mean()), seconds
+
+
+class CodedVideo:
+    """An open ``.inrv`` file: ``.info`` and ``.frames(start, stop)`` (see :func:`open`)."""
+
+    def __init__(self, path: PathLike, device: str | object = "auto") -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ConfigError(f"no such file: {self.path}")
+        self._stream = StreamReader(self.path)
+        try:
+            header = self._stream.header
+            try:
+                self.family: Family = family_by_id(header.family_id)
+            except KeyError:
+                raise BitstreamError(f"unknown model family id {header.family_id}") from None
+            self.config = self.family.unpack(header.model_config)
+            self.geometry = Geometry(header.width, header.height, header.num_frames,
+                                     Fraction(header.fps_num, header.fps_den))
+            self.device = device if not isinstance(device, str) else resolve_device(device)
+            self._decoder: Decoder | None = None
+            self.info = StreamInfo(
+                path=self.path,
+                model=self.family.name,
+                family_id=header.family_id,
+                width=header.width,
+                height=header.height,
+                num_frames=header.num_frames,
+                fps=self.geometry.fps,
+                file_bytes=self._stream.file_size,
+                header_bytes=self._stream.header_bytes,
+                chunk_bytes=tuple(c.total for c in self._stream.chunks),
+                config=self.family.describe(self.config),
+            )
+        except BaseException:
+            self._stream.close()
+            raise
+
+    @property
+    def chunks(self) -> list:
+        return self._stream.chunks
+
+    @property
+    def decoder(self) -> Decoder:
+        if self._decoder is None:
+            self._decoder = self.family.decoder(self.config, self.geometry, self._stream, self.device)
+        return self._decoder
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Yield decoded frames ``start .. stop - 1`` one by one, (H, W, 3) uint8."""
+        stop = self.info.num_frames if stop is None else stop
+        if not 0 <= start < stop <= self.info.num_frames:
+            raise ConfigError(f"frame range {start}..{stop} outside 0..{self.info.num_frames}")
+        for chunk in self.decoder.render(start, stop):
+            yield from chunk
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> "CodedVideo":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open(path: PathLike, device: str = "auto") -> CodedVideo:  # noqa: A001 - public API name
+    """Open a ``.inrv`` file for reading: header info, lazy decoding of frame ranges."""
+    return CodedVideo(path, device)
+
+
+def decode(src: PathLike, dst: PathLike, *, start: int = 0, count: int | None = None,
+           device: str = "auto") -> DecodeResult:
+    """Decode ``src`` (``.inrv``) to ``dst``: .y4m, .mkv (lossless FFV1), .mp4, .yuv or a folder
+    of PNGs. ``start``/``count`` select a frame range; only those frames are rendered."""
+    configure_threads()
+    with CodedVideo(src, device) as coded:
+        first, n = _frame_range(coded.info.num_frames, start, count)
+        t0 = time.perf_counter()
+        with VideoWriter(dst, width=coded.info.width, height=coded.info.height,
+                         fps=coded.info.fps) as writer:
+            for chunk in coded.decoder.render(first, first + n):
+                writer.write(chunk)
+        seconds = time.perf_counter() - t0
+    return DecodeResult(path=Path(dst), first_frame=first, num_frames=n, seconds=seconds)

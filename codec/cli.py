@@ -1,0 +1,181 @@
+"""The ``inrv`` command line: encode, decode, info, demo, eval.
+
+Every user error prints one line to stderr and exits non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from codec import __version__
+
+DEMO_FRAMES = 32
+
+
+def _frames(text: str) -> tuple[int, int | None]:
+    """``START:COUNT``, ``START:`` or ``COUNT``."""
+    try:
+        if ":" in text:
+            a, b = text.split(":", 1)
+            return int(a or 0), (int(b) if b else None)
+        return 0, int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:COUNT, got {text!r}") from None
+
+
+def _add_encode_options(p: argparse.ArgumentParser) -> None:
+    from codec.registry import family_names
+
+    p.add_argument("--model", default="hnerv", choices=family_names(), help="model family")
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument("--quality", "-q", type=int, help="1 (smallest) .. 8 (best); default 4")
+    rate.add_argument("--lmbda", type=float, help="rate-distortion lambda (loss = D + lambda * bpp)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--preset", help="network size: xs, s, m, l, xl")
+    size.add_argument("--params", type=int, help="network size as a parameter budget")
+    p.add_argument("--steps", type=int, help="training steps")
+    p.add_argument("--time-budget", type=float, help="training time limit in seconds")
+    p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
+    p.add_argument("--gop", type=int, help="frames per group (group-wise families)")
+    p.add_argument("--patch", type=int, help="patch size in pixels (patch-wise families)")
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _encode_config(args: argparse.Namespace):
+    from codec.config import EncodeConfig
+
+    start, count = args.frames
+    return EncodeConfig(
+        model=args.model, quality=args.quality, lmbda=args.lmbda, preset=args.preset,
+        params=args.params, steps=args.steps, time_budget=args.time_budget, start=start,
+        count=count, device=args.device, seed=args.seed, gop=args.gop, patch=args.patch,
+        progress=not args.quiet,
+    )
+
+
+def _print_result(r) -> None:
+    print(f"wrote {r.path}: {r.file_bytes} bytes, {r.num_frames} frames {r.width}x{r.height}")
+    print(f"  bpp {r.bpp:.4f} (file size; training estimate {r.estimated_bpp:.4f})")
+    print(f"  PSNR-RGB {r.psnr_rgb:.2f} dB, PSNR-YUV {r.psnr_yuv:.2f} dB (decoded from the file)")
+    print(f"  encode {r.encode_seconds:.1f} s ({r.steps} steps), decode {r.decode_seconds:.2f} s "
+          f"({r.num_frames / max(r.decode_seconds, 1e-9):.1f} fps)")
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    import codec
+
+    _print_result(codec.encode(args.input, args.output, _encode_config(args)))
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    import codec
+
+    start, count = args.frames
+    r = codec.decode(args.input, args.output, start=start, count=count, device=args.device)
+    print(f"wrote {r.path}: frames {r.first_frame}..{r.first_frame + r.num_frames - 1} "
+          f"in {r.seconds:.2f} s ({r.fps:.1f} fps)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from codec.inspect import describe_stream
+
+    print(describe_stream(args.input))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import codec
+    from codec.config import EncodeConfig
+    from codec.video import sample_clip
+
+    src = sample_clip("carphone")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stream = out / "carphone.inrv"
+    print(f"encoding the first {DEMO_FRAMES} frames of {src.name} (176x144) with {args.model} ...")
+    result = codec.encode(src, stream, EncodeConfig(
+        model=args.model, count=DEMO_FRAMES, steps=args.steps, device=args.device))
+    _print_result(result)
+    decoded = out / "carphone_decoded.mp4"
+    lossless = out / "carphone_decoded.mkv"
+    codec.decode(stream, lossless, device=args.device)
+    r = codec.decode(stream, decoded, device=args.device)
+    print(f"decoded video: {decoded} (for viewing, x264) and {lossless} (lossless FFV1); "
+          f"decode {r.fps:.1f} fps")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inrv", description="Neural implicit video codec.")
+    parser.add_argument("--version", action="version", version=f"inrv {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("encode", help="encode a video into a .inrv file")
+    p.add_argument("input", help="video file (mp4, mkv, y4m, raw .yuv, PNG folder, ...)")
+    p.add_argument("-o", "--output", required=True, help="output .inrv file")
+    _add_encode_options(p)
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("decode", help="decode a .inrv file to video")
+    p.add_argument("input", help=".inrv file")
+    p.add_argument("-o", "--output", required=True, help="OUT.y4m, OUT.mkv (FFV1), OUT.mp4, OUT.yuv or OUT_DIR/")
+    p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("info", help="show a .inrv file's header, chunks and bytes")
+    p.add_argument("input")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("demo", help="encode and decode the built-in sample clip (carphone)")
+    p.add_argument("--out", default="inrv-demo", help="output folder (default: ./inrv-demo)")
+    p.add_argument("--model", default="hnerv")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("eval", help="rate-distortion evaluation against x264/x265/AV1/VVC", add_help=False)
+    p.set_defaults(func=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    try:
+        if argv[:1] == ["eval"] or (debug and argv[1:2] == ["eval"]):
+            # The evaluation harness builds on the codec; the CLI is its one entry point.
+            from eval.cli import main as eval_main
+
+            return eval_main([a for a in argv if a != "eval"])
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("inrv: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
+        if debug:
+            raise
+        from bitstream import BitstreamError
+        from codec.errors import InrvError
+
+        kind = "invalid stream" if isinstance(exc, BitstreamError) else "error"
+        if not isinstance(exc, (InrvError, BitstreamError, OSError)):
+            kind = f"internal error ({type(exc).__name__})"
+        print(f"inrv: {kind}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The fitting loop shared by every per-video family (NeRV, HNeRV, each NIRVANA group).
+
+Adam with linear warm-up and cosine decay (the schedule of NeRV, Chen et al. 2021), loss =
+distortion + lambda * estimated bpp. Training stops at ``steps``, at ``time_budget`` seconds, or,
+when ``patience`` is set, once the loss has not improved for that many steps (or ``target_psnr``
+is reached): easy content finishes early.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from pytorch_msssim import ssim
+from tqdm.auto import tqdm
+
+from codec.device import autocast
+from codec.errors import ConfigError
+
+LOSSES = ("mse", "l1-ssim")
+
+
+class Fittable(Protocol):
+    """What the loop needs from a model under training."""
+
+    def render(self, idx: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """Frames ``idx`` (B,3,H,W) in [0, 1], computed with the quantized parameters.
+
+        ``frames`` holds the matching targets (some families, HNeRV, encode them)."""
+
+    def rate_bits(self, noise: bool) -> torch.Tensor:
+        """Estimated bits of everything the stream will hold for this model."""
+
+    def named_parameters(self): ...
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    steps: int = 1000
+    time_budget: float | None = None
+    lr: float = 1e-3
+    warmup: float = 0.1
+    hard_round_tail: float = 0.1
+    batch: int = 2
+    loss: str = "mse"
+    lmbda: float = 3.5e-3
+    step_lr_mult: float = 10.0
+    seed: int = 0
+    patience: int | None = None
+    target_psnr: float | None = None
+    min_steps: int = 0
+    progress: bool = True
+    desc: str = "fit"
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
+        if self.steps < 1 or self.batch < 1:
+            raise ConfigError("steps and batch must be >= 1")
+
+
+@dataclass(frozen=True)
+class FitStats:
+    """What a fit did. ``psnr`` and ``estimated_bpp`` are training-time estimates."""
+
+    steps: int
+    seconds: float
+    loss: float
+    psnr: float
+    estimated_bits: float
+    estimated_bpp: float
+    frame_steps_per_second: float
+    stopped: str
+
+
+def lr_factor(progress: float, warmup: float) -> float:
+    """Linear warm-up to 1 over ``warmup`` of the run, then cosine decay to 1% of it."""
+    progress = min(max(progress, 0.0), 1.0)
+    if warmup > 0 and progress < warmup:
+        return 0.1 + 0.9 * progress / warmup
+    rest = (progress - warmup) / max(1e-9, 1.0 - warmup)
+    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * rest))
+
+
+def distortion(pred: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
+    if loss == "mse":
+        return torch.mean((pred - target) ** 2)
+    l1 = torch.mean(torch.abs(pred - target))
+    return 0.7 * l1 + 0.3 * (1.0 - ssim(pred, target, data_range=1.0, size_average=True))
+
+
+def param_groups(model: torch.nn.Module, cfg: FitConfig) -> list[dict]:
+    """Quantization step sizes learn ``step_lr_mult`` times faster than weights: a step has to
+    move by orders of magnitude while rate and distortion settle, a weight only by a fraction."""
+    steps = [p for n, p in model.named_parameters() if n.endswith("log_step")]
+    rest = [p for n, p in model.named_parameters() if not n.endswith("log_step")]
+    return [
+        {"params": rest, "base_lr": cfg.lr},
+        {"params": steps, "base_lr": cfg.lr * cfg.step_lr_mult},
+    ]
+
+
+def frames_to_tensor(frames_u8: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """(B,H,W,3) uint8 -> (B,3,H,W) float in [0, 1] on ``device``."""
+    return frames_u8.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def fit(
+    model: Fittable,
+    frames: torch.Tensor,
+    cfg: FitConfig,
+    device: torch.device,
+) -> FitStats:
+    """Train ``model`` on ``frames`` (N,H,W,3 uint8, CPU) with the rate-distortion loss."""
+    n, h, w, _ = frames.shape
+    pixels = n * h * w
+    gen = torch.Generator().manual_seed(cfg.seed)
+    opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr)
+    batch = min(cfg.batch, n)
+    start = time.perf_counter()
+    best, since_best, ema = math.inf, 0, None
+    stopped = "steps"
+    bar = tqdm(total=cfg.steps, desc=cfg.desc, disable=not cfg.progress, leave=False, unit="step")
+    step = 0
+    loss_v = mse_v = bits_v = 0.0
+    while step < cfg.steps:
+        elapsed = time.perf_counter() - start
+        progress = step / cfg.steps
+        if cfg.time_budget:
+            progress = max(progress, elapsed / cfg.time_budget)
+            if progress >= 1.0:
+                stopped = "time"
+                break
+        for group in opt.param_groups:
+            group["lr"] = group["base_lr"] * lr_factor(progress, cfg.warmup)
+        idx = torch.randperm(n, generator=gen)[:batch]
+        target = frames_to_tensor(frames[idx], device)
+        noise = progress < 1.0 - cfg.hard_round_tail
+        with autocast(device):
+            pred = model.render(idx.to(device), target)
+        d = distortion(pred.float(), target, cfg.loss)
+        bits = model.rate_bits(noise)
+        loss = d + cfg.lmbda * bits / pixels
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        loss_v = float(loss.detach())
+        mse_v = float(torch.mean((pred.detach().float().clamp(0, 1) - target) ** 2))
+        bits_v = float(bits.detach())
+        ema = loss_v if ema is None else 0.9 * ema + 0.1 * loss_v
+        if ema < best * (1 - 1e-3):
+            best, since_best = ema, 0
+        else:
+            since_best += 1
+        bar.update(1)
+        if step % 10 == 0 or step == cfg.steps:
+            bar.set_postfix(loss=f"{loss_v:.2e}", psnr=f"{_psnr(mse_v):.2f}", bpp=f"{bits_v / pixels:.4f}")
+        if step >= cfg.min_steps:
+            if cfg.patience is not None and since_best >= cfg.patience:
+                stopped = "plateau"
+                break
+            if cfg.target_psnr is not None and _psnr(mse_v) >= cfg.target_psnr:
+                stopped = "target"
+                break
+    bar.close()
+    seconds = time.perf_counter() - start
+    return FitStats(
+        steps=step,
+        seconds=seconds,
+        loss=loss_v,
+        psnr=_psnr(mse_v),
+        estimated_bits=bits_v,
+        estimated_bpp=bits_v / pixels,
+        frame_steps_per_second=step * batch / max(seconds, 1e-9),
+        stopped=stopped,
+    )
+
+
+def _psnr(mse: float) -> float:
+    return 10 * math.log10(1.0 / mse) if mse > 0 else 100.0

@@ -1,0 +1,3 @@
+"""Model families. Importing this package registers every built-in family."""
+
+from codec.models import hnerv, nerv  # noqa: F401

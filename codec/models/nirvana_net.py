@@ -1,0 +1,164 @@
+"""The per-group network of ``nirvana`` and the patch layout it works on.
+
+NIRVANA (Maiya et al., "NIRVANA: Neural Implicit Representations of Videos with Adaptive Networks
+and Autoregressive Patch-wise Modeling", CVPR 2023) cuts a video into groups of ``G`` frames and
+each frame into ``P x P`` patches. One small network per group maps a patch's coordinates to that
+patch in all ``G`` frames at once:
+
+    (row, col) -> positional encoding -> MLP stem (sine activations, SIREN-style)
+    -> c0 x b x b map -> NeRV blocks (Conv3x3 -> PixelShuffle -> GELU) -> Conv3x3 to 3G channels
+    -> tanh * 0.5 + 0.5 -> G patches of P x P.
+
+Any resolution: the patch grid is ``ceil(H / P) x ceil(W / P)``; frames are padded (edge
+replication) to the grid for training and the decoded grid is cropped back to ``H x W``.
+
+The trunk is shared by the group's ``G`` frames (only the last conv is per frame), which is where
+the method's speed comes from: a step trains ``G`` frames of each sampled patch for the price of
+one trunk pass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from codec.models.blocks import NervBlock, PositionalEncoding
+
+MAX_GOP = 64
+
+
+@dataclass(frozen=True)
+class NirvanaConfig:
+    """Sizes of every group's network (all groups share them, so latents line up for residuals).
+
+    ``gop`` frames per group, ``patch`` pixels per patch side, ``pe_levels`` encoding frequencies
+    per coordinate, ``mlp_layers`` hidden layers of width ``hidden``, a ``c0``-channel base map of
+    side ``patch / prod(strides)``, then one NeRV block per ``(channels, strides)`` entry.
+    ``omega`` (x100) is the SIREN frequency of the stem's sine activations.
+    """
+
+    gop: int
+    patch: int
+    pe_levels: int
+    hidden: int
+    mlp_layers: int
+    c0: int
+    channels: tuple[int, ...]
+    strides: tuple[int, ...]
+    omega: int = 100
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.gop <= MAX_GOP:
+            raise ValueError(f"NIRVANA group size must be in 1..{MAX_GOP}")
+        if not (4 <= self.patch <= 256 and 1 <= self.pe_levels <= 64):
+            raise ValueError("NIRVANA patch size or encoding levels out of range")
+        if not (1 <= self.hidden <= 4096 and 1 <= self.mlp_layers <= 8 and 1 <= self.c0 <= 1024):
+            raise ValueError("NIRVANA stem sizes out of range")
+        if not (1 <= len(self.strides) <= 6 and len(self.strides) == len(self.channels)):
+            raise ValueError("NIRVANA stages: strides and channels must have 1..6 equal entries")
+        if any(not 2 <= s <= 8 for s in self.strides) or any(not 1 <= c <= 1024 for c in self.channels):
+            raise ValueError("NIRVANA stage strides or channels out of range")
+        if self.patch % math.prod(self.strides):
+            raise ValueError("NIRVANA patch size must be a multiple of the stride product")
+        if not 1 <= self.omega <= 10_000:
+            raise ValueError("NIRVANA sine frequency out of range")
+
+    @property
+    def base(self) -> int:
+        """Side of the map the first NeRV block receives."""
+        return self.patch // math.prod(self.strides)
+
+
+@dataclass(frozen=True)
+class PatchGrid:
+    """The ``rows x cols`` grid of ``patch``-sized cells covering an ``height x width`` frame."""
+
+    height: int
+    width: int
+    patch: int
+
+    @property
+    def rows(self) -> int:
+        return -(-self.height // self.patch)
+
+    @property
+    def cols(self) -> int:
+        return -(-self.width // self.patch)
+
+    @property
+    def count(self) -> int:
+        return self.rows * self.cols
+
+    def tubes(self, frames: np.ndarray) -> torch.Tensor:
+        """(n, H, W, 3) uint8 -> (rows * cols, P, n * P, 3) uint8: each patch's ``n`` frames side
+        by side, the layout :func:`codec.fit.fit` samples from (one "frame" per patch)."""
+        n, p = len(frames), self.patch
+        pad = ((0, 0), (0, self.rows * p - self.height), (0, self.cols * p - self.width), (0, 0))
+        x = np.pad(frames, pad, mode="edge") if any(a or b for a, b in pad) else frames
+        x = torch.from_numpy(np.ascontiguousarray(x)).view(n, self.rows, p, self.cols, p, 3)
+        return x.permute(1, 3, 2, 0, 4, 5).reshape(self.count, p, n * p, 3).contiguous()
+
+    def assemble(self, patches: torch.Tensor) -> torch.Tensor:
+        """(rows * cols, n, 3, P, P) -> (n, 3, H, W): the patches back in place, cropped."""
+        _, n, _, p, _ = patches.shape
+        x = patches.reshape(self.rows, self.cols, n, 3, p, p).permute(2, 3, 0, 4, 1, 5)
+        x = x.reshape(n, 3, self.rows * p, self.cols * p)
+        return x[:, :, : self.height, : self.width]
+
+
+def side_by_side(patches: torch.Tensor) -> torch.Tensor:
+    """(B, n, 3, P, P) -> (B, 3, P, n * P), matching :meth:`PatchGrid.tubes` after ``fit``'s
+    channel-first conversion."""
+    b, n, c, p, q = patches.shape
+    return patches.permute(0, 2, 3, 1, 4).reshape(b, c, p, n * q)
+
+
+class Sine(nn.Module):
+    """``sin(omega * x)``: the periodic activation of SIREN (Sitzmann et al., NeurIPS 2020)."""
+
+    def __init__(self, omega: float) -> None:
+        super().__init__()
+        self.omega = omega
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(self.omega * x)
+
+
+class NirvanaNet(nn.Module):
+    """One group's decoder network: patch indices (B,) -> (B, G, 3, P, P) in [0, 1]."""
+
+    def __init__(self, cfg: NirvanaConfig, grid: PatchGrid) -> None:
+        super().__init__()
+        self.cfg, self.grid = cfg, grid
+        self.pe = PositionalEncoding(cfg.pe_levels)
+        omega = cfg.omega / 100.0
+        layers: list[nn.Module] = []
+        width = 2 * self.pe.dim
+        for _ in range(cfg.mlp_layers):
+            layers += [nn.Linear(width, cfg.hidden), Sine(omega)]
+            width = cfg.hidden
+        layers += [nn.Linear(width, cfg.c0 * cfg.base * cfg.base), nn.GELU()]
+        self.stem = nn.Sequential(*layers)
+        blocks, c = [], cfg.c0
+        for cout, s in zip(cfg.channels, cfg.strides):
+            blocks.append(NervBlock(c, cout, s, 3))
+            c = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Conv2d(c, 3 * cfg.gop, 3, padding=1)
+
+    def coordinates(self, idx: torch.Tensor) -> torch.Tensor:
+        """Encoded (row, col) of patches ``idx`` (row-major), each normalised to [0, 1]."""
+        rows, cols = self.grid.rows, self.grid.cols
+        r = torch.div(idx, cols, rounding_mode="floor").float() / max(1, rows - 1)
+        c = torch.remainder(idx, cols).float() / max(1, cols - 1)
+        return torch.cat([self.pe(r), self.pe(c)], dim=-1)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        cfg = self.cfg
+        x = self.stem(self.coordinates(idx)).view(-1, cfg.c0, cfg.base, cfg.base)
+        y = torch.tanh(self.head(self.blocks(x))) * 0.5 + 0.5
+        return y.view(-1, cfg.gop, 3, cfg.patch, cfg.patch)

@@ -1,0 +1,187 @@
+"""What NeRV and HNeRV share: one network for the whole clip, fitted by :func:`codec.fit.fit`.
+
+A family of this kind provides a decoder network, a trainable wrapper (decoder network + its
+quantizers + any encoder that is not stored) and the inputs the decoder needs per frame. The
+stream holds a ``CHUNK_NETWORK`` chunk (every parameter, quantized) and, for families with
+per-frame content, a ``CHUNK_EMBEDDINGS`` chunk.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from bitstream import BitstreamError
+from codec.config import EncodeConfig
+from codec.device import autocast
+from codec.errors import ConfigError
+from codec.family import (
+    CHUNK_NETWORK,
+    ChunkSink,
+    ChunkSource,
+    Decoder,
+    Family,
+    FamilyStats,
+    FrameSource,
+    Geometry,
+    pack_tensors,
+    to_uint8,
+    unpack_tensors,
+)
+from codec.fit import FitConfig, fit
+from codec.models.blocks import count_params, fit_width
+from codec.quant import NetworkQuantizer, load_quantized
+
+#: Named sizes: total stored values (weights + biases), as a parameter budget.
+PRESETS: dict[str, int] = {
+    "xs": 20_000,
+    "s": 60_000,
+    "m": 180_000,
+    "l": 500_000,
+    "xl": 1_500_000,
+}
+DEFAULT_PRESET = "s"
+MAX_STORED_VALUES = 200_000_000
+RENDER_BATCH = 4
+
+
+def param_budget(enc: EncodeConfig) -> int:
+    if enc.params is not None:
+        return enc.params
+    preset = enc.preset or DEFAULT_PRESET
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[preset]
+
+
+class QuantizedNetwork(nn.Module):
+    """A decoder network trained through its quantizers (the stream's view of the weights)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.quant = NetworkQuantizer(net)
+
+    def run(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return functional_call(self.net, self.quant.quantized_params(self.net), inputs)
+
+    def bits(self, noise: bool) -> torch.Tensor:
+        return self.quant.bits(self.net, noise)
+
+    def network_chunk(self) -> tuple[int, bytes]:
+        return CHUNK_NETWORK, pack_tensors(self.quant.export(self.net))
+
+
+class WholeVideoFamily(Family):
+    """Base of the families that fit one network to the whole clip."""
+
+    default_steps: ClassVar[int] = 1500
+    lr: ClassVar[float] = 1e-3
+    batch: ClassVar[int] = 2
+
+    @abstractmethod
+    def build_net(self, config: Any, geometry: Geometry) -> nn.Module:
+        """The decoder network (what the stream's network chunk parameterises)."""
+
+    @abstractmethod
+    def build_config(self, width: float, geometry: Geometry) -> Any:
+        """The config at width multiplier ``width`` (used to meet a parameter budget)."""
+
+    @abstractmethod
+    def trainable(self, config: Any, geometry: Geometry, frames: torch.Tensor,
+                  device: torch.device) -> nn.Module:
+        """A :class:`codec.fit.Fittable` that also has ``chunks(frames) -> list[(kind, bytes)]``."""
+
+    @abstractmethod
+    def decoder_inputs(self, config: Any, geometry: Geometry, stream: ChunkSource,
+                       device: torch.device) -> Callable[[int, int], tuple[torch.Tensor, ...]]:
+        """A function giving the decoder network's inputs for frames ``start .. stop - 1``."""
+
+    def make_config(self, enc: EncodeConfig, geometry: Geometry) -> Any:
+        budget = param_budget(enc)
+
+        def build(m: float) -> nn.Module:
+            with torch.device("meta"):
+                return self.build_net(self.build_config(m, geometry), geometry)
+
+        return self.build_config(fit_width(build, budget), geometry)
+
+    def encode(self, config: Any, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
+               device: torch.device) -> FamilyStats:
+        geometry = source.geometry
+        torch.manual_seed(enc.seed)
+        frames = torch.from_numpy(source.read(0, geometry.num_frames))
+        model = self.trainable(config, geometry, frames, device).to(device)
+        fit_cfg = FitConfig(
+            steps=enc.steps or (self.default_steps if enc.time_budget is None else 10**9),
+            time_budget=enc.time_budget,
+            lr=self.lr,
+            batch=self.batch,
+            lmbda=enc.rate_lambda,
+            seed=enc.seed,
+            progress=enc.progress,
+            desc=f"{self.name} fit",
+        )
+        stats = fit(model, frames, fit_cfg, device)
+        with torch.no_grad():
+            for kind, payload in model.chunks(frames):
+                sink(kind, payload)
+        return FamilyStats(
+            steps=stats.steps,
+            seconds=stats.seconds,
+            estimated_bits=stats.estimated_bits,
+            train_psnr=stats.psnr,
+            frame_steps_per_second=stats.frame_steps_per_second,
+        )
+
+    def load_network(self, config: Any, geometry: Geometry, stream: ChunkSource,
+                     device: torch.device) -> nn.Module:
+        """The decoder network with the stream's dequantized parameters."""
+        net = self.build_net(config, geometry)
+        if count_params(net) > MAX_STORED_VALUES:
+            raise BitstreamError(f"model config asks for {count_params(net)} parameters")
+        index = find_chunk(stream, CHUNK_NETWORK)
+        info = stream.chunks[index]
+        expected = len(list(net.parameters()))
+        tensors = unpack_tensors(stream.read_chunk(index), expected, index, info.payload_offset)
+        try:
+            load_quantized(net, tensors)
+        except ValueError as exc:
+            raise BitstreamError(str(exc), chunk=index) from None
+        return net.to(device).eval()
+
+    def decoder(self, config: Any, geometry: Geometry, stream: ChunkSource,
+                device: torch.device) -> Decoder:
+        net = self.load_network(config, geometry, stream, device)
+        inputs = self.decoder_inputs(config, geometry, stream, device)
+        return NetworkDecoder(net, inputs, device)
+
+
+class NetworkDecoder(Decoder):
+    """Runs a decoder network over frame ranges, a few frames at a time."""
+
+    def __init__(self, net: nn.Module, inputs: Callable[[int, int], tuple[torch.Tensor, ...]],
+                 device: torch.device) -> None:
+        self.net, self.inputs, self.device = net, inputs, device
+
+    def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
+        with torch.inference_mode():
+            for first in range(start, stop, RENDER_BATCH):
+                last = min(stop, first + RENDER_BATCH)
+                with autocast(self.device):
+                    out = self.net(*self.inputs(first, last))
+                yield to_uint8(out)
+
+
+def find_chunk(stream: ChunkSource, kind: int) -> int:
+    """Index of the one chunk of ``kind``; a stream without it (or with two) is malformed."""
+    found = [i for i, c in enumerate(stream.chunks) if c.kind == kind]
+    if len(found) != 1:
+        raise BitstreamError(f"stream must hold exactly one chunk of kind {kind}, has {len(found)}")
+    return found[0]
