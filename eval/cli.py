@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     }
     report = build_report(
         out, args.dataset, [s.name for s in sequences], [m.name for m in methods], anchor=anchor or "",
-        settings=settings, kinds={m.name: m.kind for m in methods}, command=_command(),
+        settings=settings, kinds={m.name: m.kind for m in methods}, command=getattr(args, "command_line", None) or _command(),
     )
     print(summary_table(report, [m.name for m in methods], anchor or "-"))
     print(f"report: {report.path}")
@@ -149,12 +149,18 @@ def _command() -> str:
     return " ".join([program, *(shlex.quote(a) for a in argv[1:])])
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``eval`` alone: ``python -m eval.cli --methods ... --out ...``."""
+def main(argv: list[str] | None = None, *, via: str | None = None) -> int:
+    """Run ``eval`` alone: ``python -m eval.cli --methods ... --out ...``.
+
+    ``via`` names a wrapper script; the report then shows the full equivalent ``inrv eval`` command.
+    """
     parser = argparse.ArgumentParser(prog="inrv")
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)
-    args = parser.parse_args(["eval", *(sys.argv[1:] if argv is None else argv)])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(["eval", *argv])
+    if via is not None:
+        args.command_line = f"# via {via}\ninrv eval " + " ".join(shlex.quote(a) for a in argv)
     try:
         return run(args)
     except InrvError as exc:

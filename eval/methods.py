@@ -52,9 +52,13 @@ def get_method(name: str, inrv: InrvOptions = InrvOptions()) -> Method:
 
 
 def get_methods(names: str | list[str], inrv: InrvOptions = InrvOptions()) -> list[Method]:
-    """Methods for a comma-separated string or a list of names (duplicates dropped, order kept)."""
+    """Methods for a comma-separated string or a list of names (duplicates dropped, order kept).
+
+    The name ``inrv`` stands for every registered model family.
+    """
     items = names.split(",") if isinstance(names, str) else list(names)
     items = [n for n in (i.strip() for i in items) if n]
+    items = [f for i in items for f in (_families() if i.lower() == "inrv" else [i])]
     if not items:
         raise ConfigError("no methods given (--methods hnerv,x265-medium,...)")
     methods: dict[str, Method] = {}

@@ -15,6 +15,7 @@ import pytest
 
 from codec.errors import ConfigError, VideoError
 from codec.video.frames import YUVFrames
+from codec.registry import family_names
 from eval.cli import main
 from eval.inrv import InrvMethod
 from eval.measure import PeakMemory, measure
@@ -25,33 +26,47 @@ from eval.sweep import SweepConfig, result_path, run_sweep
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_cli_sweep_writes_json_png_and_markdown(carphone_small, tmp_path, fake_codec, capsys):
+def _check_result_file(path: Path, method: str, points: int) -> dict:
+    data = json.loads(path.read_text())
+    assert data["name"] == method and data["description"]
+    results = data["results"]
+    assert len(results["bpp"]) == points and results["bpp"] == sorted(results["bpp"])
+    for key in ("psnr-rgb", "psnr-yuv", "ms-ssim", "encode-s", "decode-s", "decode-fps", "encode-peak-mb", "bytes"):
+        assert len(results[key]) == points and all(v is not None for v in results[key]), key
+    assert len(data["settings"]) == points
+    return data
+
+
+def test_cli_sweep_with_a_real_family_writes_json_png_and_markdown(carphone_small, tmp_path, capsys):
+    family = family_names()[0]
     out = tmp_path / "run"
-    code = main(["--files", f"carphone={carphone_small.path}", "--methods", "fake,x265-medium", "--points", "3",
-                 "--values", "fake=3,5,7", "--out", str(out), "--no-progress"])
+    code = main(["--files", f"carphone={carphone_small.path}", "--methods", f"{family},x265-medium", "--points", "2",
+                 "--values", f"{family}=4", "--steps", "2", "--out", str(out), "--no-progress"])
     assert code == 0
-    for method in ("fake", "x265-medium"):
-        data = json.loads(result_path(out, "folder", "carphone", method).read_text())
-        assert data["name"] == method and data["description"]
-        results = data["results"]
-        assert len(results["bpp"]) == 3 and results["bpp"] == sorted(results["bpp"])
-        for key in ("psnr-rgb", "psnr-yuv", "ms-ssim", "encode-s", "decode-s", "decode-fps", "encode-peak-mb"):
-            assert len(results[key]) == 3 and all(v is not None for v in results[key]), key
-        assert len(data["settings"]) == 3
-    fake = json.loads(result_path(out, "folder", "carphone", "fake").read_text())
-    assert [s["quality"] for s in fake["settings"]] == [3, 5, 7]
-    assert fake["results"]["psnr-rgb"] == sorted(fake["results"]["psnr-rgb"])
-    x265 = json.loads(result_path(out, "folder", "carphone", "x265-medium").read_text())
-    assert x265["method"]["preset"] == "medium" and [s["crf"] for s in x265["settings"]] == [44, 32, 20]
-    averaged = json.loads((out / "results" / "folder" / "fake.json").read_text())
-    assert averaged["results"]["bpp"] == fake["results"]["bpp"] and averaged["sequences"] == ["carphone"]
+    inrv = _check_result_file(result_path(out, "folder", "carphone", family), family, 1)
+    assert inrv["method"]["steps"] == 2 and inrv["settings"] == [{"quality": 4}] and inrv["extra"][0]["steps"] == 2
+    x265 = _check_result_file(result_path(out, "folder", "carphone", "x265-medium"), "x265-medium", 2)
+    assert x265["method"]["preset"] == "medium" and sorted(s["crf"] for s in x265["settings"]) == [20, 44]
+    averaged = json.loads((out / "results" / "folder" / f"{family}.json").read_text())
+    assert averaged["results"]["bpp"] == inrv["results"]["bpp"] and averaged["sequences"] == ["carphone"]
     for png in ("carphone.png", "average.png"):
         assert (out / "plots" / "folder" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text()
-    assert "BD-rate vs x265-medium" in report and "| fake |" in report
-    assert "plots/folder/carphone.png" in report and "results/folder/carphone/fake.json" in report
+    assert "BD-rate vs x265-medium" in report and f"| {family} |" in report
+    assert "plots/folder/carphone.png" in report and f"results/folder/carphone/{family}.json" in report
     printed = capsys.readouterr().out
     assert "BD-rate vs x265-medium" in printed and "report:" in printed
+
+
+def test_cli_sweep_with_stand_in_family_and_explicit_values(carphone_small, tmp_path, fake_codec):
+    out = tmp_path / "run"
+    code = main(["--files", f"carphone={carphone_small.path}", "--methods", "fake", "--values", "fake=3,5,0.01",
+                 "--out", str(out), "--no-progress"])
+    assert code == 0
+    data = _check_result_file(result_path(out, "folder", "carphone", "fake"), "fake", 3)
+    assert {json.dumps(s) for s in data["settings"]} == {'{"quality": 3}', '{"quality": 5}', '{"lmbda": 0.01}'}
+    assert "## BD-rate" not in (out / "report.md").read_text()  # no anchor evaluated
+    assert main(["--files", "carphone", "--methods", "nope", "--out", str(out)]) == 2
 
 
 def test_interrupted_sweep_resumes_without_redoing_points(carphone_small, tmp_path, fake_codec):
