@@ -24,7 +24,7 @@ from eval.methods import ALIASES, InrvOptions, get_methods, method_names
 from eval.report import build_report, summary_table
 from eval.sweep import SweepConfig, run_sweep
 
-__all__ = ["add_parser", "run", "main", "DEFAULT_ANCHOR"]
+__all__ = ["add_parser", "run", "main", "merge_args", "DEFAULT_ANCHOR"]
 
 DEFAULT_ANCHOR = "x265-medium"
 
@@ -149,15 +149,34 @@ def _command() -> str:
     return " ".join([program, *(shlex.quote(a) for a in argv[1:])])
 
 
-def main(argv: list[str] | None = None, *, via: str | None = None) -> int:
+def _groups(argv: list[str]) -> list[list[str]]:
+    """Split ``--opt v1 v2 --flag`` into option groups ``[["--opt", "v1", "v2"], ["--flag"]]``."""
+    groups: list[list[str]] = []
+    for token in argv:
+        if token.startswith("--") or not groups:
+            groups.append([token])
+        else:
+            groups[-1].append(token)
+    return groups
+
+
+def merge_args(defaults: list[str], argv: list[str]) -> list[str]:
+    """``defaults`` with every option that ``argv`` also gives replaced by ``argv``'s (``--values`` adds)."""
+    given = {g[0].split("=", 1)[0] for g in _groups(argv)} - {"--values"}
+    kept = [g for g in _groups(defaults) if g[0].split("=", 1)[0] not in given]
+    return [token for group in kept for token in group] + list(argv)
+
+
+def main(argv: list[str] | None = None, *, defaults: list[str] | None = None, via: str | None = None) -> int:
     """Run ``eval`` alone: ``python -m eval.cli --methods ... --out ...``.
 
-    ``via`` names a wrapper script; the report then shows the full equivalent ``inrv eval`` command.
+    ``defaults`` are options that ``argv`` may override (see :func:`merge_args`); ``via`` names a
+    wrapper script, and the report then shows the full equivalent ``inrv eval`` command.
     """
     parser = argparse.ArgumentParser(prog="inrv")
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = merge_args(defaults or [], sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(["eval", *argv])
     if via is not None:
         args.command_line = f"# via {via}\ninrv eval " + " ".join(shlex.quote(a) for a in argv)

@@ -27,4 +27,4 @@ DEFAULTS = [
 ]
 
 if __name__ == "__main__":
-    sys.exit(main(DEFAULTS + sys.argv[1:], via="scripts/run_report.py"))
+    sys.exit(main(sys.argv[1:], defaults=DEFAULTS, via="scripts/run_report.py"))

@@ -149,3 +149,12 @@ def test_peak_memory_is_per_block_and_per_process(tmp_path):
     run = ffmpeg.run(["-f", "lavfi", "-i", "testsrc=size=64x64:rate=25", "-frames:v", "25", "-f", "null", "-"],
                      what="test")
     assert 1 < run.peak_mb < 300 and hold[0] == 1
+
+
+def test_merge_args_lets_the_user_override_defaults():
+    from eval.cli import merge_args
+
+    defaults = ["--files", "carphone", "bikes", "--frames", "16", "--values", "x265=30", "--out", "a"]
+    merged = merge_args(defaults, ["--frames", "8", "--files", "carphone", "--values", "x264=30", "--no-progress"])
+    assert merged == ["--values", "x265=30", "--out", "a", "--frames", "8", "--files", "carphone",
+                      "--values", "x264=30", "--no-progress"]
