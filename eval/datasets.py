@@ -70,8 +70,8 @@ VIDEO_SUFFIXES = (".y4m", ".yuv", ".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v
 
 
 @dataclass(frozen=True)
-class Source:
-    """A video as found on disk, before frame selection and scaling."""
+class _Video:
+    """Name, file and geometry shared by :class:`Source` and :class:`Sequence`."""
 
     name: str
     path: Path
@@ -79,20 +79,21 @@ class Source:
     height: int
     num_frames: int
     fps: Fraction
+
+
+@dataclass(frozen=True)
+class Source(_Video):
+    """A video as found on disk, before frame selection and scaling; ``kind`` is its reader kind."""
+
     kind: str
 
 
 @dataclass(frozen=True)
-class Sequence:
+class Sequence(_Video):
     """A video as evaluated: ``path`` is a lossless 8-bit 4:2:0 file (``.y4m`` or raw ``.yuv``) holding
-    at least ``num_frames`` frames of ``width`` x ``height``; frames ``0 .. num_frames-1`` are evaluated."""
+    at least ``num_frames`` frames of ``width`` x ``height``; frames ``0 .. num_frames-1`` are evaluated.
+    ``origin`` is the file or folder it was made from, ``scale`` the downscale factor applied."""
 
-    name: str
-    path: Path
-    width: int
-    height: int
-    num_frames: int
-    fps: Fraction
     origin: Path
     scale: float = 1.0
 
