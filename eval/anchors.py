@@ -59,20 +59,25 @@ class AnchorSpec:
     bit_depth: int = 8
 
 
+#: B-frames the x264/x265 presets use (their documented preset tables), for the GOP description.
+_PRESET_BFRAMES = {("x264", "medium"): 3, ("x264", "veryslow"): 8, ("x265", "medium"): 4, ("x265", "veryslow"): 8}
+
+
 def _x26x(codec: str, preset: str, low_delay: bool) -> AnchorSpec:
     """x264 / x265 at ``preset`` with CRF, default GOP or low delay (no B-frames)."""
     name = f"{codec}-{preset}" + ("-ld" if low_delay else "")
+    bframes = _PRESET_BFRAMES[(codec, preset)]
     if codec == "x264":
         options = ("-preset", preset) + (("-bf", "0") if low_delay else ()) + ("-bsf:v", "filter_units=remove_types=6")
         return AnchorSpec(
             name, "x264", "libx264", preset, "crf", 20, 44, (0, 51), "h264", ".264",
-            "keyint 250, no B-frames (low delay)" if low_delay else "keyint 250, up to 3 B-frames (x264 default)",
+            "keyint 250, no B-frames (low delay)" if low_delay else f"keyint 250, up to {bframes} B-frames (preset default)",
             options,
         )
     params = "log-level=error:info=0" + (":bframes=0" if low_delay else "")
     return AnchorSpec(
         name, "x265", "libx265", preset, "crf", 20, 44, (0, 51), "hevc", ".265",
-        "keyint 250, no B-frames (low delay)" if low_delay else "keyint 250, up to 4 B-frames (x265 default)",
+        "keyint 250, no B-frames (low delay)" if low_delay else f"keyint 250, up to {bframes} B-frames (preset default)",
         ("-preset", preset, "-x265-params", params),
     )
 

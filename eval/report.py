@@ -142,9 +142,13 @@ def build_report(
         info = seen.get(s, {})
         lines.append(f"| {s} | {info.get('width', '?')}x{info.get('height', '?')} | {info.get('frames', '?')} "
                      f"| {info.get('fps', '?')} | {Path(str(info.get('origin', '?'))).name} |")
-    lines += ["", "## Methods", "", "| method | description |", "|---|---|"]
-    described = {m: r.description for (_, m), r in runs.items()}
-    lines += [f"| {m} | {described.get(m, 'no finished point')} |" for m in methods]
+    lines += ["", "## Methods", "", "| method | description | settings |", "|---|---|---|"]
+    described = {m: (r.description, r.method) for (_, m), r in runs.items()}
+    for m in methods:
+        text, detail = described.get(m, ("no finished point", {}))
+        shown = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                          for k, v in detail.items() if k != "ffmpeg" and v is not None)
+        lines.append(f"| {m} | {text} | {shown} |")
     for table in tables:
         lines += ["", f"## BD-rate vs {table.anchor} ({table.metric}, {table.interpolation})", "",
                   "Negative: fewer bits than the anchor at equal quality.", "", table.to_markdown()]
