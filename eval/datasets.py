@@ -25,7 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from codec.errors import ConfigError, VideoError
-from codec.video import SAMPLE_CLIPS, open_video, sample_clip
+from codec.video import SAMPLE_CLIPS, open_video, parse_raw_name, sample_clip
 from codec.video.frames import YUVFrames, i420_frame_bytes
 from eval import ffmpeg
 
@@ -304,11 +304,25 @@ def _check_cache(path: Path, width: int, height: int, frames: int) -> bool:
     return (info.width, info.height, info.num_frames) == (width, height, frames)
 
 
+def _self_describing(source: Source) -> bool:
+    """True for files every reader (the codec's included) opens with the right geometry by themselves:
+    Y4M, and raw YUV whose name states its size and rate (``Name_1920x1080_120fps...yuv``)."""
+    if source.kind == "y4m":
+        return True
+    if source.kind != "raw-yuv":
+        return False
+    try:
+        named = parse_raw_name(source.path)
+    except VideoError:
+        return False
+    return (named.width, named.height, named.fps) == (source.width, source.height, source.fps)
+
+
 def prepare(source: Source, *, frames: int | None = None, scale: float = 1.0, cache_dir: Path | None = None) -> Sequence:
     """The :class:`Sequence` for ``source`` with the first ``frames`` frames, shrunk by ``scale``.
 
-    Raw ``.yuv`` and ``.y4m`` sources that need no scaling are used in place; everything else is
-    converted once into ``cache_dir/<name>_<W>x<H>_<N>f.y4m`` (reused on later runs).
+    ``.y4m`` and raw ``.yuv`` sources named with their geometry that need no scaling are used in place;
+    everything else is converted once into ``cache_dir/<name>_<W>x<H>_<N>f.y4m`` (reused on later runs).
     """
     if frames is not None and frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {frames}")
@@ -318,7 +332,7 @@ def prepare(source: Source, *, frames: int | None = None, scale: float = 1.0, ca
         raise VideoError(f"{source.path}: {source.width}x{source.height} is not even; 4:2:0 needs even sizes")
     count = min(frames or source.num_frames, source.num_frames)
     width, height = scaled_size(source.width, source.height, scale) if scale != 1 else (source.width, source.height)
-    if scale == 1 and source.kind in ("raw-yuv", "y4m"):
+    if scale == 1 and _self_describing(source):
         return Sequence(source.name, source.path, width, height, count, source.fps, source.path, scale)
     if cache_dir is None:
         raise ConfigError(f"{source.name}: converting {source.path} needs a cache folder")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,7 +11,7 @@ from PIL import Image
 from codec.errors import ConfigError, VideoError
 from codec.video import open_video
 from codec.video.frames import i420_frame_bytes
-from eval.datasets import UVG, folder_sources, load_dataset, prepare, scaled_size, uvg_sources
+from eval.datasets import UVG, Source, folder_sources, load_dataset, prepare, scaled_size, uvg_sources
 
 TINY = (16, 8)  # stand-in geometry: the files are named like UVG's, sized for 16x8 frames
 
@@ -40,15 +42,25 @@ def test_uvg_names_frames_and_sizes(uvg_root):
     assert ready.path.name.startswith("ReadySteadyGo_") and ready.fps == 120 and ready.kind == "raw-yuv"
 
 
-def test_uvg_subset_and_frames_in_place(uvg_root):
-    (seq,) = load_dataset("uvg", uvg_root, names=["jockey"], frames=5, geometry=TINY)
+def test_uvg_subset_and_first_frames(uvg_root, tmp_path):
+    (seq,) = load_dataset("uvg", uvg_root, names=["jockey"], frames=5, geometry=TINY, cache_dir=tmp_path / "c")
     assert (seq.name, seq.num_frames, seq.width, seq.height) == ("Jockey", 5, 16, 8)
-    assert seq.path.suffix == ".yuv"  # no copy when nothing changes but the frame count
+    assert seq.origin.name == "Jockey_1920x1080_120fps_420_8bit_YUV.yuv"
     frames = list(seq.yuv_chunks(2))
     assert [len(f) for f in frames] == [2, 2, 1]
-    raw = np.frombuffer(seq.path.read_bytes(), np.uint8)[: 5 * i420_frame_bytes(*TINY)]
+    raw = np.frombuffer(seq.origin.read_bytes(), np.uint8)[: 5 * i420_frame_bytes(*TINY)]
     packed = np.concatenate([f.to_i420() for f in frames]).reshape(-1)
     assert np.array_equal(raw, packed)
+
+
+def test_raw_files_named_with_their_geometry_are_read_in_place(tmp_path):
+    named = _uvg_file(tmp_path, "clip", 6, name="clip_16x8_120fps.yuv")
+    unnamed = _uvg_file(tmp_path, "other", 6, name="other.yuv")
+    (source,) = folder_sources(files=[named])
+    assert prepare(source, frames=3).path == named  # no copy when only the frame count changes
+    source = Source("other", unnamed, 16, 8, 6, Fraction(120), "raw-yuv")  # as UVG finds a renamed file
+    copy = prepare(source, frames=3, cache_dir=tmp_path / "cache")
+    assert copy.path.suffix == ".y4m" and copy.num_frames == 3  # the codec could not open it alone
 
 
 def test_uvg_refuses_truncated_file(uvg_root):
