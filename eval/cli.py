@@ -54,7 +54,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="device for inrv methods (auto, cpu, cuda)")
     p.add_argument("--fps", default=None, help="frame rate of PNG folders / raw files without one in the name")
     p.add_argument("--anchor", default=None, help=f"BD-rate anchor (default {DEFAULT_ANCHOR} when evaluated)")
-    p.add_argument("--out", type=Path, required=True, help="output folder (results, plots, report)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (results, plots, report); required")
     p.add_argument("--overwrite", action="store_true", help="redo points made with other settings instead of refusing")
     p.add_argument("--keep-bitstreams", action="store_true", help="keep encoded files under OUT/work")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if args.methods.strip().lower() == "list":
         print("\n".join(method_names()))
         return 0
+    if args.out is None:
+        raise ConfigError("--out is required (the folder for results, plots and the report)")
     if args.points < 1:
         raise ConfigError(f"--points must be >= 1, got {args.points}")
     fps = None
