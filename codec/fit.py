@@ -3,7 +3,7 @@
 Adam with linear warm-up and cosine decay (the schedule of NeRV, Chen et al. 2021), loss =
 distortion + lambda * estimated bpp. Training stops at ``steps``, at ``time_budget`` seconds, or,
 when ``patience`` is set, once the loss has not improved for that many steps (or ``target_psnr``
-is reached): easy content finishes early.
+is reached by the running mean of the batches' MSE): easy content finishes early.
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ def fit(
     batch = min(cfg.batch, n)
     start = time.perf_counter()
     best, since_best, ema = math.inf, 0, None
+    mse_ema = None  # running MSE for target_psnr: one batch (e.g. of patches) is too noisy
     stopped = "steps"
     bar = tqdm(total=cfg.steps, desc=cfg.desc, disable=not cfg.progress, leave=False, unit="step")
     step = 0
@@ -152,6 +153,7 @@ def fit(
         mse_v = float(torch.mean((pred.detach().float().clamp(0, 1) - target) ** 2))
         bits_v = float(bits.detach())
         ema = loss_v if ema is None else 0.9 * ema + 0.1 * loss_v
+        mse_ema = mse_v if mse_ema is None else 0.9 * mse_ema + 0.1 * mse_v
         if ema < best * (1 - 1e-3):
             best, since_best = ema, 0
         else:
@@ -163,7 +165,7 @@ def fit(
             if cfg.patience is not None and since_best >= cfg.patience:
                 stopped = "plateau"
                 break
-            if cfg.target_psnr is not None and _psnr(mse_v) >= cfg.target_psnr:
+            if cfg.target_psnr is not None and _psnr(mse_ema) >= cfg.target_psnr:
                 stopped = "target"
                 break
     bar.close()

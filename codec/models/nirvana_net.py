@@ -20,15 +20,19 @@ one trunk pass.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from codec.device import autocast
+from codec.family import to_uint8
 from codec.models.blocks import NervBlock, PositionalEncoding
 
 MAX_GOP = 64
+RENDER_PATCHES = 64
 
 
 @dataclass(frozen=True)
@@ -102,12 +106,26 @@ class PatchGrid:
         x = torch.from_numpy(np.ascontiguousarray(x)).view(n, self.rows, p, self.cols, p, 3)
         return x.permute(1, 3, 2, 0, 4, 5).reshape(self.count, p, n * p, 3).contiguous()
 
-    def assemble(self, patches: torch.Tensor) -> torch.Tensor:
-        """(rows * cols, n, 3, P, P) -> (n, 3, H, W): the patches back in place, cropped."""
-        _, n, _, p, _ = patches.shape
-        x = patches.reshape(self.rows, self.cols, n, 3, p, p).permute(2, 3, 0, 4, 1, 5)
-        x = x.reshape(n, 3, self.rows * p, self.cols * p)
-        return x[:, :, : self.height, : self.width]
+    def assemble(self, patches: np.ndarray) -> np.ndarray:
+        """(rows * cols, n, P, P, 3) -> (n, H, W, 3): the patches back in place, cropped."""
+        _, n, p, _, _ = patches.shape
+        x = patches.reshape(self.rows, self.cols, n, p, p, 3).transpose(2, 0, 3, 1, 4, 5)
+        x = x.reshape(n, self.rows * p, self.cols * p, 3)
+        return np.ascontiguousarray(x[:, : self.height, : self.width])
+
+
+def render_group(net: Callable[[torch.Tensor], torch.Tensor], grid: PatchGrid, count: int,
+                 device: torch.device, batch: int = RENDER_PATCHES) -> np.ndarray:
+    """The first ``count`` frames a group network (patch indices -> (B, G, 3, P, P)) renders,
+    (count, H, W, 3) uint8. The encoder measures groups with it, the decoder decodes with it."""
+    out = np.empty((grid.count, count, grid.patch, grid.patch, 3), dtype=np.uint8)
+    with torch.inference_mode():
+        for first in range(0, grid.count, batch):
+            idx = torch.arange(first, min(grid.count, first + batch), device=device)
+            with autocast(device):
+                y = net(idx)[:, :count]
+            out[first : first + len(idx)] = to_uint8(y.flatten(0, 1)).reshape(len(idx), count, *out.shape[2:])
+    return grid.assemble(out)
 
 
 def side_by_side(patches: torch.Tensor) -> torch.Tensor:

@@ -4,20 +4,17 @@ Following NIRVANA (Maiya et al., CVPR 2023), itself after Oktay et al. ("Scalabl
 by Entropy Penalized Reparameterization", ICLR 2020), every stored tensor is an integer latent
 ``q`` plus a small learned decoder; the network runs on ``w = scale * q + shift``. Here the decoder
 is a per-layer scale and shift (the per-kernel linear map NIRVANA uses for convs is not
-implemented: a scale/shift per layer costs 8 bytes and was enough in our measurements).
+implemented: a scale/shift per layer costs 8 bytes per tensor).
 
-Training keeps a float latent ``u`` (in weight units, so Adam's step sizes mean the same as for
-plain weights) and ``q = round(u / bin)`` with straight-through rounding; ``bin`` is fixed when the
-tensor is created, the learned ``scale`` decides how much weight one integer is worth. The rate term
-is the bits of ``q - q_prev + U(-1/2, 1/2)`` under a learned factorized density (compressai's
-``EntropyBottleneck``, Ballé et al., ICLR 2018), where ``q_prev`` is the previous group's latent
-(zero for the first group): for every group after the first, training pays for the *residual*,
-which is exactly what the stream stores.
+Rounding is straight-through; the rate term is the bits of ``q - q_prev + U(-1/2, 1/2)`` under a
+learned factorized density per tensor (compressai's ``EntropyBottleneck``, Ballé et al., ICLR
+2018), where ``q_prev`` is the previous group's latent (zero for the first group): every group
+after the first pays, in training, for its *residual*, which is exactly what the stream stores.
 
-Between groups (:meth:`LatentTensor.next_group`) the latent restarts at the centre of the previous
-group's bin (so small updates do not flip codes), decoders are frozen (the residuals stay in the
-same units; the chunk records that nothing changed with one flag byte), and the rate term switches
-to a residual density that the following groups keep refining.
+Between groups (:meth:`LatentNetwork.next_group`) the decoders are frozen (residuals stay in the
+same units; a chunk says "unchanged" with one flag bit), the trained parameter becomes the
+residual itself, starting at zero, and the rate term switches to a residual density that the
+following groups keep refining.
 """
 
 from __future__ import annotations
@@ -43,10 +40,47 @@ with warnings.catch_warnings():  # compressai's import warns about torch.jit.scr
 #: Codes of a tensor must stay within this magnitude (an encoder guard and a decoder check).
 MAX_CODE = 2**30
 FLAG_DECODERS = 1
+TABLE_POINTS = 512
+INTER_INIT_SCALE = 4.0
+#: Residual latents are trained in units of DELTA_GAIN bins (see LatentTensor).
+DELTA_GAIN = 50.0
+
+
+def tabulated_bits(model: EntropyBottleneck, y: torch.Tensor, channel: torch.Tensor) -> torch.Tensor:
+    """``sum(-log2 P_c(y))`` of values ``y`` (flat) of channels ``channel`` under ``model``.
+
+    Each channel's factorized density is a function of one variable, so it is evaluated on a grid
+    of ``TABLE_POINTS`` points spanning that channel's values, once per step for all channels in
+    one batched call, and interpolated linearly: the same estimate and gradients as evaluating it
+    at every latent, at a fraction of the cost (per-value evaluation dominated a training step of
+    these small networks on CPUs).
+    """
+    channels, n = model.channels, TABLE_POINTS
+    with torch.no_grad():
+        lo = torch.zeros(channels, device=y.device).scatter_reduce(0, channel, y, "amin", include_self=False)
+        hi = torch.zeros(channels, device=y.device).scatter_reduce(0, channel, y, "amax", include_self=False)
+        lo, hi = torch.floor(lo) - 1.0, torch.ceil(hi) + 1.0
+    steps = torch.linspace(0.0, 1.0, n, device=y.device)
+    grid = lo[:, None] + (hi - lo)[:, None] * steps
+    likelihood, _, _ = model._likelihood(grid.view(channels, 1, n))
+    table = -torch.log2(likelihood.clamp_min(1e-9)).view(-1)
+    pos = (y - lo[channel]) * ((n - 1) / (hi - lo))[channel]
+    i = pos.detach().floor().clamp(0, n - 2)
+    frac = pos - i
+    flat = i.long() + channel * n
+    return (table[flat] * (1 - frac) + table[flat + 1] * frac).sum()
 
 
 class LatentTensor(nn.Module):
-    """One stored tensor: latent ``u``, fixed ``bin``, learned decoder ``(scale, shift)``."""
+    """One stored tensor: integer latent ``q`` and its learned decoder ``w = scale * q + shift``.
+
+    First group: the parameter is ``u`` (weight units) with ``q = round((u - shift) / scale)``;
+    ``scale`` works as a learned step size (LSQ gradients, Esser et al., ICLR 2020), so the rate
+    term trades precision for bits directly. Later groups: the decoder is frozen and the parameter
+    is the residual itself, ``q = round(q_prev + DELTA_GAIN * d)`` with ``d`` starting at 0, so an
+    optimizer step moves a latent by a fraction of a bin rather than by a fixed amount of weight
+    (which, for fine bins, would flip codes that nothing asked to change).
+    """
 
     def __init__(self, reference: torch.Tensor, init_bits: float = 8.0) -> None:
         super().__init__()
@@ -54,30 +88,30 @@ class LatentTensor(nn.Module):
         spread = float(ref.std()) if ref.numel() > 1 else 0.0
         if not math.isfinite(spread) or spread <= 0:
             spread = float(ref.abs().max()) or 1e-2
-        bin_ = spread * 4.0 / 2.0**init_bits
-        self.register_buffer("bin", torch.tensor(bin_))
         self.latent = nn.Parameter(ref.clone())
-        self.log_scale = nn.Parameter(torch.tensor(math.log(bin_)))
+        self.log_scale = nn.Parameter(torch.tensor(math.log(spread * 4.0 / 2.0**init_bits)))
         self.shift = nn.Parameter(torch.zeros(()))
+        self.delta = nn.Parameter(torch.zeros_like(ref), requires_grad=False)
         self.register_buffer("prev", torch.zeros_like(ref))
-        self.intra = EntropyBottleneck(1)
-        self.residual: EntropyBottleneck | None = None
+        self.inter = False
+
+    def continuous(self) -> torch.Tensor:
+        """The latent before rounding."""
+        if self.inter:
+            return self.prev + self.delta * DELTA_GAIN
+        return (self.latent - self.shift) / self.log_scale.exp()
 
     def weight(self) -> torch.Tensor:
-        """``scale * round(u / bin) + shift`` (straight-through): what the decoder computes."""
-        return round_ste(self.latent / self.bin) * self.log_scale.exp() + self.shift
+        """``scale * round(...) + shift`` (straight-through rounding): what the decoder computes."""
+        return round_ste(self.continuous()) * self.log_scale.exp() + self.shift
+
+    def residual(self) -> torch.Tensor:
+        """The continuous residual ``q - q_prev`` whose rounding the stream stores."""
+        return self.delta * DELTA_GAIN if self.inter else self.continuous()
 
     def codes(self) -> torch.Tensor:
         """The integer latent (int64)."""
-        return torch.round(self.latent.detach() / self.bin).to(torch.int64)
-
-    def bits(self, noise: bool) -> torch.Tensor:
-        """Differentiable bits of the residual ``q - q_prev`` (of ``q`` for the first group)."""
-        y = self.latent / self.bin - self.prev
-        y = y + torch.empty_like(y).uniform_(-0.5, 0.5) if noise else round_ste(y)
-        model = self.residual if self.residual is not None else self.intra
-        likelihood, _, _ = model._likelihood(y.reshape(1, 1, -1).float())
-        return -torch.log2(likelihood.clamp_min(1e-9)).sum()
+        return torch.round(self.continuous().detach()).to(torch.int64)
 
     def decoder(self) -> tuple[float, float]:
         """The decoder as the stream stores it (float32 scale, float32 shift)."""
@@ -85,26 +119,37 @@ class LatentTensor(nn.Module):
 
     @torch.no_grad()
     def next_group(self) -> None:
-        """Start a group: residuals against the current codes, decoders frozen, residual density."""
-        codes = self.codes().float()
-        self.prev.copy_(codes)
-        self.latent.copy_(codes * self.bin)
-        self.log_scale.requires_grad_(False)
-        self.shift.requires_grad_(False)
-        if self.residual is None:
-            self.residual = EntropyBottleneck(1, init_scale=1.0).to(self.bin.device)
-            self.intra.requires_grad_(False)
+        """Residuals against the current codes from now on, the decoder frozen."""
+        self.prev.copy_(self.codes().float())
+        self.delta.zero_()
+        if not self.inter:
+            self.inter = True
+            for p in (self.latent, self.log_scale, self.shift):
+                p.requires_grad_(False)
+            self.delta.requires_grad_(True)
 
 
 class LatentNetwork(nn.Module):
     """A network whose every parameter is a :class:`LatentTensor` (in ``named_parameters`` order,
-    the stream's order)."""
+    the stream's order), with one factorized density per tensor for the first group (``intra``)
+    and one per tensor for the residuals of the following groups (``inter``)."""
 
     def __init__(self, net: nn.Module, init_bits: float = 8.0) -> None:
         super().__init__()
         self.net = net
-        self.names = [name for name, _ in net.named_parameters()]
-        self.tensors = nn.ModuleList(LatentTensor(p, init_bits) for _, p in net.named_parameters())
+        params = list(net.named_parameters())
+        self.names = [name for name, _ in params]
+        self.shapes = [tuple(p.shape) for _, p in params]
+        self.tensors = nn.ModuleList(LatentTensor(p, init_bits) for _, p in params)
+        # initial densities as wide as the values they start with (latents spread over about
+        # 2**init_bits bins; residuals start at zero), so no value starts in a flat tail
+        self.intra = EntropyBottleneck(len(params), init_scale=2.0**init_bits)
+        self.inter = EntropyBottleneck(len(params), init_scale=INTER_INIT_SCALE)
+        self.inter.requires_grad_(False)
+        self.residual_coding = False
+        sizes = torch.tensor([p.numel() for _, p in params])
+        self.register_buffer("channel", torch.repeat_interleave(torch.arange(len(params)), sizes),
+                             persistent=False)
         net.requires_grad_(False)  # the network's own parameters are placeholders
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
@@ -112,7 +157,10 @@ class LatentNetwork(nn.Module):
         return functional_call(self.net, weights, inputs)
 
     def bits(self, noise: bool) -> torch.Tensor:
-        return sum((t.bits(noise) for t in self.tensors), torch.zeros((), device=self.tensors[0].bin.device))
+        """Differentiable bits of every residual ``q - q_prev`` (of ``q`` in the first group)."""
+        y = torch.cat([t.residual().reshape(-1) for t in self.tensors])
+        y = y + torch.empty_like(y).uniform_(-0.5, 0.5) if noise else round_ste(y)
+        return tabulated_bits(self.inter if self.residual_coding else self.intra, y, self.channel)
 
     def codes(self) -> list[np.ndarray]:
         out = [t.codes().cpu().numpy() for t in self.tensors]
@@ -124,8 +172,13 @@ class LatentNetwork(nn.Module):
         return [t.decoder() for t in self.tensors]
 
     def next_group(self) -> None:
+        """Switch to coding the next group as a residual of the current one."""
         for t in self.tensors:
             t.next_group()
+        if not self.residual_coding:
+            self.residual_coding = True
+            self.intra.requires_grad_(False)
+            self.inter.requires_grad_(True)
 
 
 @dataclass(frozen=True)

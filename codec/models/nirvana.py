@@ -1,0 +1,327 @@
+"""``nirvana``: NIRVANA (Maiya et al., "NIRVANA: Neural Implicit Representations of Videos with
+Adaptive Networks and Autoregressive Patch-wise Modeling", CVPR 2023).
+
+The video is cut into groups of ``gop`` frames (the last one may be shorter). Each group gets a
+small patch-wise network (:mod:`codec.models.nirvana_net`): patch coordinates in, that patch in
+every frame of the group out. Groups are encoded in order, each one streamed: read its frames,
+fit, write its chunk, drop it, so memory does not grow with the video's length.
+
+* **Autoregressive initialisation**: group ``g`` starts from group ``g - 1``'s trained latents,
+  decoders and entropy models; group 0 gets the long schedule (``--steps``, default
+  :data:`DEFAULT_STEPS`), later groups at most :data:`LATER_STEPS_FRACTION` of it.
+* **Quantization in training** (:mod:`codec.models.residual`): integer latents with learned
+  per-layer scale/shift decoders, straight-through rounding, rate term = bits of the latents
+  (group 0) or of their residual to the previous group (later groups).
+* **Residual stream**: one ``CHUNK_GROUP`` chunk per group holding the group's training steps,
+  its decoders only when they changed (group 0; they are frozen afterwards, a flag says so) and
+  its latents minus the previous group's, each tensor entropy coded with the bitstream's cheapest
+  model (an all-zero tensor costs a few bytes).
+* **Adaptive effort**: a later group first measures the inherited network on its frames; if that
+  already reaches group 0's quality (static content) it is not trained at all and its residual is
+  zero. Otherwise it trains until it reaches that quality or its loss stops improving for
+  :data:`PATIENCE` steps.
+* **Random access**: decoding frames of group ``g`` adds the residuals of groups ``0..g``
+  (integer adds, no rendering) and renders only the groups asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from bitstream import BitstreamError
+from codec.config import EncodeConfig
+from codec.errors import ConfigError
+from codec.family import (
+    CHUNK_GROUP,
+    ChunkSink,
+    ChunkSource,
+    Decoder,
+    Family,
+    FamilyStats,
+    FrameSource,
+    Geometry,
+)
+from codec.fit import FitConfig, fit
+from codec.metrics import psnr_rgb
+from codec.models.blocks import count_params, fit_width
+from codec.models.nerv import pe_levels_for
+from codec.models.nirvana_net import NirvanaConfig, NirvanaNet, PatchGrid, render_group, side_by_side
+from codec.models.residual import MAX_CODE, GroupRecord, LatentNetwork, read_group, read_group_head, write_group
+from codec.registry import FAMILY_IDS, register
+
+DEFAULT_GOP = 8
+DEFAULT_PATCH = 32
+DEFAULT_STEPS = 1000
+LATER_STEPS_FRACTION = 0.5
+PATIENCE = 60
+MIN_LATER_STEPS = 10
+LR = 5e-3
+LATER_LR = 2e-3
+#: Named sizes: stored values of one group's network per pixel of a group (``gop`` frames), so
+#: that bigger frames get proportionally bigger networks; clamped to [MIN_VALUES, MAX_VALUES].
+PRESETS: dict[str, float] = {"xs": 0.06, "s": 0.12, "m": 0.25, "l": 0.5, "xl": 1.0}
+DEFAULT_PRESET = "s"
+MIN_VALUES, MAX_VALUES = 2_000, 5_000_000
+#: Patches per training step: enough for about a quarter of the frame, within these bounds.
+MIN_BATCH, MAX_BATCH = 8, 64
+
+
+def group_plan(num_frames: int, gop: int) -> list[tuple[int, int]]:
+    """``(first frame, frame count)`` of each group; the last group may be shorter."""
+    return [(first, min(gop, num_frames - first)) for first in range(0, num_frames, gop)]
+
+
+def patch_strides(patch: int) -> tuple[int, ...]:
+    """Upsampling strides (2s first, then 3s and 5s) taking a base map of side <= 4 to ``patch``."""
+    strides, rest = [], patch
+    for s in (2, 3, 5):
+        while rest > 4 and rest % s == 0:
+            strides.append(s)
+            rest //= s
+    if not strides:
+        raise ConfigError(f"--patch {patch} cannot be reached by upsampling: use a multiple of 4 (e.g. 16 or 32)")
+    return tuple(strides)
+
+
+def batch_for(grid: PatchGrid) -> int:
+    return int(min(MAX_BATCH, max(MIN_BATCH, math.ceil(grid.count / 4)), grid.count))
+
+
+class GroupTrainable(nn.Module):
+    """The network under training for the current group (a :class:`codec.fit.Fittable`)."""
+
+    def __init__(self, cfg: NirvanaConfig, grid: PatchGrid) -> None:
+        super().__init__()
+        self.latents = LatentNetwork(NirvanaNet(cfg, grid))
+        self.frames = cfg.gop
+
+    def render(self, idx: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return side_by_side(self.latents(idx)[:, : self.frames])
+
+    def rate_bits(self, noise: bool) -> torch.Tensor:
+        return self.latents.bits(noise)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """What encoding one group did (``bits`` from the chunk's bytes, ``psnr`` of its frames as the
+    decoder will render them)."""
+
+    group: int
+    frames: int
+    steps: int
+    stopped: str
+    seconds: float
+    bytes: int
+    bpp: float
+    nonzero: float
+    psnr: float
+
+
+class NirvanaFamily(Family):
+    name = "nirvana"
+    family_id = FAMILY_IDS["nirvana"]
+    config_cls = NirvanaConfig
+
+    def build_config(self, width: float, gop: int, patch: int, grid: PatchGrid) -> NirvanaConfig:
+        strides = patch_strides(patch)
+        first = max(4, round(24 * width))
+        return NirvanaConfig(
+            gop=gop,
+            patch=patch,
+            pe_levels=pe_levels_for(max(grid.rows, grid.cols)),
+            hidden=max(8, round(64 * width)),
+            mlp_layers=2,
+            c0=first,
+            channels=tuple(max(4, round(first / 1.4 ** (i + 1))) for i in range(len(strides))),
+            strides=strides,
+        )
+
+    def make_config(self, enc: EncodeConfig, geometry: Geometry) -> NirvanaConfig:
+        gop = enc.gop or DEFAULT_GOP
+        patch = enc.patch or DEFAULT_PATCH
+        if gop > 64:
+            raise ConfigError(f"--gop must be at most 64 for nirvana, got {gop}")
+        if patch > 256:
+            raise ConfigError(f"--patch must be at most 256, got {patch}")
+        grid = PatchGrid(geometry.height, geometry.width, patch)
+        if enc.params is not None:
+            budget = enc.params
+        else:
+            preset = enc.preset or DEFAULT_PRESET
+            if preset not in PRESETS:
+                raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+            pixels = grid.count * patch * patch * min(gop, geometry.num_frames)
+            budget = int(min(MAX_VALUES, max(MIN_VALUES, PRESETS[preset] * pixels)))
+
+        def build(m: float) -> nn.Module:
+            with torch.device("meta"):
+                return NirvanaNet(self.build_config(m, gop, patch, grid), grid)
+
+        return self.build_config(fit_width(build, budget), gop, patch, grid)
+
+    def encode(self, config: NirvanaConfig, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
+               device: torch.device) -> FamilyStats:
+        geometry = source.geometry
+        grid = PatchGrid(geometry.height, geometry.width, config.patch)
+        plan = group_plan(geometry.num_frames, config.gop)
+        torch.manual_seed(enc.seed)
+        model = GroupTrainable(config, grid).to(device)
+        first_steps = enc.steps or (DEFAULT_STEPS if enc.time_budget is None else 10**9)
+        later_steps = max(1, round(first_steps * LATER_STEPS_FRACTION))
+        weights = [1.0] + [LATER_STEPS_FRACTION] * (len(plan) - 1)
+        spent, target = 0.0, None
+        prev: list[np.ndarray] | None = None
+        groups: list[GroupStats] = []
+        total_steps, total_bits, total_fs = 0, 0.0, 0.0
+        for g, (first, count) in enumerate(plan):
+            frames = source.read(first, count)
+            tubes = grid.tubes(frames)
+            model.frames = count
+            if g:
+                model.latents.next_group()
+            budget = None
+            if enc.time_budget is not None:
+                budget = max(1e-3, (enc.time_budget - spent) * weights[g] / sum(weights[g:]))
+            if g and psnr_of(model, grid, frames, device) >= target:
+                steps, stopped, seconds, bits, fs = 0, "inherited", 0.0, 0.0, 0.0
+            else:
+                stats = fit(model, tubes, FitConfig(
+                    steps=first_steps if g == 0 else later_steps,
+                    time_budget=budget,
+                    lr=LR if g == 0 else LATER_LR,
+                    warmup=0.1 if g == 0 else 0.02,
+                    batch=batch_for(grid),
+                    lmbda=enc.rate_lambda,
+                    seed=enc.seed + g,
+                    patience=None if g == 0 else PATIENCE,
+                    min_steps=0 if g == 0 else MIN_LATER_STEPS,
+                    target_psnr=target,
+                    progress=enc.progress,
+                    desc=f"nirvana group {g + 1}/{len(plan)}",
+                ), device)
+                steps, stopped, seconds = stats.steps, stats.stopped, stats.seconds
+                bits, fs = stats.estimated_bits, steps * batch_for(grid) * count / grid.count
+            spent += seconds
+            codes = model.latents.codes()
+            residuals = codes if prev is None else [c - p for c, p in zip(codes, prev)]
+            payload = write_group(GroupRecord(
+                steps=steps,
+                decoders=tuple(model.latents.decoders()) if g == 0 else None,
+                residuals=tuple(residuals),
+            ))
+            sink(CHUNK_GROUP, payload)
+            psnr = psnr_of(model, grid, frames, device)
+            if target is None:
+                target = psnr
+            nonzero = sum(int(np.count_nonzero(r)) for r in residuals) / sum(r.size for r in residuals)
+            groups.append(GroupStats(g, count, steps, stopped, seconds, len(payload),
+                                     len(payload) * 8 / (geometry.width * geometry.height * count),
+                                     nonzero, psnr))
+            prev, total_steps, total_bits, total_fs = codes, total_steps + steps, total_bits + bits, total_fs + fs
+        return FamilyStats(
+            steps=total_steps,
+            seconds=spent,
+            estimated_bits=total_bits,
+            train_psnr=float(np.mean([s.psnr for s in groups])),
+            frame_steps_per_second=total_fs / max(spent, 1e-9),
+            groups=tuple(vars(s) for s in groups),
+        )
+
+    def decoder(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource,
+                device: torch.device) -> Decoder:
+        return NirvanaDecoder(config, geometry, stream, device)
+
+    def describe_chunks(self, stream) -> str:
+        """The per-group table of ``inrv info``: frames, training steps, bytes, bpp, and the share
+        of non-zero residual latents."""
+        header = stream.header
+        config = self.unpack(header.model_config)
+        geometry = Geometry(header.width, header.height, header.num_frames, header.fps)
+        decoder = NirvanaDecoder(config, geometry, stream, torch.device("cpu"))
+        lines = [f"{'group':>5} {'frames':>11} {'steps':>7} {'bytes':>9} {'bpp':>9} {'nonzero':>8}"]
+        for g, ((first, count), index) in enumerate(zip(decoder.plan, decoder.chunk_index)):
+            info = stream.chunks[index]
+            record = decoder.record(g)
+            nonzero = sum(int(np.count_nonzero(r)) for r in record.residuals)
+            share = nonzero / max(1, sum(r.size for r in record.residuals))
+            nbytes = info.total
+            lines.append(f"{g:>5} {first:>5}..{first + count - 1:<5} {record.steps:>7} {nbytes:>9} "
+                         f"{nbytes * 8 / (geometry.width * geometry.height * count):>9.5f} {share:>8.2%}")
+        return "\n".join(lines)
+
+
+def psnr_of(model: GroupTrainable, grid: PatchGrid, frames: np.ndarray, device: torch.device) -> float:
+    """Mean PSNR-RGB of the group's frames as the decoder will render them."""
+    return float(psnr_rgb(frames, render_group(model.latents, grid, len(frames), device)).mean())
+
+
+class NirvanaDecoder(Decoder):
+    """Renders frame ranges, keeping the latent chain of the last group it reached."""
+
+    def __init__(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource,
+                 device: torch.device) -> None:
+        self.stream, self.device = stream, device
+        self.grid = PatchGrid(geometry.height, geometry.width, config.patch)
+        self.plan = group_plan(geometry.num_frames, config.gop)
+        self.chunk_index = [i for i, c in enumerate(stream.chunks) if c.kind == CHUNK_GROUP]
+        if len(self.chunk_index) != len(self.plan):
+            raise BitstreamError(f"stream holds {len(self.chunk_index)} group chunks, "
+                                 f"its {geometry.num_frames} frames need {len(self.plan)}")
+        self.net = NirvanaNet(config, self.grid)
+        if count_params(self.net) > MAX_VALUES * 4:
+            raise BitstreamError(f"model config asks for {count_params(self.net)} parameters per group")
+        self.net = self.net.to(device).eval()
+        self.shapes = [tuple(p.shape) for p in self.net.parameters()]
+        self._reset()
+
+    def _reset(self) -> None:
+        self.group = -1
+        self.codes = [np.zeros(s, dtype=np.int64) for s in self.shapes]
+        self.decoders: tuple[tuple[float, float], ...] | None = None
+
+    def record(self, g: int) -> GroupRecord:
+        index = self.chunk_index[g]
+        info = self.stream.chunks[index]
+        return read_group(self.stream.read_chunk(index), self.shapes, index, info.payload_offset)
+
+    def advance(self, g: int) -> None:
+        """Latents of group ``g``: the previous latents plus each residual (integer adds only)."""
+        if g < self.group:
+            self._reset()
+        while self.group < g:
+            record = self.record(self.group + 1)
+            self.group += 1
+            if self.group == 0 and record.decoders is None:
+                raise BitstreamError("the first group chunk must carry the decoders", chunk=self.chunk_index[0])
+            if record.decoders is not None:
+                self.decoders = record.decoders
+            self.codes = [c + r for c, r in zip(self.codes, record.residuals)]
+            if any(np.abs(c).max(initial=0) >= MAX_CODE for c in self.codes):
+                raise BitstreamError("latents out of range", chunk=self.chunk_index[self.group])
+
+    def load(self) -> None:
+        """Set the network to the current latents: ``scale * code + shift`` in float32."""
+        assert self.decoders is not None
+        with torch.no_grad():
+            for p, codes, (scale, shift) in zip(self.net.parameters(), self.codes, self.decoders):
+                w = torch.from_numpy(codes).float() * torch.tensor(scale, dtype=torch.float32)
+                p.copy_(w + torch.tensor(shift, dtype=torch.float32))
+
+    def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
+        for g, (first, count) in enumerate(self.plan):
+            if first + count <= start or first >= stop:
+                continue
+            self.advance(g)
+            self.load()
+            frames = render_group(self.net, self.grid, count, self.device)
+            yield frames[max(start, first) - first : min(stop, first + count) - first]
+
+
+register(NirvanaFamily())

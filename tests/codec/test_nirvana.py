@@ -1,0 +1,196 @@
+"""The ``nirvana`` family: groups, residual chunks, random access, static video, streaming."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+import codec
+from bitstream import BitstreamError
+from codec.config import EncodeConfig
+from codec.errors import ConfigError
+from codec.family import CHUNK_GROUP, Geometry
+from codec.inspect import describe_stream
+from codec.metrics import psnr_rgb
+from codec.models import nirvana
+from codec.models.nirvana_net import PatchGrid, side_by_side
+from codec.models.residual import GroupRecord, LatentNetwork, read_group, write_group
+from codec.registry import get_family
+from codec.video import open_video, write_video
+
+GOP, PATCH = 4, 16
+
+
+def _cfg(**kw) -> EncodeConfig:
+    kw.setdefault("steps", 30)
+    return EncodeConfig(model="nirvana", device="cpu", progress=False, gop=GOP, patch=PATCH, **kw)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, carphone_frames):
+    """11 frames (3 groups, the last one short) of 40x36 (not a multiple of the patch size)."""
+    frames = np.concatenate([carphone_frames, carphone_frames[::-1][:5]])[:, 40:76, 60:100]
+    path = tmp_path_factory.mktemp("nirvana") / "clip.y4m"
+    write_video(path, np.ascontiguousarray(frames), fps=25)
+    with open_video(path) as video:  # the frames as the encoder reads them (4:2:0 round trip)
+        return path, video.read()
+
+
+@pytest.fixture(scope="module")
+def encoded(clip, tmp_path_factory):
+    path, _ = clip
+    out = tmp_path_factory.mktemp("nirvana_out") / "clip.inrv"
+    return codec.encode(path, out, _cfg())
+
+
+def test_round_trip_with_group_chunks(encoded, clip):
+    _, reference = clip
+    with codec.open(encoded.path, device="cpu") as coded:
+        assert [c.kind for c in coded.chunks] == [CHUNK_GROUP] * 3
+        decoded = np.stack(list(coded.frames()))
+    assert decoded.shape == reference.shape == (11, 36, 40, 3)
+    assert encoded.psnr_rgb == pytest.approx(float(psnr_rgb(reference, decoded).mean()), abs=1e-6)
+    flat = float(psnr_rgb(reference, np.full_like(reference, 128)).mean())
+    assert encoded.psnr_rgb > flat + 1.0
+    assert encoded.file_bytes == encoded.path.stat().st_size
+
+
+def test_range_decode_equals_full_decode(encoded):
+    with codec.open(encoded.path, device="cpu") as coded:
+        full = np.stack(list(coded.frames()))
+        tail = np.stack(list(coded.frames(9, 11)))  # the short last group first ...
+        middle = np.stack(list(coded.frames(3, 6)))  # ... then back: the latent chain restarts
+        one = np.stack(list(coded.frames(5, 6)))
+    assert np.array_equal(tail, full[9:11])
+    assert np.array_equal(middle, full[3:6])
+    assert np.array_equal(one, full[5:6])
+
+
+def test_range_decode_renders_only_the_groups_asked_for(encoded, monkeypatch):
+    rendered: list[int] = []
+    real = nirvana.render_group
+    monkeypatch.setattr(nirvana, "render_group", lambda net, grid, count, device: rendered.append(count) or real(net, grid, count, device))
+    with codec.open(encoded.path, device="cpu") as coded:
+        list(coded.frames(9, 11))
+    assert rendered == [3]  # the last group only; groups 0 and 1 were integer adds
+
+
+def test_decoded_integers_equal_encoded(clip, tmp_path, monkeypatch):
+    path, _ = clip
+    encoded_codes: list[list[np.ndarray]] = []
+    real = LatentNetwork.codes
+
+    def spy(self):
+        out = real(self)
+        encoded_codes.append([c.copy() for c in out])
+        return out
+
+    monkeypatch.setattr(LatentNetwork, "codes", spy)
+    out = tmp_path / "spy.inrv"
+    codec.encode(path, out, _cfg(steps=15))
+    assert len(encoded_codes) == 3
+    with codec.open(out, device="cpu") as coded:
+        decoder = coded.decoder
+        for g, codes in enumerate(encoded_codes):
+            decoder.advance(g)
+            assert all(np.array_equal(a, b) for a, b in zip(decoder.codes, codes))
+
+
+def test_static_clip_costs_little_after_the_first_group(carphone_frames, tmp_path):
+    frames = np.repeat(carphone_frames[:1, 40:88, 48:112], 16, axis=0)  # 16 identical frames
+    src = tmp_path / "static.y4m"
+    write_video(src, np.ascontiguousarray(frames), fps=25)
+    out = tmp_path / "static.inrv"
+    result = codec.encode(src, out, _cfg(steps=40))
+    with codec.open(out, device="cpu") as coded:
+        sizes = [c.total for c in coded.chunks if c.kind == CHUNK_GROUP]
+        table = coded.family.describe_chunks(coded._stream)
+    assert len(sizes) == 4
+    assert all(size < 0.1 * sizes[0] for size in sizes[1:]), sizes
+    rows = [line.split() for line in table.splitlines()[1:]]
+    assert [row[2] for row in rows[1:]] == ["0", "0", "0"]  # steps: the first group's net fits
+    assert [row[-1] for row in rows[1:]] == ["0.00%"] * 3  # no non-zero residual
+    flat = float(psnr_rgb(frames, np.full_like(frames, 128)).mean())
+    assert result.psnr_rgb > flat + 1.0
+
+
+def test_info_shows_the_group_table(encoded):
+    text = describe_stream(encoded.path)
+    assert "group" in text and "nonzero" in text
+    table = text[text.index("nonzero"):].splitlines()[1:]
+    assert [row.split()[0] for row in table] == ["0", "1", "2"]
+    assert table[2].split()[1] == "8..10"
+
+
+def test_encoder_reads_group_by_group(clip):
+    path, frames = clip
+    family = get_family("nirvana")
+    geometry = Geometry(40, 36, len(frames), Fraction(25))
+    enc = _cfg(steps=5)
+    config = family.make_config(enc, geometry)
+    reads: list[tuple[int, int]] = []
+    chunks: list[tuple[int, bytes]] = []
+
+    class Source:
+        def __init__(self) -> None:
+            self.geometry = geometry
+
+        def read(self, offset: int, count: int) -> np.ndarray:
+            reads.append((offset, count))
+            return frames[offset : offset + count]
+
+    stats = family.encode(config, Source(), enc, lambda kind, data: chunks.append((kind, data)),
+                          torch.device("cpu"))
+    assert reads == [(0, 4), (4, 4), (8, 3)]
+    assert [kind for kind, _ in chunks] == [CHUNK_GROUP] * 3
+    assert [g["frames"] for g in stats.groups] == [4, 4, 3]
+    assert [g["bytes"] for g in stats.groups] == [len(data) for _, data in chunks]
+
+
+def test_group_chunk_round_trip_and_validation():
+    shapes = [(3, 2), (4,)]
+    residuals = (np.array([[1, -2], [0, 0], [5, 7]]), np.zeros(4, dtype=np.int64))
+    for decoders in (((0.5, 0.0), (0.25, -1.0)), None):
+        record = GroupRecord(steps=17, decoders=decoders, residuals=residuals)
+        back = read_group(write_group(record), shapes)
+        assert back.steps == 17 and back.decoders == decoders
+        assert all(np.array_equal(a, b) for a, b in zip(back.residuals, residuals))
+    data = write_group(GroupRecord(steps=1, decoders=None, residuals=residuals))
+    with pytest.raises(BitstreamError):
+        read_group(data, [(3, 2), (5,)])  # a tensor of the wrong size
+    with pytest.raises(BitstreamError):
+        read_group(bytes([0x80]) + data[1:], shapes)  # unknown flag
+    with pytest.raises(BitstreamError):
+        read_group(data[:-1], shapes)  # truncated
+    with pytest.raises(BitstreamError):
+        read_group(data + b"\0", shapes)  # trailing bytes
+
+
+def test_patch_grid_covers_any_size():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (3, 37, 50, 3), dtype=np.uint8)
+    grid = PatchGrid(37, 50, 16)
+    assert (grid.rows, grid.cols) == (3, 4)
+    tubes = grid.tubes(frames)  # (patches, P, n * P, 3)
+    assert tubes.shape == (12, 16, 48, 3)
+    as_output = tubes.view(12, 16, 3, 16, 3).permute(0, 2, 1, 3, 4).numpy()  # (patches, n, P, P, 3)
+    assert np.array_equal(grid.assemble(np.ascontiguousarray(as_output)), frames)
+    chw = torch.from_numpy(np.ascontiguousarray(as_output)).permute(0, 1, 4, 2, 3)  # network layout
+    assert torch.equal(side_by_side(chw), tubes.permute(0, 3, 1, 2))  # what fit compares
+
+
+def test_config_options_and_errors():
+    family = get_family("nirvana")
+    geometry = Geometry(176, 144, 30, Fraction(25))
+    config = family.make_config(EncodeConfig(model="nirvana", gop=6, patch=24), geometry)
+    assert (config.gop, config.patch, config.strides) == (6, 24, (2, 2, 2))
+    assert family.unpack(family.pack(config)) == config
+    default = family.make_config(EncodeConfig(model="nirvana"), geometry)
+    assert (default.gop, default.patch) == (nirvana.DEFAULT_GOP, nirvana.DEFAULT_PATCH)
+    with pytest.raises(ConfigError):
+        family.make_config(EncodeConfig(model="nirvana", patch=7), geometry)
+    with pytest.raises(ConfigError):
+        family.make_config(EncodeConfig(model="nirvana", preset="huge"), geometry)
