@@ -104,7 +104,11 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
 
 
 def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float, float, float]:
-    """Mean PSNR-RGB and PSNR-YUV of the decoded file against the source, and decode seconds."""
+    """Mean PSNR-RGB and PSNR-YUV of the decoded file against the source, and decode seconds.
+
+    PSNR-YUV is NaN for odd frame sizes (RGB sources such as PNG folders), which have no 4:2:0 form.
+    """
+    has_yuv = reader.info.width % 2 == 0 and reader.info.height % 2 == 0
     rgb_scores: list[np.ndarray] = []
     yuv_scores: list[np.ndarray] = []
     seconds = 0.0
@@ -114,13 +118,14 @@ def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float
         for decoded in coded.decoder.render(0, coded.info.num_frames):
             seconds += time.perf_counter() - t0
             n = len(decoded)
-            ref_rgb = reader.read(start + position, n)
-            ref_yuv = reader.read_yuv(start + position, n)
-            rgb_scores.append(psnr_rgb(ref_rgb, decoded))
-            yuv_scores.append(psnr_yuv420(ref_yuv, rgb_to_yuv420(decoded)))
+            rgb_scores.append(psnr_rgb(reader.read(start + position, n), decoded))
+            if has_yuv:
+                ref_yuv = reader.read_yuv(start + position, n)
+                yuv_scores.append(psnr_yuv420(ref_yuv, rgb_to_yuv420(decoded)))
             position += n
             t0 = time.perf_counter()
-    return float(np.concatenate(rgb_scores).mean()), float(np.concatenate(yuv_scores).mean()), seconds
+    yuv = float(np.concatenate(yuv_scores).mean()) if yuv_scores else float("nan")
+    return float(np.concatenate(rgb_scores).mean()), yuv, seconds
 
 
 class CodedVideo:

@@ -42,6 +42,8 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patch", type=int, help="patch size in pixels (patch-wise families)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--post-quant", type=int, metavar="BITS",
+                   help="baseline: train in float, quantize to BITS after training")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -53,7 +55,7 @@ def _encode_config(args: argparse.Namespace):
         model=args.model, quality=args.quality, lmbda=args.lmbda, preset=args.preset,
         params=args.params, steps=args.steps, time_budget=args.time_budget, start=start,
         count=count, device=args.device, seed=args.seed, gop=args.gop, patch=args.patch,
-        progress=not args.quiet,
+        post_quant_bits=args.post_quant, progress=not args.quiet,
     )
 
 
@@ -148,13 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    debug = "--debug" in argv
+    debug = bool(argv) and argv[0] == "--debug"
     try:
-        if argv[:1] == ["eval"] or (debug and argv[1:2] == ["eval"]):
-            # The evaluation harness builds on the codec; the CLI is its one entry point.
+        if argv[int(debug):int(debug) + 1] == ["eval"]:
+            # The evaluation harness builds on the codec; this CLI is its one entry point.
             from eval.cli import main as eval_main
 
-            return eval_main([a for a in argv if a != "eval"])
+            return eval_main(argv[int(debug) + 1:])
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

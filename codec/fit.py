@@ -48,6 +48,7 @@ class FitConfig:
     loss: str = "mse"
     lmbda: float = 3.5e-3
     step_lr_mult: float = 10.0
+    entropy_lr_mult: float = 10.0
     seed: int = 0
     patience: int | None = None
     target_psnr: float | None = None
@@ -93,13 +94,20 @@ def distortion(pred: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Ten
 
 
 def param_groups(model: torch.nn.Module, cfg: FitConfig) -> list[dict]:
-    """Quantization step sizes learn ``step_lr_mult`` times faster than weights: a step has to
-    move by orders of magnitude while rate and distortion settle, a weight only by a fraction."""
-    steps = [p for n, p in model.named_parameters() if n.endswith("log_step")]
-    rest = [p for n, p in model.named_parameters() if not n.endswith("log_step")]
+    """Quantization step sizes and entropy models learn faster than weights: a step has to move
+    by orders of magnitude while rate and distortion settle, and the density must follow it."""
+    groups: dict[str, list] = {"weights": [], "steps": [], "entropy": []}
+    for name, p in model.named_parameters():
+        if name.endswith("log_step"):
+            groups["steps"].append(p)
+        elif ".entropy." in f".{name}":
+            groups["entropy"].append(p)
+        else:
+            groups["weights"].append(p)
     return [
-        {"params": rest, "base_lr": cfg.lr},
-        {"params": steps, "base_lr": cfg.lr * cfg.step_lr_mult},
+        {"params": groups["weights"], "base_lr": cfg.lr},
+        {"params": groups["steps"], "base_lr": cfg.lr * cfg.step_lr_mult},
+        {"params": groups["entropy"], "base_lr": cfg.lr * cfg.entropy_lr_mult},
     ]
 
 

@@ -46,32 +46,50 @@ class TensorQuantizer(nn.Module):
 
     ``init_bits`` sets the initial step from the tensor's spread: ``std * 4 / 2**init_bits``, so
     training starts close to a ``init_bits``-bit uniform quantizer and the rate term moves it.
+
+    ``post_bits`` turns it into the baseline that quantization in training is measured against:
+    training sees float weights and no rate term, and :meth:`export` rounds to a symmetric
+    ``post_bits``-bit grid over the tensor's range (NeRV's post-hoc 8-bit quantization).
     """
 
-    def __init__(self, reference: torch.Tensor, init_bits: float = 8.0) -> None:
+    def __init__(self, reference: torch.Tensor, init_bits: float = 8.0,
+                 post_bits: int | None = None) -> None:
         super().__init__()
+        self.post_bits = post_bits
         spread = float(reference.detach().float().std()) if reference.numel() > 1 else 0.0
         if not math.isfinite(spread) or spread <= 0:
             spread = float(reference.detach().abs().max()) or 1e-2
         step = spread * 4.0 / 2.0**init_bits
         self.log_step = nn.Parameter(torch.tensor(math.log(step), dtype=torch.float32))
-        self.entropy = EntropyBottleneck(1)
+        # the density starts as wide as the initial integers (2**init_bits levels over +-2 std)
+        self.entropy = EntropyBottleneck(1, init_scale=2.0**init_bits / 2)
 
     @property
     def step(self) -> torch.Tensor:
         return self.log_step.exp()
 
+    def export_step(self, w: torch.Tensor) -> torch.Tensor:
+        """The step the stream stores: the learned one, or the post-training grid's."""
+        if self.post_bits is None:
+            return self.step.detach()
+        absmax = w.detach().abs().max().clamp_min(1e-12)
+        return (absmax / (2 ** (self.post_bits - 1) - 1)).float()
+
     def quantize(self, w: torch.Tensor) -> torch.Tensor:
         """``s * round(w / s)`` with straight-through rounding (what the decoder computes)."""
+        if self.post_bits is not None:
+            return w
         s = self.step
         return round_ste(w / s) * s
 
     def codes(self, w: torch.Tensor) -> torch.Tensor:
         """The integers the stream stores."""
-        return torch.round(w.detach() / self.step.detach()).to(torch.int64)
+        return torch.round(w.detach() / self.export_step(w)).to(torch.int64)
 
     def bits(self, w: torch.Tensor, noise: bool = True) -> torch.Tensor:
         """Differentiable bit estimate of ``round(w / s)`` under the learned density."""
+        if self.post_bits is not None:
+            return torch.zeros((), device=w.device)
         y = w / self.step
         if noise:
             y = y + torch.empty_like(y).uniform_(-0.5, 0.5)
@@ -85,7 +103,7 @@ class TensorQuantizer(nn.Module):
         codes = self.codes(w).cpu().numpy()
         if np.abs(codes).max(initial=0) >= 2**30:
             raise OverflowError("quantized value out of range: step collapsed during training")
-        step = np.array([float(self.step.detach())], dtype=np.float32)
+        step = np.array([float(self.export_step(w))], dtype=np.float32)
         return QuantizedTensor(
             shape=tuple(codes.shape), codes=codes.astype(np.int32), scales=step, offset=0.0
         )
@@ -98,11 +116,11 @@ class NetworkQuantizer(nn.Module):
     :func:`torch.func.functional_call`; ``bits(net)`` sums the rate estimates.
     """
 
-    def __init__(self, net: nn.Module, init_bits: float = 8.0) -> None:
+    def __init__(self, net: nn.Module, init_bits: float = 8.0, post_bits: int | None = None) -> None:
         super().__init__()
         self.names = [name for name, _ in net.named_parameters()]
         self.quantizers = nn.ModuleList(
-            TensorQuantizer(p, init_bits) for _, p in net.named_parameters()
+            TensorQuantizer(p, init_bits, post_bits) for _, p in net.named_parameters()
         )
 
     def items(self, net: nn.Module) -> Iterable[tuple[str, torch.Tensor, TensorQuantizer]]:

@@ -100,14 +100,15 @@ class HnervDecoderNet(nn.Module):
 class HnervTrainable(nn.Module):
     """Encoder + quantized decoder + quantized embeddings."""
 
-    def __init__(self, cfg: HnervConfig, geometry: Geometry, frames: torch.Tensor) -> None:
+    def __init__(self, cfg: HnervConfig, geometry: Geometry, frames: torch.Tensor,
+                 post_bits: int | None = None) -> None:
         super().__init__()
         self.num_frames = geometry.num_frames
         self.encoder = HnervEncoder(cfg, geometry)
-        self.qnet = QuantizedNetwork(HnervDecoderNet(cfg, geometry))
+        self.qnet = QuantizedNetwork(HnervDecoderNet(cfg, geometry), post_bits)
         with torch.no_grad():
             sample = self.encoder(frames_to_tensor(frames[: min(4, len(frames))], torch.device("cpu")))
-        self.emb_quant = TensorQuantizer(sample, init_bits=6.0)
+        self.emb_quant = TensorQuantizer(sample, init_bits=6.0, post_bits=post_bits)
         self._emb: torch.Tensor | None = None
 
     def render(self, idx: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -132,7 +133,7 @@ class HnervFamily(WholeVideoFamily):
     name = "hnerv"
     family_id = FAMILY_IDS["hnerv"]
     config_cls = HnervConfig
-    lr = 2e-3
+    lr = 5e-3
     batch = 2
 
     def build_config(self, width: float, geometry: Geometry) -> HnervConfig:
@@ -149,8 +150,8 @@ class HnervFamily(WholeVideoFamily):
         return HnervDecoderNet(config, geometry)
 
     def trainable(self, config: HnervConfig, geometry: Geometry, frames: torch.Tensor,
-                  device: torch.device) -> nn.Module:
-        return HnervTrainable(config, geometry, frames)
+                  post_bits: int | None = None) -> nn.Module:
+        return HnervTrainable(config, geometry, frames, post_bits)
 
     def decoder_inputs(self, config: HnervConfig, geometry: Geometry, stream: ChunkSource,
                        device: torch.device) -> Callable[[int, int], tuple[torch.Tensor, ...]]:

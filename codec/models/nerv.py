@@ -68,9 +68,9 @@ class NervNet(nn.Module):
 
 
 class NervTrainable(nn.Module):
-    def __init__(self, net: NervNet) -> None:
+    def __init__(self, net: NervNet, post_bits: int | None = None) -> None:
         super().__init__()
-        self.qnet = QuantizedNetwork(net)
+        self.qnet = QuantizedNetwork(net, post_bits)
 
     def render(self, idx: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.qnet.run(idx)
@@ -91,7 +91,7 @@ class NervFamily(WholeVideoFamily):
     name = "nerv"
     family_id = FAMILY_IDS["nerv"]
     config_cls = NervConfig
-    lr = 2e-3
+    lr = 1e-2
     batch = 2
 
     def build_config(self, width: float, geometry: Geometry) -> NervConfig:
@@ -111,8 +111,8 @@ class NervFamily(WholeVideoFamily):
         return NervNet(config, geometry)
 
     def trainable(self, config: NervConfig, geometry: Geometry, frames: torch.Tensor,
-                  device: torch.device) -> nn.Module:
-        return NervTrainable(NervNet(config, geometry))
+                  post_bits: int | None = None) -> nn.Module:
+        return NervTrainable(NervNet(config, geometry), post_bits)
 
     def decoder_inputs(self, config: NervConfig, geometry: Geometry, stream: ChunkSource,
                        device: torch.device) -> Callable[[int, int], tuple[torch.Tensor, ...]]:

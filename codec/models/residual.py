@@ -41,9 +41,9 @@ with warnings.catch_warnings():  # compressai's import warns about torch.jit.scr
 MAX_CODE = 2**30
 FLAG_DECODERS = 1
 TABLE_POINTS = 512
-INTER_INIT_SCALE = 4.0
+INTER_INIT_SCALE = 1.0
 #: Residual latents are trained in units of DELTA_GAIN bins (see LatentTensor).
-DELTA_GAIN = 50.0
+DELTA_GAIN = 2.5
 
 
 def tabulated_bits(model: EntropyBottleneck, y: torch.Tensor, channel: torch.Tensor) -> torch.Tensor:
@@ -119,9 +119,13 @@ class LatentTensor(nn.Module):
 
     @torch.no_grad()
     def next_group(self) -> None:
-        """Residuals against the current codes from now on, the decoder frozen."""
-        self.prev.copy_(self.codes().float())
-        self.delta.zero_()
+        """Residuals against the current codes from now on, the decoder frozen. The continuous
+        latent carries over (its offset inside the bin included): restarting every latent at its
+        bin's centre would make them all cross a bin edge together after the same number of steps."""
+        continuous = self.continuous()
+        codes = torch.round(continuous)
+        self.prev.copy_(codes)
+        self.delta.copy_((continuous - codes) / DELTA_GAIN)
         if not self.inter:
             self.inter = True
             for p in (self.latent, self.log_scale, self.shift):

@@ -63,10 +63,10 @@ def param_budget(enc: EncodeConfig) -> int:
 class QuantizedNetwork(nn.Module):
     """A decoder network trained through its quantizers (the stream's view of the weights)."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, post_bits: int | None = None) -> None:
         super().__init__()
         self.net = net
-        self.quant = NetworkQuantizer(net)
+        self.quant = NetworkQuantizer(net, post_bits=post_bits)
 
     def run(self, *inputs: torch.Tensor) -> torch.Tensor:
         return functional_call(self.net, self.quant.quantized_params(self.net), inputs)
@@ -95,8 +95,10 @@ class WholeVideoFamily(Family):
 
     @abstractmethod
     def trainable(self, config: Any, geometry: Geometry, frames: torch.Tensor,
-                  device: torch.device) -> nn.Module:
-        """A :class:`codec.fit.Fittable` that also has ``chunks(frames) -> list[(kind, bytes)]``."""
+                  post_bits: int | None = None) -> nn.Module:
+        """A :class:`codec.fit.Fittable` that also has ``chunks(frames) -> list[(kind, bytes)]``.
+
+        ``post_bits``: train in float and quantize afterwards (the baseline), see TensorQuantizer."""
 
     @abstractmethod
     def decoder_inputs(self, config: Any, geometry: Geometry, stream: ChunkSource,
@@ -117,7 +119,7 @@ class WholeVideoFamily(Family):
         geometry = source.geometry
         torch.manual_seed(enc.seed)
         frames = torch.from_numpy(source.read(0, geometry.num_frames))
-        model = self.trainable(config, geometry, frames, device).to(device)
+        model = self.trainable(config, geometry, frames, enc.post_quant_bits).to(device)
         fit_cfg = FitConfig(
             steps=enc.steps or (self.default_steps if enc.time_budget is None else 10**9),
             time_budget=enc.time_budget,

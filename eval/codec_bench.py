@@ -1,0 +1,161 @@
+"""Benchmarks of inrv's own families: RD sweeps, BD-rates between families, quantization in
+training against post-training quantization, training throughput, decode speed and GFLOP/s.
+
+Every rate is a written file's size and every quality is measured on frames decoded from it.
+``scripts/bench_codec.py`` prints these; nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import codec
+from codec.config import EncodeConfig
+from codec.family import Geometry
+from codec.fit import FitConfig, fit
+from codec.registry import get_family
+from codec.video import open_video
+from eval.bdrate import bd_rate
+from eval.metrics import ms_ssim
+
+
+@dataclass(frozen=True)
+class RDPoint:
+    family: str
+    label: str
+    bpp: float
+    psnr_rgb: float
+    psnr_yuv: float
+    ms_ssim: float
+    encode_s: float
+    decode_fps: float
+    steps: int
+    file_bytes: int
+
+
+def encode_point(src: Path, out: Path, config: EncodeConfig, label: str) -> RDPoint:
+    """Encode, then measure MS-SSIM on the frames decoded from the file."""
+    result = codec.encode(src, out, config)
+    with codec.open(out, device=config.device) as coded, open_video(src) as ref:
+        decoded = np.stack(list(coded.frames()))
+        reference = ref.read(config.start, result.num_frames)
+    return RDPoint(
+        family=config.model,
+        label=label,
+        bpp=result.bpp,
+        psnr_rgb=result.psnr_rgb,
+        psnr_yuv=result.psnr_yuv,
+        ms_ssim=float(ms_ssim(reference, decoded).mean()),
+        encode_s=result.encode_seconds,
+        decode_fps=result.num_frames / max(result.decode_seconds, 1e-9),
+        steps=result.steps,
+        file_bytes=result.file_bytes,
+    )
+
+
+def rd_sweep(src: Path, workdir: Path, base: EncodeConfig, lambdas: list[float]) -> list[RDPoint]:
+    """One point per lambda, everything else as in ``base``."""
+    from dataclasses import replace
+
+    return [
+        encode_point(src, workdir / f"{base.model}_{i}.inrv", replace(base, lmbda=lm), f"lambda={lm:g}")
+        for i, lm in enumerate(lambdas)
+    ]
+
+
+def size_sweep(src: Path, workdir: Path, base: EncodeConfig, presets: list[str], tag: str) -> list[RDPoint]:
+    """One point per network size (the rate knob of post-training quantization)."""
+    from dataclasses import replace
+
+    return [
+        encode_point(src, workdir / f"{base.model}_{tag}_{p}.inrv", replace(base, preset=p), f"{tag} {p}")
+        for p in presets
+    ]
+
+
+def is_monotone(points: list[RDPoint]) -> bool:
+    """Sorted by rate, quality never drops."""
+    ordered = sorted(points, key=lambda p: p.bpp)
+    return all(b.psnr_rgb >= a.psnr_rgb for a, b in zip(ordered, ordered[1:]))
+
+
+def bd_rate_text(anchor: list[RDPoint], test: list[RDPoint]) -> str:
+    """BD-rate of ``test`` against ``anchor`` on PSNR-RGB (negative: ``test`` saves bits)."""
+    result = bd_rate([p.bpp for p in anchor], [p.psnr_rgb for p in anchor],
+                     [p.bpp for p in test], [p.psnr_rgb for p in test])
+    return result.text()
+
+
+def rd_table(points: list[RDPoint]) -> str:
+    lines = [f"{'family':<7} {'point':<16} {'bytes':>8} {'bpp':>8} {'PSNR-RGB':>9} {'PSNR-YUV':>9} "
+             f"{'MS-SSIM':>8} {'steps':>6} {'enc s':>7} {'dec fps':>8}"]
+    for p in points:
+        lines.append(f"{p.family:<7} {p.label:<16} {p.file_bytes:>8} {p.bpp:>8.4f} {p.psnr_rgb:>9.2f} "
+                     f"{p.psnr_yuv:>9.2f} {p.ms_ssim:>8.4f} {p.steps:>6} {p.encode_s:>7.1f} "
+                     f"{p.decode_fps:>8.1f}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SpeedReport:
+    family: str
+    width: int
+    height: int
+    params: int
+    train_frame_steps_per_s: float
+    decode_fps: float
+    gflop_per_frame: float
+    gflops_achieved: float
+
+
+def speed(family_name: str, frames: np.ndarray, preset: str, steps: int = 30,
+          device: str = "cpu") -> SpeedReport:
+    """Training throughput, decoder frames/s and achieved GFLOP/s of the decoder's forward pass."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    dev = torch.device(device)
+    n, h, w, _ = frames.shape
+    geometry = Geometry(w, h, n, Fraction(25))
+    family = get_family(family_name)
+    cfg = family.make_config(EncodeConfig(model=family_name, preset=preset), geometry)
+    tensor = torch.from_numpy(frames)
+    model = family.trainable(cfg, geometry, tensor).to(dev)
+    stats = fit(model, tensor, FitConfig(steps=steps, progress=False), dev)
+    net = family.build_net(cfg, geometry).to(dev).eval()
+    params = sum(p.numel() for p in net.parameters())
+    inputs = _decoder_inputs(family_name, model, tensor, dev)
+    with torch.inference_mode():
+        net(*inputs)  # warm-up
+        counter = FlopCounterMode(display=False)
+        with counter:
+            net(*inputs)
+        flops = counter.get_total_flops()
+        reps, t0 = 0, time.perf_counter()
+        while reps < 3 or time.perf_counter() - t0 < 2.0:
+            net(*inputs)
+            reps += 1
+        seconds = (time.perf_counter() - t0) / reps
+    batch = inputs[0].shape[0]
+    return SpeedReport(
+        family=family_name, width=w, height=h, params=params,
+        train_frame_steps_per_s=stats.frame_steps_per_second,
+        decode_fps=batch / seconds,
+        gflop_per_frame=flops / batch / 1e9,
+        gflops_achieved=flops / seconds / 1e9,
+    )
+
+
+def _decoder_inputs(family_name: str, model, frames: torch.Tensor, device: torch.device):
+    """A batch of 4 frames' worth of decoder input."""
+    idx = torch.arange(min(4, len(frames)), device=device)
+    if family_name == "hnerv":
+        with torch.no_grad():
+            target = frames[: len(idx)].to(device).permute(0, 3, 1, 2).float() / 255
+            return (model.encoder(target),)
+    return (idx,)
