@@ -1,0 +1,233 @@
+"""NIRVANA against NeRV / HNeRV: RD sweeps, BD-rates, encode time at matched PSNR, decode speed,
+bits and steps per group, and peak memory against video length.
+
+    python scripts/bench_nirvana.py                          # the full run (hours on 2 CPU cores)
+    python scripts/bench_nirvana.py --clips carphone:120 --lambdas 1.5e-2,3.5e-3 \\
+        --speed-steps nerv=300,1500 --speed-steps nirvana=100,400 --skip-memory   # a reduced run
+
+Every rate is a written file's size and every quality is measured on frames decoded from it
+(eval/codec_bench.py). "Encode time at matched PSNR": each family is encoded at one lambda with
+several step counts; the time a family needs to reach a PSNR is interpolated along its
+(PSNR, seconds) points, and the ratio nerv / nirvana is printed at the PSNRs both reach.
+Memory: a synthetic 640x360 clip of N frames is encoded in a fresh process per N; its peak RSS
+(and the growth over the RSS before encoding) is compared between lengths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clips", default="carphone:120,bikes:64", help="sample clips as NAME:FRAMES")
+    ap.add_argument("--families", default="nirvana,nerv,hnerv")
+    ap.add_argument("--lambdas", default="3e-2,1.5e-2,7e-3,3.5e-3,1.7e-3")
+    ap.add_argument("--steps", action="append", default=[], metavar="FAMILY=N",
+                    help="training steps of the RD sweeps (nirvana: of its first group); "
+                         "default nirvana=600, nerv=1500, hnerv=1500")
+    ap.add_argument("--speed-steps", action="append", default=[], metavar="FAMILY=N,N,...",
+                    help="step counts of the time-vs-PSNR sweep; default nerv=300,700,1500,3000 "
+                         "and nirvana=150,300,600,1200")
+    ap.add_argument("--speed-lambda", type=float, default=3.5e-3)
+    ap.add_argument("--gop", type=int)
+    ap.add_argument("--patch", type=int)
+    ap.add_argument("--nirvana-preset")
+    ap.add_argument("--skip-rd", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--memory-frames", default="60,300")
+    ap.add_argument("--memory-steps", type=int, default=20)
+    ap.add_argument("--threads", type=int, help="torch threads (default: every core)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--json", type=Path, help="also write every number here")
+    ap.add_argument("--memory-child", nargs=2, metavar=("Y4M", "STEPS"), help=argparse.SUPPRESS)
+    return ap.parse_args()
+
+
+def family_values(items: list[str], defaults: dict[str, str]) -> dict[str, str]:
+    out = dict(defaults)
+    for item in items:
+        name, _, value = item.partition("=")
+        out[name] = value
+    return out
+
+
+def base_config(args, family: str, count: int, steps: int):
+    from codec.config import EncodeConfig
+
+    extra = {}
+    if family == "nirvana":
+        extra = dict(gop=args.gop, patch=args.patch, preset=args.nirvana_preset)
+    return EncodeConfig(model=family, count=count, steps=steps, device=args.device, progress=False, **extra)
+
+
+def group_table(path: Path) -> str:
+    import codec
+
+    with codec.open(path, device="cpu") as coded:
+        return coded.family.describe_chunks(coded._stream)
+
+
+def time_to_reach(points, psnr: float) -> float | None:
+    """Seconds a family needs for ``psnr``: linear between the two points that bracket it (points
+    sorted by steps; the running best PSNR so far counts), None when no point reaches it."""
+    pts = sorted(points, key=lambda p: p.steps)
+    best_psnr, prev = -np.inf, None
+    for p in pts:
+        if p.psnr_rgb >= psnr:
+            if prev is None or best_psnr >= psnr:
+                return p.encode_s
+            a, b = prev
+            frac = (psnr - b) / max(p.psnr_rgb - b, 1e-9)
+            return a + frac * (p.encode_s - a)
+        if p.psnr_rgb > best_psnr:
+            best_psnr, prev = p.psnr_rgb, (p.encode_s, p.psnr_rgb)
+    return None
+
+
+def speed_report(curves: dict) -> list[str]:
+    nerv, nir = curves.get("nerv"), curves.get("nirvana")
+    if not nerv or not nir:
+        return []
+    lines = [f"{'PSNR':>6} {'nerv s':>8} {'nirvana s':>10} {'ratio':>6}"]
+    ceiling = min(max(p.psnr_rgb for p in nerv), max(p.psnr_rgb for p in nir))
+    floor = max(min(p.psnr_rgb for p in nerv), min(p.psnr_rgb for p in nir))
+    for psnr in sorted({round(p.psnr_rgb, 2) for p in nir + nerv if floor <= p.psnr_rgb <= ceiling}):
+        t_nerv, t_nir = time_to_reach(nerv, psnr), time_to_reach(nir, psnr)
+        if t_nerv is not None and t_nir is not None:
+            lines.append(f"{psnr:>6.2f} {t_nerv:>8.1f} {t_nir:>10.1f} {t_nerv / t_nir:>6.1f}")
+    if len(lines) == 1:
+        lines.append("(no PSNR reached by both sweeps)")
+    return lines
+
+
+def run_clip(args, name: str, count: int, work: Path, report: dict) -> None:
+    from codec.video import sample_clip
+    from eval import codec_bench as cb
+
+    src = sample_clip(name)
+    families = args.families.split(",")
+    steps = family_values(args.steps, {"nirvana": "600", "nerv": "1500", "hnerv": "1500"})
+    speed_steps = family_values(args.speed_steps, {"nerv": "300,700,1500,3000", "nirvana": "150,300,600,1200"})
+    clip_report: dict = report.setdefault(f"{name}:{count}", {})
+    print(f"\n===== {name}, {count} frames =====", flush=True)
+    if not args.skip_rd:
+        lambdas = [float(x) for x in args.lambdas.split(",")]
+        curves = {}
+        for fam in families:
+            base = base_config(args, fam, count, int(steps[fam]))
+            curves[fam] = cb.rd_sweep(src, work / name, base, lambdas)
+            print(f"\n-- RD sweep {fam} ({base.steps} steps) --\n{cb.rd_table(curves[fam])}", flush=True)
+            clip_report[f"rd {fam}"] = [asdict(p) for p in curves[fam]]
+            if fam == "nirvana":
+                for i, lm in enumerate(lambdas):
+                    table = group_table(work / name / f"nirvana_{i}.inrv")
+                    print(f"\nnirvana per group, lambda={lm:g}:\n{table}")
+                    clip_report.setdefault("nirvana groups", {})[f"{lm:g}"] = table
+        for anchor in ("nerv", "hnerv"):
+            if "nirvana" in curves and anchor in curves:
+                text = cb.bd_rate_text(curves[anchor], curves["nirvana"])
+                print(f"BD-rate nirvana vs {anchor} (PSNR-RGB): {text}")
+                clip_report[f"bd-rate nirvana vs {anchor}"] = text
+    if not args.skip_speed:
+        curves = {}
+        for fam in ("nerv", "nirvana"):
+            curves[fam] = []
+            for n in (int(x) for x in speed_steps[fam].split(",")):
+                cfg = replace(base_config(args, fam, count, n), lmbda=args.speed_lambda)
+                curves[fam].append(cb.encode_point(src, work / name / f"speed_{fam}_{n}.inrv", cfg, f"steps={n}"))
+            print(f"\n-- time vs PSNR, {fam}, lambda={args.speed_lambda:g} --\n{cb.rd_table(curves[fam])}", flush=True)
+            clip_report[f"speed {fam}"] = [asdict(p) for p in curves[fam]]
+        lines = speed_report(curves)
+        print("\nencode time at matched PSNR (nerv / nirvana):\n" + "\n".join(lines))
+        clip_report["matched-psnr time"] = lines
+
+
+def write_synthetic(path: Path, frames: int, width: int = 640, height: int = 360) -> None:
+    """A moving pattern (gradient, a drifting square, slow global change), written 10 frames at a
+    time so the parent never holds the clip."""
+    from codec.video import VideoWriter
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    with VideoWriter(path, width=width, height=height, fps=25) as writer:
+        for first in range(0, frames, 10):
+            chunk = []
+            for t in range(first, min(frames, first + 10)):
+                img = np.stack([xx / width * 200 + 20 * np.sin(t / 15), yy / height * 200,
+                                128 + 60 * np.sin((xx + 2 * t) / 40) * np.cos(yy / 30)], axis=-1)
+                x0, y0 = (5 * t) % (width - 80), (3 * t) % (height - 80)
+                img[y0 : y0 + 80, x0 : x0 + 80] = (230, 40, 40)
+                chunk.append(np.clip(img, 0, 255).astype(np.uint8))
+            writer.write(np.stack(chunk))
+
+
+def memory_child(y4m: str, steps: int) -> None:
+    """Encode ``y4m`` with nirvana and print a JSON line with RSS figures (KiB)."""
+    import codec
+    from codec.config import EncodeConfig
+
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = Path(y4m).with_suffix(".inrv")
+    result = codec.encode(y4m, out, EncodeConfig(model="nirvana", steps=steps, device="cpu", progress=False))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"frames": result.num_frames, "peak_kib": peak, "before_kib": baseline,
+                      "bpp": result.bpp, "psnr": result.psnr_rgb, "encode_s": result.encode_seconds}))
+
+
+def run_memory(args, work: Path, report: dict) -> None:
+    rows = []
+    for n in (int(x) for x in args.memory_frames.split(",")):
+        path = work / f"synthetic_{n}.y4m"
+        write_synthetic(path, n)
+        cmd = [sys.executable, __file__, "--memory-child", str(path), str(args.memory_steps)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=os.environ.copy())
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        path.unlink()
+    print(f"\n===== peak memory, nirvana, synthetic 640x360, {args.memory_steps} steps =====")
+    print(f"{'frames':>6} {'peak MiB':>9} {'before MiB':>11} {'growth MiB':>11} {'encode s':>9} {'PSNR':>6}")
+    for r in rows:
+        print(f"{r['frames']:>6} {r['peak_kib'] / 1024:>9.1f} {r['before_kib'] / 1024:>11.1f} "
+              f"{(r['peak_kib'] - r['before_kib']) / 1024:>11.1f} {r['encode_s']:>9.1f} {r['psnr']:>6.2f}")
+    ratio = rows[-1]["peak_kib"] / rows[0]["peak_kib"]
+    print(f"peak RSS {rows[-1]['frames']} / {rows[0]['frames']} frames: {ratio:.3f} "
+          f"({'within' if abs(ratio - 1) <= 0.2 else 'NOT within'} 20%)")
+    report["memory"] = {"rows": rows, "ratio": ratio}
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    if args.memory_child:
+        memory_child(args.memory_child[0], int(args.memory_child[1]))
+        return
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    report: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for item in args.clips.split(","):
+            name, _, count = item.partition(":")
+            (work / name).mkdir(exist_ok=True)
+            run_clip(args, name, int(count), work, report)
+        if not args.skip_memory:
+            run_memory(args, work, report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
