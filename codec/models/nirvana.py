@@ -26,7 +26,6 @@ fit, write its chunk, drop it, so memory does not grow with the video's length.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -52,7 +51,7 @@ from codec.metrics import psnr_rgb
 from codec.models.blocks import count_params, fit_width
 from codec.models.nerv import pe_levels_for
 from codec.models.nirvana_net import NirvanaConfig, NirvanaNet, PatchGrid, render_group, side_by_side
-from codec.models.residual import MAX_CODE, GroupRecord, LatentNetwork, read_group, read_group_head, write_group
+from codec.models.residual import MAX_CODE, GroupRecord, LatentNetwork, read_group, write_group
 from codec.registry import FAMILY_IDS, register
 
 DEFAULT_GOP = 8
@@ -65,8 +64,6 @@ LR = 4e-2
 #: SIREN frequency of the stem's sine activations, x100 (2.0 measured +0.5 dB over 1.0 on carphone).
 OMEGA = 200
 LATER_LR = 4e-2
-#: SIREN frequency of the stem's sine activations, x100 (2.0 measured +0.5 dB over 1.0 on carphone).
-OMEGA = 200
 #: Named sizes: stored values of one group's network per pixel of a group (``gop`` frames), so
 #: that bigger frames get proportionally bigger networks; clamped to [MIN_VALUES, MAX_VALUES].
 PRESETS: dict[str, float] = {"xs": 0.03, "s": 0.06, "m": 0.12, "l": 0.25, "xl": 0.5}

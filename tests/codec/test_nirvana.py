@@ -194,3 +194,12 @@ def test_config_options_and_errors():
         family.make_config(EncodeConfig(model="nirvana", patch=7), geometry)
     with pytest.raises(ConfigError):
         family.make_config(EncodeConfig(model="nirvana", preset="huge"), geometry)
+
+
+def test_time_budget_is_shared_by_the_groups(clip, tmp_path):
+    path, _ = clip
+    out = tmp_path / "budget.inrv"
+    result = codec.encode(path, out, EncodeConfig(model="nirvana", device="cpu", progress=False, gop=GOP,
+                                                  patch=PATCH, time_budget=1.5))
+    assert result.steps > 0
+    assert result.encode_seconds < 1.5 + 10  # training bounded; the rest is I/O and measuring
