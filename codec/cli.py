@@ -12,6 +12,7 @@ from pathlib import Path
 from codec import __version__
 
 DEMO_FRAMES = 32
+DEMO_STEPS = 800  # about a minute of HNeRV training on 2 CPU cores
 
 
 def _frames(text: str) -> tuple[int, int | None]:
@@ -102,7 +103,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     stream = out / "carphone.inrv"
     print(f"encoding the first {DEMO_FRAMES} frames of {src.name} (176x144) with {args.model} ...")
     result = codec.encode(src, stream, EncodeConfig(
-        model=args.model, count=DEMO_FRAMES, steps=args.steps, device=args.device))
+        model=args.model, count=DEMO_FRAMES, steps=args.steps or DEMO_STEPS, device=args.device))
     _print_result(result)
     decoded = out / "carphone_decoded.mp4"
     lossless = out / "carphone_decoded.mkv"

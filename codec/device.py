@@ -36,11 +36,25 @@ def memory_format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
-def configure_threads() -> None:
-    """Use every core the process may run on (torch's default can be lower in containers)."""
-    if "OMP_NUM_THREADS" not in os.environ:
+def configure_threads() -> int:
+    """Pick the CPU thread count: ``INRV_THREADS`` if set, else the cores that are idle now.
+
+    These networks are small, so every parallel region is short; when the cores are busy with
+    other work, torch's worker threads wait at each barrier for a descheduled sibling, and two
+    threads then run about ten times slower than one (measured on a loaded 2-core machine).
+    So: every core on an idle machine, fewer as the load average rises, never fewer than one.
+    """
+    if "INRV_THREADS" in os.environ:
+        threads = int(os.environ["INRV_THREADS"])
+    else:
         try:
             cores = len(os.sched_getaffinity(0))
         except AttributeError:  # pragma: no cover - not Linux
             cores = os.cpu_count() or 1
-        torch.set_num_threads(max(1, cores))
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:  # pragma: no cover
+            busy = 0.0
+        threads = min(cores, max(1, int(cores - busy + 0.5)))
+    torch.set_num_threads(max(1, threads))
+    return torch.get_num_threads()

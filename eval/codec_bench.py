@@ -17,6 +17,7 @@ import torch
 
 import codec
 from codec.config import EncodeConfig
+from codec.device import configure_threads
 from codec.family import Geometry
 from codec.fit import FitConfig, fit
 from codec.registry import get_family
@@ -120,6 +121,7 @@ def speed(family_name: str, frames: np.ndarray, preset: str, steps: int = 30,
     from torch.utils.flop_counter import FlopCounterMode
 
     dev = torch.device(device)
+    configure_threads()
     n, h, w, _ = frames.shape
     geometry = Geometry(w, h, n, Fraction(25))
     family = get_family(family_name)
