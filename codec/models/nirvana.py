@@ -199,6 +199,8 @@ class NirvanaFamily(Family):
                     steps=first_steps if g == 0 else later_steps,
                     time_budget=budget,
                     lr=LR if g == 0 else LATER_LR,
+                    step_lr_mult=1.0,  # scales and densities learn at LR (measured: no gain from more)
+                    entropy_lr_mult=1.0,
                     warmup=0.1 if g == 0 else 0.02,
                     batch=batch_for(grid),
                     lmbda=enc.rate_lambda,

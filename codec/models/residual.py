@@ -89,7 +89,7 @@ class LatentTensor(nn.Module):
         if not math.isfinite(spread) or spread <= 0:
             spread = float(ref.abs().max()) or 1e-2
         self.latent = nn.Parameter(ref.clone())
-        self.log_scale = nn.Parameter(torch.tensor(math.log(spread * 4.0 / 2.0**init_bits)))
+        self.log_step = nn.Parameter(torch.tensor(math.log(spread * 4.0 / 2.0**init_bits)))
         self.shift = nn.Parameter(torch.zeros(()))
         self.delta = nn.Parameter(torch.zeros_like(ref), requires_grad=False)
         self.register_buffer("prev", torch.zeros_like(ref))
@@ -99,11 +99,11 @@ class LatentTensor(nn.Module):
         """The latent before rounding."""
         if self.inter:
             return self.prev + self.delta * DELTA_GAIN
-        return (self.latent - self.shift) / self.log_scale.exp()
+        return (self.latent - self.shift) / self.log_step.exp()
 
     def weight(self) -> torch.Tensor:
         """``scale * round(...) + shift`` (straight-through rounding): what the decoder computes."""
-        return round_ste(self.continuous()) * self.log_scale.exp() + self.shift
+        return round_ste(self.continuous()) * self.log_step.exp() + self.shift
 
     def residual(self) -> torch.Tensor:
         """The continuous residual ``q - q_prev`` whose rounding the stream stores."""
@@ -115,7 +115,7 @@ class LatentTensor(nn.Module):
 
     def decoder(self) -> tuple[float, float]:
         """The decoder as the stream stores it (float32 scale, float32 shift)."""
-        return float(np.float32(self.log_scale.detach().exp())), float(np.float32(self.shift.detach()))
+        return float(np.float32(self.log_step.detach().exp())), float(np.float32(self.shift.detach()))
 
     @torch.no_grad()
     def next_group(self) -> None:
@@ -128,7 +128,7 @@ class LatentTensor(nn.Module):
         self.delta.copy_((continuous - codes) / DELTA_GAIN)
         if not self.inter:
             self.inter = True
-            for p in (self.latent, self.log_scale, self.shift):
+            for p in (self.latent, self.log_step, self.shift):
                 p.requires_grad_(False)
             self.delta.requires_grad_(True)
 
@@ -147,9 +147,11 @@ class LatentNetwork(nn.Module):
         self.tensors = nn.ModuleList(LatentTensor(p, init_bits) for _, p in params)
         # initial densities as wide as the values they start with (latents spread over about
         # 2**init_bits bins; residuals start at zero), so no value starts in a flat tail
-        self.intra = EntropyBottleneck(len(params), init_scale=2.0**init_bits)
-        self.inter = EntropyBottleneck(len(params), init_scale=INTER_INIT_SCALE)
-        self.inter.requires_grad_(False)
+        self.entropy = nn.ModuleDict({
+            "intra": EntropyBottleneck(len(params), init_scale=2.0**init_bits),
+            "inter": EntropyBottleneck(len(params), init_scale=INTER_INIT_SCALE),
+        })
+        self.entropy["inter"].requires_grad_(False)
         self.residual_coding = False
         sizes = torch.tensor([p.numel() for _, p in params])
         self.register_buffer("channel", torch.repeat_interleave(torch.arange(len(params)), sizes),
@@ -164,7 +166,7 @@ class LatentNetwork(nn.Module):
         """Differentiable bits of every residual ``q - q_prev`` (of ``q`` in the first group)."""
         y = torch.cat([t.residual().reshape(-1) for t in self.tensors])
         y = y + torch.empty_like(y).uniform_(-0.5, 0.5) if noise else round_ste(y)
-        return tabulated_bits(self.inter if self.residual_coding else self.intra, y, self.channel)
+        return tabulated_bits(self.entropy["inter" if self.residual_coding else "intra"], y, self.channel)
 
     def codes(self) -> list[np.ndarray]:
         out = [t.codes().cpu().numpy() for t in self.tensors]
@@ -181,8 +183,8 @@ class LatentNetwork(nn.Module):
             t.next_group()
         if not self.residual_coding:
             self.residual_coding = True
-            self.intra.requires_grad_(False)
-            self.inter.requires_grad_(True)
+            self.entropy["intra"].requires_grad_(False)
+            self.entropy["inter"].requires_grad_(True)
 
 
 @dataclass(frozen=True)
