@@ -193,26 +193,11 @@ class NirvanaFamily(Family):
             if enc.time_budget is not None:
                 budget = max(1e-3, (enc.time_budget - spent) * weights[g] / sum(weights[g:]))
             if g and psnr_of(model, grid, frames, device) >= target:
-                steps, stopped, seconds, bits, fs = 0, "inherited", 0.0, 0.0, 0.0
+                steps, stopped, seconds, bits = 0, "inherited", 0.0, 0.0
             else:
-                stats = fit(model, tubes, FitConfig(
-                    steps=first_steps if g == 0 else later_steps,
-                    time_budget=budget,
-                    lr=LR if g == 0 else LATER_LR,
-                    step_lr_mult=1.0,  # scales and densities learn at LR (measured: no gain from more)
-                    entropy_lr_mult=1.0,
-                    warmup=0.1 if g == 0 else 0.02,
-                    batch=batch_for(grid),
-                    lmbda=enc.rate_lambda,
-                    seed=enc.seed + g,
-                    patience=None if g == 0 else PATIENCE,
-                    min_steps=0 if g == 0 else MIN_LATER_STEPS,
-                    target_psnr=target,
-                    progress=enc.progress,
-                    desc=f"nirvana group {g + 1}/{len(plan)}",
-                ), device)
-                steps, stopped, seconds = stats.steps, stats.stopped, stats.seconds
-                bits, fs = stats.estimated_bits, steps * batch_for(grid) * count / grid.count
+                stats = fit(model, tubes, self.fit_config(enc, g, len(plan), first_steps, later_steps,
+                                                          budget, target, grid), device)
+                steps, stopped, seconds, bits = stats.steps, stats.stopped, stats.seconds, stats.estimated_bits
             spent += seconds
             codes = model.latents.codes()
             residuals = codes if prev is None else [c - p for c, p in zip(codes, prev)]
@@ -229,7 +214,8 @@ class NirvanaFamily(Family):
             groups.append(GroupStats(g, count, steps, stopped, seconds, len(payload),
                                      len(payload) * 8 / (geometry.width * geometry.height * count),
                                      nonzero, psnr))
-            prev, total_steps, total_bits, total_fs = codes, total_steps + steps, total_bits + bits, total_fs + fs
+            prev, total_steps, total_bits = codes, total_steps + steps, total_bits + bits
+            total_fs += steps * batch_for(grid) * count / grid.count  # frame-equivalents
         return FamilyStats(
             steps=total_steps,
             seconds=spent,
@@ -237,6 +223,28 @@ class NirvanaFamily(Family):
             train_psnr=float(np.mean([s.psnr for s in groups])),
             frame_steps_per_second=total_fs / max(spent, 1e-9),
             groups=tuple(vars(s) for s in groups),
+        )
+
+    @staticmethod
+    def fit_config(enc: EncodeConfig, g: int, groups: int, first_steps: int, later_steps: int,
+                   budget: float | None, target: float | None, grid: PatchGrid) -> FitConfig:
+        """Group 0: the long schedule. Later groups: a short one that also stops at group 0's
+        quality or when the loss stops improving."""
+        return FitConfig(
+            steps=first_steps if g == 0 else later_steps,
+            time_budget=budget,
+            lr=LR if g == 0 else LATER_LR,
+            step_lr_mult=1.0,  # scales and densities learn at LR (measured: no gain from more)
+            entropy_lr_mult=1.0,
+            warmup=0.1 if g == 0 else 0.02,
+            batch=batch_for(grid),
+            lmbda=enc.rate_lambda,
+            seed=enc.seed + g,
+            patience=None if g == 0 else PATIENCE,
+            min_steps=0 if g == 0 else MIN_LATER_STEPS,
+            target_psnr=target,
+            progress=enc.progress,
+            desc=f"nirvana group {g + 1}/{groups}",
         )
 
     def decoder(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource,
