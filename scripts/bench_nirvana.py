@@ -32,7 +32,8 @@ def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", default="carphone:120,bikes:64", help="sample clips as NAME:FRAMES")
     ap.add_argument("--families", default="nirvana,nerv,hnerv")
-    ap.add_argument("--lambdas", default="3e-2,1.5e-2,7e-3,3.5e-3,1.7e-3")
+    ap.add_argument("--lambdas", action="append", default=[], metavar="[FAMILY=]L,L,...",
+                    help="lambdas of the RD sweeps, for every family or one (default 3e-2,1.5e-2,7e-3,3.5e-3)")
     ap.add_argument("--steps", action="append", default=[], metavar="FAMILY=N",
                     help="training steps of the RD sweeps (nirvana: of its first group); "
                          "default nirvana=600, nerv=1500, hnerv=1500")
@@ -124,9 +125,11 @@ def run_clip(args, name: str, count: int, work: Path, report: dict) -> None:
     clip_report: dict = report.setdefault(f"{name}:{count}", {})
     print(f"\n===== {name}, {count} frames =====", flush=True)
     if not args.skip_rd:
-        lambdas = [float(x) for x in args.lambdas.split(",")]
+        shared = [x for x in args.lambdas if "=" not in x] or ["3e-2,1.5e-2,7e-3,3.5e-3"]
+        per_family = family_values([x for x in args.lambdas if "=" in x], {f: shared[-1] for f in families})
         curves = {}
         for fam in families:
+            lambdas = [float(x) for x in per_family[fam].split(",")]
             base = base_config(args, fam, count, int(steps[fam]))
             curves[fam] = cb.rd_sweep(src, work / name, base, lambdas)
             print(f"\n-- RD sweep {fam} ({base.steps} steps) --\n{cb.rd_table(curves[fam])}", flush=True)
