@@ -151,6 +151,7 @@ class NirvanaFamily(Family):
         patch = enc.patch or DEFAULT_PATCH
         if gop > 64:
             raise ConfigError(f"--gop must be at most 64 for nirvana, got {gop}")
+        gop = min(gop, geometry.num_frames)  # a clip shorter than a group: no unused frame outputs
         if patch > 256:
             raise ConfigError(f"--patch must be at most 256, got {patch}")
         grid = PatchGrid(geometry.height, geometry.width, patch)
@@ -160,7 +161,7 @@ class NirvanaFamily(Family):
             preset = enc.preset or DEFAULT_PRESET
             if preset not in PRESETS:
                 raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-            pixels = grid.count * patch * patch * min(gop, geometry.num_frames)
+            pixels = grid.count * patch * patch * gop
             budget = int(min(MAX_VALUES, max(MIN_VALUES, PRESETS[preset] * pixels)))
 
         def build(m: float) -> nn.Module:
