@@ -55,6 +55,18 @@ def plan_strides(height: int, width: int, stages: int, target_cells: float) -> t
     return tuple(sorted(best, reverse=True))
 
 
+def check_stages(family: str, strides: Sequence[int], channels: Sequence[int],
+                 kernels: Sequence[int]) -> None:
+    """Bounds every NeRV-style trunk config must meet (ValueError), so that a stream's config
+    cannot ask for an absurd network."""
+    if not (1 <= len(strides) <= 8 and len(strides) == len(channels) == len(kernels)):
+        raise ValueError(f"{family} stages: strides, channels and kernels must have 1..8 equal entries")
+    if any(not 2 <= s <= 8 for s in strides) or any(not 1 <= c <= 4096 for c in channels):
+        raise ValueError(f"{family} stage strides or channels out of range")
+    if any(k not in (1, 3, 5, 7) for k in kernels):
+        raise ValueError(f"{family} kernels must be 1, 3, 5 or 7")
+
+
 def base_grid(height: int, width: int, strides: Sequence[int]) -> tuple[int, int]:
     """Size of the map the first block receives."""
     p = math.prod(strides)

@@ -23,7 +23,7 @@ from torch import nn
 from bitstream import BitstreamError
 from codec.family import CHUNK_EMBEDDINGS, ChunkSource, Geometry, pack_tensors, unpack_tensors
 from codec.fit import frames_to_tensor
-from codec.models.blocks import UpsampleTrunk, base_grid, plan_strides, stage_channels
+from codec.models.blocks import UpsampleTrunk, base_grid, check_stages, plan_strides, stage_channels
 from codec.models.whole import QuantizedNetwork, WholeVideoFamily, find_chunk
 from codec.quant import TensorQuantizer, dequantize
 from codec.registry import FAMILY_IDS, register
@@ -39,12 +39,7 @@ class HnervConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.embed_dim <= 256:
             raise ValueError("HNeRV embedding size out of range")
-        if not (1 <= len(self.strides) <= 8 and len(self.strides) == len(self.channels) == len(self.kernels)):
-            raise ValueError("HNeRV stages: strides, channels and kernels must have 1..8 equal entries")
-        if any(not 2 <= s <= 8 for s in self.strides) or any(not 1 <= c <= 4096 for c in self.channels):
-            raise ValueError("HNeRV stage strides or channels out of range")
-        if any(k not in (1, 3, 5, 7) for k in self.kernels):
-            raise ValueError("HNeRV kernels must be 1, 3, 5 or 7")
+        check_stages("HNeRV", self.strides, self.channels, self.kernels)
 
 
 class ConvNeXtBlock(nn.Module):

@@ -17,7 +17,14 @@ import torch
 from torch import nn
 
 from codec.family import ChunkSource, Geometry
-from codec.models.blocks import PositionalEncoding, UpsampleTrunk, base_grid, plan_strides, stage_channels
+from codec.models.blocks import (
+    PositionalEncoding,
+    UpsampleTrunk,
+    base_grid,
+    check_stages,
+    plan_strides,
+    stage_channels,
+)
 from codec.models.whole import QuantizedNetwork, WholeVideoFamily
 from codec.registry import FAMILY_IDS, register
 
@@ -34,12 +41,7 @@ class NervConfig:
     def __post_init__(self) -> None:
         if not (1 <= self.pe_levels <= 128 and 1 <= self.hidden <= 8192 and 1 <= self.c0 <= 4096):
             raise ValueError("NeRV stem sizes out of range")
-        if not (1 <= len(self.strides) <= 8 and len(self.strides) == len(self.channels) == len(self.kernels)):
-            raise ValueError("NeRV stages: strides, channels and kernels must have 1..8 equal entries")
-        if any(not 2 <= s <= 8 for s in self.strides) or any(not 1 <= c <= 4096 for c in self.channels):
-            raise ValueError("NeRV stage strides or channels out of range")
-        if any(k not in (1, 3, 5, 7) for k in self.kernels):
-            raise ValueError("NeRV kernels must be 1, 3, 5 or 7")
+        check_stages("NeRV", self.strides, self.channels, self.kernels)
 
 
 class NervNet(nn.Module):
