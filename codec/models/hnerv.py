@@ -60,8 +60,8 @@ class HnervEncoder(nn.Module):
 
     def __init__(self, cfg: HnervConfig, geometry: Geometry) -> None:
         super().__init__()
-        self.pad_h = base_grid(geometry.height, geometry.width, cfg.strides)[0] * math.prod(cfg.strides)
-        self.pad_w = base_grid(geometry.height, geometry.width, cfg.strides)[1] * math.prod(cfg.strides)
+        h0, w0 = base_grid(geometry.height, geometry.width, cfg.strides)
+        self.pad_h, self.pad_w = h0 * math.prod(cfg.strides), w0 * math.prod(cfg.strides)
         layers, c = [], 3
         strides = tuple(reversed(cfg.strides))  # downsampling mirrors the decoder
         for i, s in enumerate(strides):
