@@ -4,6 +4,12 @@ Adam with linear warm-up and cosine decay (the schedule of NeRV, Chen et al. 202
 distortion + lambda * estimated bpp. Training stops at ``steps``, at ``time_budget`` seconds, or,
 when ``patience`` is set, once the loss has not improved for that many steps (or ``target_psnr``
 is reached by the running mean of the batches' MSE): easy content finishes early.
+
+With ``spike_guard`` set (families that train on the whole target every step, where the loss is
+not noisy), a loss that is not finite or exceeds ``spike_guard`` times the best running loss is
+taken for divergence: the model goes back to its last good snapshot and training goes on at half
+the learning rate with a fresh optimizer (at most :data:`MAX_RESTARTS` times). Fast learning rates
+for SIREN-style stems sit close to that edge.
 """
 
 from __future__ import annotations
@@ -18,9 +24,11 @@ from pytorch_msssim import ssim
 from tqdm.auto import tqdm
 
 from codec.device import autocast
-from codec.errors import ConfigError
+from codec.errors import ConfigError, InrvError
 
 LOSSES = ("mse", "l1-ssim")
+MAX_RESTARTS = 4
+SNAPSHOT_EVERY = 10
 
 
 class Fittable(Protocol):
@@ -53,6 +61,7 @@ class FitConfig:
     patience: int | None = None
     target_psnr: float | None = None
     min_steps: int = 0
+    spike_guard: float | None = None
     progress: bool = True
     desc: str = "fit"
 
@@ -75,6 +84,7 @@ class FitStats:
     estimated_bpp: float
     frame_steps_per_second: float
     stopped: str
+    restarts: int = 0
 
 
 def lr_factor(progress: float, warmup: float) -> float:
@@ -126,7 +136,10 @@ def fit(
     n, h, w, _ = frames.shape
     pixels = n * h * w
     gen = torch.Generator().manual_seed(cfg.seed)
-    opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr)
+    opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr, foreach=True)
+    lr_scale, restarts, snapshot = 1.0, 0, None
+    if cfg.spike_guard is not None:
+        snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
     batch = min(cfg.batch, n)
     start = time.perf_counter()
     best, since_best, ema = math.inf, 0, None
@@ -144,7 +157,7 @@ def fit(
                 stopped = "time"
                 break
         for group in opt.param_groups:
-            group["lr"] = group["base_lr"] * lr_factor(progress, cfg.warmup)
+            group["lr"] = group["base_lr"] * lr_scale * lr_factor(progress, cfg.warmup)
         idx = torch.randperm(n, generator=gen)[:batch]
         target = frames_to_tensor(frames[idx], device)
         noise = progress < 1.0 - cfg.hard_round_tail
@@ -153,11 +166,27 @@ def fit(
         d = distortion(pred.float(), target, cfg.loss)
         bits = model.rate_bits(noise)
         loss = d + cfg.lmbda * bits / pixels
+        loss_v = float(loss.detach())
+        if cfg.spike_guard is not None:
+            if not math.isfinite(loss_v) or loss_v > cfg.spike_guard * best:
+                if restarts >= MAX_RESTARTS:
+                    if not math.isfinite(loss_v):
+                        raise InrvError(f"{cfg.desc}: training diverged (loss {loss_v}); "
+                                        "try a smaller model or a larger --lmbda")
+                else:
+                    # back to the last parameters whose loss was good, at half the rate
+                    model.load_state_dict(snapshot)
+                    lr_scale, restarts = lr_scale * 0.5, restarts + 1
+                    opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr, foreach=True)
+                    ema, since_best = best, 0
+                    step += 1
+                    continue
+            elif step % SNAPSHOT_EVERY == 0 and loss_v <= best:
+                snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
-        loss_v = float(loss.detach())
         mse_v = float(torch.mean((pred.detach().float().clamp(0, 1) - target) ** 2))
         bits_v = float(bits.detach())
         ema = loss_v if ema is None else 0.9 * ema + 0.1 * loss_v
@@ -187,6 +216,7 @@ def fit(
         estimated_bpp=bits_v / pixels,
         frame_steps_per_second=step * batch / max(seconds, 1e-9),
         stopped=stopped,
+        restarts=restarts,
     )
 
 

@@ -69,6 +69,9 @@ LATER_LR = 4e-2
 PRESETS: dict[str, float] = {"xs": 0.03, "s": 0.06, "m": 0.12, "l": 0.25, "xl": 0.5}
 DEFAULT_PRESET = "s"
 MIN_VALUES, MAX_VALUES = 2_000, 5_000_000
+#: Divergence guard of the fitting loop (the whole group is trained every step, so a loss this
+#: many times its best is no batch noise): fast rates are close to unstable for wide stems.
+SPIKE_GUARD = 1.15
 #: Patches per training step: the whole grid up to this many pixels per frame (each patch with all
 #: of the group's frames).
 BATCH_PIXELS = 65536
@@ -242,6 +245,7 @@ class NirvanaFamily(Family):
             lmbda=enc.rate_lambda,
             seed=enc.seed + g,
             patience=None if g == 0 else PATIENCE,
+            spike_guard=SPIKE_GUARD,
             min_steps=0 if g == 0 else MIN_LATER_STEPS,
             target_psnr=target,
             progress=enc.progress,

@@ -1,0 +1,60 @@
+"""The fitting loop's divergence guard (codec.fit.FitConfig.spike_guard)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from codec.errors import InrvError
+from codec.fit import FitConfig, fit
+
+
+class Flat(nn.Module):
+    """Every pixel is one learned value: loss = (w - target)^2, so a huge Adam step overshoots."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def render(self, idx: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.w.expand_as(target)
+
+    def rate_bits(self, noise: bool) -> torch.Tensor:
+        return self.w.new_zeros(())
+
+
+def frames(value: int = 128) -> torch.Tensor:
+    return torch.full((2, 4, 4, 3), value, dtype=torch.uint8)
+
+
+def config(**kw) -> FitConfig:
+    base = dict(steps=40, lr=8.0, warmup=0.0, batch=2, lmbda=0.0, progress=False)
+    return FitConfig(**{**base, **kw})
+
+
+def test_guard_restarts_at_a_lower_rate_and_ends_below_the_start():
+    start_loss = (128 / 255) ** 2
+    unguarded = Flat()
+    fit(unguarded, frames(), config(), torch.device("cpu"))
+    guarded = Flat()
+    stats = fit(guarded, frames(), config(spike_guard=1.5), torch.device("cpu"))
+    assert stats.restarts >= 2  # lr 8 -> 4 -> 2 -> ... until a step no longer overshoots
+    assert (guarded.w.item() - 128 / 255) ** 2 < start_loss / 10
+    assert (guarded.w.item() - 128 / 255) ** 2 < (unguarded.w.item() - 128 / 255) ** 2
+
+
+def test_no_guard_no_restarts():
+    stats = fit(Flat(), frames(), config(lr=1e-2), torch.device("cpu"))
+    assert stats.restarts == 0
+
+
+def test_non_finite_loss_after_all_restarts_is_one_clear_error():
+    class Broken(Flat):
+        def render(self, idx, target):
+            return super().render(idx, target) * math.inf
+
+    with pytest.raises(InrvError, match="diverged"):
+        fit(Broken(), frames(), config(spike_guard=1.5), torch.device("cpu"))
