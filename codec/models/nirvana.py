@@ -245,7 +245,8 @@ class NirvanaFamily(Family):
             lmbda=enc.rate_lambda,
             seed=enc.seed + g,
             patience=None if g == 0 else PATIENCE,
-            spike_guard=SPIKE_GUARD,
+            # only when every patch is in every step: subsets of patches give noisy losses
+            spike_guard=SPIKE_GUARD if batch_for(grid) == grid.count else None,
             min_steps=0 if g == 0 else MIN_LATER_STEPS,
             target_psnr=target,
             progress=enc.progress,
