@@ -5,8 +5,8 @@ distortion + lambda * estimated bpp. Training stops at ``steps``, at ``time_budg
 when ``patience`` is set, once the loss has not improved for that many steps (or ``target_psnr``
 is reached by the running mean of the batches' MSE): easy content finishes early.
 
-With ``spike_guard`` set (families that train on the whole target every step, where the loss is
-not noisy), a loss that is not finite or exceeds ``spike_guard`` times the best running loss is
+With ``spike_guard`` set, when every step trains on the whole target (so that the loss is not
+batch noise), a loss that is not finite or exceeds ``spike_guard`` times the best running loss is
 taken for divergence: the model goes back to its last good snapshot and training goes on at half
 the learning rate with a fresh optimizer (at most :data:`MAX_RESTARTS` times). Fast learning rates
 for SIREN-style stems sit close to that edge.
@@ -121,6 +121,15 @@ def param_groups(model: torch.nn.Module, cfg: FitConfig) -> list[dict]:
     ]
 
 
+def _adam(model: torch.nn.Module, cfg: FitConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr, foreach=True)
+
+
+def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's state to go back to after a divergence."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 def frames_to_tensor(frames_u8: torch.Tensor, device: torch.device) -> torch.Tensor:
     """(B,H,W,3) uint8 -> (B,3,H,W) float in [0, 1] on ``device``."""
     return frames_u8.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
@@ -136,11 +145,12 @@ def fit(
     n, h, w, _ = frames.shape
     pixels = n * h * w
     gen = torch.Generator().manual_seed(cfg.seed)
-    opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr, foreach=True)
-    lr_scale, restarts, snapshot = 1.0, 0, None
-    if cfg.spike_guard is not None:
-        snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    opt = _adam(model, cfg)
+    lr_scale, restarts = 1.0, 0
     batch = min(cfg.batch, n)
+    # only when every step sees the whole target: a batch's loss otherwise varies with its content
+    guard = cfg.spike_guard if batch == n else None
+    snapshot = _snapshot(model) if guard is not None else None
     start = time.perf_counter()
     best, since_best, ema = math.inf, 0, None
     mse_ema = None  # running MSE for target_psnr: one batch (e.g. of patches) is too noisy
@@ -167,8 +177,8 @@ def fit(
         bits = model.rate_bits(noise)
         loss = d + cfg.lmbda * bits / pixels
         loss_v = float(loss.detach())
-        if cfg.spike_guard is not None:
-            if not math.isfinite(loss_v) or loss_v > cfg.spike_guard * best:
+        if guard is not None:
+            if not math.isfinite(loss_v) or loss_v > guard * best:
                 if restarts >= MAX_RESTARTS:
                     if not math.isfinite(loss_v):
                         raise InrvError(f"{cfg.desc}: training diverged (loss {loss_v}); "
@@ -177,12 +187,12 @@ def fit(
                     # back to the last parameters whose loss was good, at half the rate
                     model.load_state_dict(snapshot)
                     lr_scale, restarts = lr_scale * 0.5, restarts + 1
-                    opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr, foreach=True)
+                    opt = _adam(model, cfg)
                     ema, since_best = best, 0
                     step += 1
                     continue
             elif step % SNAPSHOT_EVERY == 0 and loss_v <= best:
-                snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                snapshot = _snapshot(model)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

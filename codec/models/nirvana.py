@@ -245,8 +245,7 @@ class NirvanaFamily(Family):
             lmbda=enc.rate_lambda,
             seed=enc.seed + g,
             patience=None if g == 0 else PATIENCE,
-            # only when every patch is in every step: subsets of patches give noisy losses
-            spike_guard=SPIKE_GUARD if batch_for(grid) == grid.count else None,
+            spike_guard=SPIKE_GUARD,  # fit applies it only when every patch is in every step
             min_steps=0 if g == 0 else MIN_LATER_STEPS,
             target_psnr=target,
             progress=enc.progress,
