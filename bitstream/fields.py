@@ -118,6 +118,18 @@ class ByteWriter:
             raise ValueError("f32_array: values must be finite float32s")
         self._buf += arr.tobytes()
 
+    def f16_array(self, values: np.ndarray) -> None:
+        """The values (flattened in C order) as consecutive little-endian IEEE-754 binary16s.
+
+        Each value is rounded to the nearest float16 and must be finite there (ValueError
+        otherwise).
+        """
+        with np.errstate(over="ignore"):
+            arr = np.ascontiguousarray(values, dtype="<f2")
+        if not np.isfinite(arr).all():
+            raise ValueError("f16_array: values must be finite float16s")
+        self._buf += arr.tobytes()
+
     def u32_array(self, values: np.ndarray) -> None:
         """The values (flattened in C order) as consecutive little-endian uint32s."""
         arr = np.asarray(values)
@@ -254,6 +266,10 @@ class ByteReader:
     def f32_array(self, count: int) -> np.ndarray:
         """``count`` little-endian float32s as a new native float32 array."""
         return self._array("<f4", count, "f32 array")
+
+    def f16_array(self, count: int) -> np.ndarray:
+        """``count`` little-endian float16s as a new native float16 array."""
+        return self._array("<f2", count, "f16 array")
 
     def u32_array(self, count: int) -> np.ndarray:
         """``count`` little-endian uint32s as a new native uint32 array."""

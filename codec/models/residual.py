@@ -3,8 +3,12 @@
 Following NIRVANA (Maiya et al., CVPR 2023), itself after Oktay et al. ("Scalable Model Compression
 by Entropy Penalized Reparameterization", ICLR 2020), every stored tensor is an integer latent
 ``q`` plus a small learned decoder; the network runs on ``w = scale * q + shift``. Here the decoder
-is a per-layer scale and shift (the per-kernel linear map NIRVANA uses for convs is not
-implemented: a scale/shift per layer costs 8 bytes per tensor).
+is a per-layer scale and shift and, for convolutions with more than one tap, optionally NIRVANA's
+per-kernel linear map: every ``kh x kw`` kernel of the latent is multiplied by one learned
+``k x k`` matrix (``k = kh * kw``) of its layer, ``w = scale * (M q) + shift``, so that the latents
+live in a learned basis of kernel space where they can be cheaper to code (Oktay et al. learn
+such maps in place of a fixed DCT). A map is stored as float16 and used as float16 in training
+(straight-through), so the encoder trains against exactly the map the decoder reads.
 
 Rounding is straight-through; the rate term is the bits of ``q - q_prev + U(-1/2, 1/2)`` under a
 learned factorized density per tensor (compressai's ``EntropyBottleneck``, Ballé et al., ICLR
@@ -40,6 +44,8 @@ with warnings.catch_warnings():  # compressai's import warns about torch.jit.scr
 #: Codes of a tensor must stay within this magnitude (an encoder guard and a decoder check).
 MAX_CODE = 2**30
 FLAG_DECODERS = 1
+#: The decoders include one kernel map per multi-tap convolution (only together with FLAG_DECODERS).
+FLAG_KERNEL_MAPS = 2
 TABLE_POINTS = 512
 INTER_INIT_SCALE = 1.0
 #: Residual latents are trained in units of DELTA_GAIN bins (see LatentTensor).
@@ -71,10 +77,46 @@ def tabulated_bits(model: EntropyBottleneck, y: torch.Tensor, channel: torch.Ten
     return (table[flat] * (1 - frac) + table[flat + 1] * frac).sum()
 
 
-class LatentTensor(nn.Module):
-    """One stored tensor: integer latent ``q`` and its learned decoder ``w = scale * q + shift``.
+def kernel_taps(shape: tuple[int, ...]) -> int:
+    """Taps per kernel (``kh * kw``) of a conv weight ``(out, in, kh, kw)`` with more than one tap;
+    0 for every other tensor (those have no kernel map)."""
+    return shape[2] * shape[3] if len(shape) == 4 and shape[2] * shape[3] > 1 else 0
 
-    First group: the parameter is ``u`` (weight units) with ``q = round((u - shift) / scale)``;
+
+def as_stored_kernel(matrix: torch.Tensor) -> torch.Tensor:
+    """The map as the stream holds it (float16 values), with straight-through gradients."""
+    return matrix + (matrix.to(torch.float16).to(matrix.dtype) - matrix).detach()
+
+
+def apply_kernel(q: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """``M q`` for every kernel of ``q`` (a conv latent, kernels on its last two axes)."""
+    k = matrix.shape[0]
+    return (q.reshape(-1, k) @ matrix.T).reshape(q.shape)
+
+
+@dataclass(frozen=True)
+class LayerDecoder:
+    """How one tensor's integer latents become weights: ``scale * (M q) + shift`` (``M``: the
+    kernel map, float16 values; ``None`` means the identity)."""
+
+    scale: float
+    shift: float
+    kernel: np.ndarray | None = None
+
+    def weights(self, codes: np.ndarray) -> torch.Tensor:
+        """The float32 weights of ``codes`` (what decoding computes)."""
+        q = torch.from_numpy(codes).float()
+        if self.kernel is not None:
+            q = apply_kernel(q, torch.from_numpy(self.kernel.astype(np.float32)))
+        return q * torch.tensor(self.scale, dtype=torch.float32) + torch.tensor(self.shift, dtype=torch.float32)
+
+
+class LatentTensor(nn.Module):
+    """One stored tensor: integer latent ``q`` and its learned decoder ``w = scale * q + shift``,
+    or ``w = scale * (M q) + shift`` with a kernel map ``M`` (``kernel_map`` on a multi-tap conv).
+
+    First group: the parameter is ``u`` (weight units) with ``q = round((u - shift) / scale)``
+    (``q = M^-1 (u - shift) / scale`` with a map, so that ``u`` stays the weight before rounding);
     ``scale`` works as a learned step size (LSQ gradients, Esser et al., ICLR 2020), so the rate
     term trades precision for bits directly. Later groups: the decoder is frozen and the parameter
     is the residual itself, ``q = round(q_prev + DELTA_GAIN * d)`` with ``d`` starting at 0, so an
@@ -82,9 +124,12 @@ class LatentTensor(nn.Module):
     (which, for fine bins, would flip codes that nothing asked to change).
     """
 
-    def __init__(self, reference: torch.Tensor, init_bits: float = 8.0) -> None:
+    def __init__(self, reference: torch.Tensor, init_bits: float = 8.0, kernel_map: bool = False) -> None:
         super().__init__()
         ref = reference.detach().float()
+        taps = kernel_taps(tuple(ref.shape)) if kernel_map else 0
+        # the map starts as the identity: the same network as without one
+        self.kernel = nn.Parameter(torch.eye(taps)) if taps else None
         spread = float(ref.std()) if ref.numel() > 1 else 0.0
         if not math.isfinite(spread) or spread <= 0:
             spread = float(ref.abs().max()) or 1e-2
@@ -99,11 +144,18 @@ class LatentTensor(nn.Module):
         """The latent before rounding."""
         if self.inter:
             return self.prev + self.delta * DELTA_GAIN
-        return (self.latent - self.shift) / self.log_step.exp()
+        x = (self.latent - self.shift) / self.log_step.exp()
+        if self.kernel is None:
+            return x
+        k = self.kernel.shape[0]
+        return torch.linalg.solve(as_stored_kernel(self.kernel), x.reshape(-1, k).T).T.reshape(x.shape)
 
     def weight(self) -> torch.Tensor:
-        """``scale * round(...) + shift`` (straight-through rounding): what the decoder computes."""
-        return round_ste(self.continuous()) * self.log_step.exp() + self.shift
+        """``scale * (M round(...)) + shift`` (straight-through rounding): what the decoder computes."""
+        q = round_ste(self.continuous())
+        if self.kernel is not None:
+            q = apply_kernel(q, as_stored_kernel(self.kernel))
+        return q * self.log_step.exp() + self.shift
 
     def residual(self) -> torch.Tensor:
         """The continuous residual ``q - q_prev`` whose rounding the stream stores."""
@@ -113,9 +165,11 @@ class LatentTensor(nn.Module):
         """The integer latent (int64)."""
         return torch.round(self.continuous().detach()).to(torch.int64)
 
-    def decoder(self) -> tuple[float, float]:
-        """The decoder as the stream stores it (float32 scale, float32 shift)."""
-        return float(np.float32(self.log_step.detach().exp())), float(np.float32(self.shift.detach()))
+    def decoder(self) -> LayerDecoder:
+        """The decoder as the stream stores it (float32 scale and shift, float16 map)."""
+        kernel = None if self.kernel is None else self.kernel.detach().cpu().numpy().astype(np.float16)
+        return LayerDecoder(float(np.float32(self.log_step.detach().exp())), float(np.float32(self.shift.detach())),
+                            kernel)
 
     @torch.no_grad()
     def next_group(self) -> None:
@@ -128,8 +182,9 @@ class LatentTensor(nn.Module):
         self.delta.copy_((continuous - codes) / DELTA_GAIN)
         if not self.inter:
             self.inter = True
-            for p in (self.latent, self.log_step, self.shift):
-                p.requires_grad_(False)
+            for p in (self.latent, self.log_step, self.shift, self.kernel):
+                if p is not None:
+                    p.requires_grad_(False)
             self.delta.requires_grad_(True)
 
 
@@ -138,13 +193,13 @@ class LatentNetwork(nn.Module):
     the stream's order), with one factorized density per tensor for the first group (``intra``)
     and one per tensor for the residuals of the following groups (``inter``)."""
 
-    def __init__(self, net: nn.Module, init_bits: float = 8.0) -> None:
+    def __init__(self, net: nn.Module, init_bits: float = 8.0, kernel_maps: bool = False) -> None:
         super().__init__()
         self.net = net
         params = list(net.named_parameters())
         self.names = [name for name, _ in params]
         self.shapes = [tuple(p.shape) for _, p in params]
-        self.tensors = nn.ModuleList(LatentTensor(p, init_bits) for _, p in params)
+        self.tensors = nn.ModuleList(LatentTensor(p, init_bits, kernel_maps) for _, p in params)
         # initial densities as wide as the values they start with (latents spread over about
         # 2**init_bits bins; residuals start at zero), so no value starts in a flat tail
         self.entropy = nn.ModuleDict({
@@ -174,7 +229,7 @@ class LatentNetwork(nn.Module):
             raise OverflowError("latent out of range: a decoder scale collapsed during training")
         return out
 
-    def decoders(self) -> list[tuple[float, float]]:
+    def decoders(self) -> list[LayerDecoder]:
         return [t.decoder() for t in self.tensors]
 
     def next_group(self) -> None:
@@ -192,17 +247,28 @@ class GroupRecord:
     """One group's chunk: the steps it trained, decoders (``None``: unchanged), latent residuals."""
 
     steps: int
-    decoders: tuple[tuple[float, float], ...] | None
+    decoders: tuple[LayerDecoder, ...] | None
     residuals: tuple[np.ndarray, ...]
 
 
 def write_group(record: GroupRecord) -> bytes:
-    """``u8 flags | uvarint steps | [f32 scale, f32 shift] per tensor if flags & 1 | ints per tensor``."""
+    """``u8 flags | uvarint steps | decoders if flags & 1 | ints per tensor``; the decoders are
+    ``[f32 scale, f32 shift]`` per tensor, then (flags & 2) a ``k x k`` f16 kernel map per
+    multi-tap convolution, in tensor order."""
     w = ByteWriter()
-    w.u8(FLAG_DECODERS if record.decoders is not None else 0)
+    decoders = record.decoders
+    maps = decoders is not None and any(d.kernel is not None for d in decoders)
+    w.u8((FLAG_DECODERS if decoders is not None else 0) | (FLAG_KERNEL_MAPS if maps else 0))
     w.uvarint(record.steps)
-    if record.decoders is not None:
-        w.f32_array(np.asarray(record.decoders, dtype=np.float32).reshape(-1))
+    if decoders is not None:
+        w.f32_array(np.asarray([(d.scale, d.shift) for d in decoders], dtype=np.float32).reshape(-1))
+        if maps:
+            for d, residual in zip(decoders, record.residuals):
+                taps = kernel_taps(residual.shape)
+                if (d.kernel is None) != (taps == 0) or (d.kernel is not None and d.kernel.shape != (taps, taps)):
+                    raise ValueError("kernel maps must be given for every multi-tap convolution and only there")
+                if d.kernel is not None:
+                    w.f16_array(d.kernel)
     for residual in record.residuals:
         write_ints(w, residual.reshape(-1).astype(np.int64))
     return w.getvalue()
@@ -212,7 +278,8 @@ def read_group_head(data: bytes, chunk: int | None = None, base_offset: int = 0)
     """The reader positioned after flags and steps, the flags and the steps."""
     r = ByteReader(data, base_offset=base_offset, chunk=chunk)
     flags = r.u8()
-    if flags & ~FLAG_DECODERS:
+    known = FLAG_DECODERS | FLAG_KERNEL_MAPS
+    if flags & ~known or flags == FLAG_KERNEL_MAPS:
         raise BitstreamError(f"group chunk has unknown flags {flags:#x}", chunk=chunk, offset=base_offset)
     return r, flags, r.uvarint()
 
@@ -224,9 +291,15 @@ def read_group(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = N
     decoders = None
     if flags & FLAG_DECODERS:
         values = r.f32_array(2 * len(shapes)).reshape(-1, 2)
-        if not np.isfinite(values).all():
+        kernels: list[np.ndarray | None] = [None] * len(shapes)
+        if flags & FLAG_KERNEL_MAPS:
+            for i, shape in enumerate(shapes):
+                taps = kernel_taps(shape)
+                if taps:
+                    kernels[i] = r.f16_array(taps * taps).reshape(taps, taps)
+        if not np.isfinite(values).all() or any(k is not None and not np.isfinite(k).all() for k in kernels):
             raise BitstreamError("group chunk holds a non-finite decoder", chunk=chunk)
-        decoders = tuple((float(s), float(b)) for s, b in values)
+        decoders = tuple(LayerDecoder(float(s), float(b), k) for (s, b), k in zip(values, kernels))
     residuals = []
     for shape in shapes:
         ints = np.asarray(read_ints(r))

@@ -17,7 +17,7 @@ from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
 from codec.models import nirvana
 from codec.models.nirvana_net import PatchGrid, side_by_side
-from codec.models.residual import GroupRecord, LatentNetwork, read_group, write_group
+from codec.models.residual import GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
 from codec.registry import get_family
 from codec.video import open_video, write_video
 
@@ -150,23 +150,69 @@ def test_encoder_reads_group_by_group(clip):
     assert [g["bytes"] for g in stats.groups] == [len(data) for _, data in chunks]
 
 
+def _same_decoders(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return len(a) == len(b) and all(
+        (x.scale, x.shift) == (y.scale, y.shift)
+        and (x.kernel is None) == (y.kernel is None)
+        and (x.kernel is None or np.array_equal(x.kernel, y.kernel))
+        for x, y in zip(a, b))
+
+
 def test_group_chunk_round_trip_and_validation():
-    shapes = [(3, 2), (4,)]
-    residuals = (np.array([[1, -2], [0, 0], [5, 7]]), np.zeros(4, dtype=np.int64))
-    for decoders in (((0.5, 0.0), (0.25, -1.0)), None):
+    shapes = [(3, 2), (4,), (2, 1, 3, 3), (2, 2, 1, 1)]
+    residuals = (np.array([[1, -2], [0, 0], [5, 7]]), np.zeros(4, dtype=np.int64),
+                 np.arange(18).reshape(2, 1, 3, 3) - 9, np.ones((2, 2, 1, 1), dtype=np.int64))
+    kernel = (np.eye(9) + 0.1 * np.arange(81).reshape(9, 9) / 81).astype(np.float16)
+    plain = (LayerDecoder(0.5, 0.0), LayerDecoder(0.25, -1.0), LayerDecoder(0.125, 0.5), LayerDecoder(1.0, 0.0))
+    mapped = plain[:2] + (LayerDecoder(0.125, 0.5, kernel),) + plain[3:]
+    sizes = {}
+    for name, decoders in (("plain", plain), ("mapped", mapped), ("none", None)):
         record = GroupRecord(steps=17, decoders=decoders, residuals=residuals)
-        back = read_group(write_group(record), shapes)
-        assert back.steps == 17 and back.decoders == decoders
+        data = write_group(record)
+        sizes[name] = len(data)
+        back = read_group(data, shapes)
+        assert back.steps == 17 and _same_decoders(back.decoders, decoders)
         assert all(np.array_equal(a, b) for a, b in zip(back.residuals, residuals))
+    assert sizes["mapped"] - sizes["plain"] == 81 * 2  # one 9x9 float16 map, only for the 3x3 conv
+    with pytest.raises(ValueError):  # a map on a tensor that is not a multi-tap conv
+        write_group(GroupRecord(1, (LayerDecoder(1.0, 0.0, kernel),) + mapped[1:], residuals))
     data = write_group(GroupRecord(steps=1, decoders=None, residuals=residuals))
     with pytest.raises(BitstreamError):
-        read_group(data, [(3, 2), (5,)])  # a tensor of the wrong size
-    with pytest.raises(BitstreamError):
-        read_group(bytes([0x80]) + data[1:], shapes)  # unknown flag
+        read_group(data, [(3, 2), (5,)] + shapes[2:])  # a tensor of the wrong size
+    for flags in (0x80, 0x02):  # an unknown flag; kernel maps without decoders
+        with pytest.raises(BitstreamError):
+            read_group(bytes([flags]) + data[1:], shapes)
     with pytest.raises(BitstreamError):
         read_group(data[:-1], shapes)  # truncated
     with pytest.raises(BitstreamError):
         read_group(data + b"\0", shapes)  # trailing bytes
+    bad = bytearray(write_group(GroupRecord(1, mapped, residuals)))
+    at = 2 + 8 * len(shapes)  # flags, steps, scale/shift pairs, then the map
+    bad[at : at + 2] = np.array([np.inf], dtype="<f2").tobytes()
+    with pytest.raises(BitstreamError, match="non-finite"):
+        read_group(bytes(bad), shapes)
+
+
+def test_kernel_maps_decode_to_the_trained_weights():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 3)
+    plain, mapped = LatentTensor(conv.weight), LatentTensor(conv.weight, kernel_map=True)
+    assert plain.kernel is None and mapped.kernel.shape == (9, 9)
+    assert torch.equal(plain.weight(), mapped.weight())  # the map starts as the identity
+    with torch.no_grad():
+        mapped.kernel.add_(0.05 * torch.randn(9, 9))
+        mapped.log_step.add_(1.0)  # coarser bins, so the map visibly decides the weights
+    mapped.weight().square().sum().backward()
+    assert mapped.kernel.grad is not None and mapped.kernel.grad.abs().sum() > 0
+    decoder = mapped.decoder()
+    assert decoder.kernel.dtype == np.float16
+    decoded = decoder.weights(mapped.codes().numpy())
+    assert torch.allclose(decoded, mapped.weight().detach(), atol=1e-6)
+    assert not torch.allclose(decoded, LayerDecoder(decoder.scale, decoder.shift).weights(mapped.codes().numpy()))
+    mapped.next_group()  # residual coding: the map is frozen with the rest of the decoder
+    assert not mapped.kernel.requires_grad and mapped.delta.requires_grad
 
 
 def test_patch_grid_covers_any_size():
