@@ -94,7 +94,7 @@ def apply_kernel(q: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     return (q.reshape(-1, k) @ matrix.T).reshape(q.shape)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerDecoder:
     """How one tensor's integer latents become weights: ``scale * (M q) + shift`` (``M``: the
     kernel map, float16 values; ``None`` means the identity)."""
@@ -102,6 +102,15 @@ class LayerDecoder:
     scale: float
     shift: float
     kernel: np.ndarray | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LayerDecoder) or (self.scale, self.shift) != (other.scale, other.shift):
+            return False
+        if self.kernel is None or other.kernel is None:
+            return self.kernel is other.kernel
+        return bool(np.array_equal(self.kernel, other.kernel))
+
+    __hash__ = None  # type: ignore[assignment]  # holds an array
 
     def weights(self, codes: np.ndarray) -> torch.Tensor:
         """The float32 weights of ``codes`` (what decoding computes)."""
@@ -214,7 +223,10 @@ class LatentNetwork(nn.Module):
         net.requires_grad_(False)  # the network's own parameters are placeholders
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        weights = {name: t.weight() for name, t in zip(self.names, self.tensors)}
+        # weights in float32 even under autocast: the decoder computes them in float32, and a
+        # bf16 kernel map product would move every weight by up to 1% of its value
+        with torch.autocast(self.channel.device.type, enabled=False):
+            weights = {name: t.weight() for name, t in zip(self.names, self.tensors)}
         return functional_call(self.net, weights, inputs)
 
     def bits(self, noise: bool) -> torch.Tensor:

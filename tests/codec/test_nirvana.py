@@ -150,16 +150,6 @@ def test_encoder_reads_group_by_group(clip):
     assert [g["bytes"] for g in stats.groups] == [len(data) for _, data in chunks]
 
 
-def _same_decoders(a, b) -> bool:
-    if a is None or b is None:
-        return a is b
-    return len(a) == len(b) and all(
-        (x.scale, x.shift) == (y.scale, y.shift)
-        and (x.kernel is None) == (y.kernel is None)
-        and (x.kernel is None or np.array_equal(x.kernel, y.kernel))
-        for x, y in zip(a, b))
-
-
 def test_group_chunk_round_trip_and_validation():
     shapes = [(3, 2), (4,), (2, 1, 3, 3), (2, 2, 1, 1)]
     residuals = (np.array([[1, -2], [0, 0], [5, 7]]), np.zeros(4, dtype=np.int64),
@@ -167,13 +157,15 @@ def test_group_chunk_round_trip_and_validation():
     kernel = (np.eye(9) + 0.1 * np.arange(81).reshape(9, 9) / 81).astype(np.float16)
     plain = (LayerDecoder(0.5, 0.0), LayerDecoder(0.25, -1.0), LayerDecoder(0.125, 0.5), LayerDecoder(1.0, 0.0))
     mapped = plain[:2] + (LayerDecoder(0.125, 0.5, kernel),) + plain[3:]
+    assert plain != mapped and mapped[2] == LayerDecoder(0.125, 0.5, kernel.copy())
+    assert mapped[2] != LayerDecoder(0.125, 0.5, (kernel * 2).astype(np.float16))
     sizes = {}
     for name, decoders in (("plain", plain), ("mapped", mapped), ("none", None)):
         record = GroupRecord(steps=17, decoders=decoders, residuals=residuals)
         data = write_group(record)
         sizes[name] = len(data)
         back = read_group(data, shapes)
-        assert back.steps == 17 and _same_decoders(back.decoders, decoders)
+        assert back.steps == 17 and back.decoders == decoders
         assert all(np.array_equal(a, b) for a, b in zip(back.residuals, residuals))
     assert sizes["mapped"] - sizes["plain"] == 81 * 2  # one 9x9 float16 map, only for the 3x3 conv
     with pytest.raises(ValueError):  # a map on a tensor that is not a multi-tap conv
