@@ -17,7 +17,7 @@ from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
 from codec.models import nirvana
 from codec.models.nirvana_net import PatchGrid, side_by_side
-from codec.models.residual import GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
+from codec.models.residual import FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
 from codec.registry import get_family
 from codec.video import open_video, write_video
 
@@ -50,7 +50,11 @@ def test_round_trip_with_group_chunks(encoded, clip):
     _, reference = clip
     with codec.open(encoded.path, device="cpu") as coded:
         assert [c.kind for c in coded.chunks] == [CHUNK_GROUP] * 3
+        flags = [coded._stream.read_chunk(i)[0] for i in range(3)]
         decoded = np.stack(list(coded.frames()))
+    # group 0 carries the decoders with their kernel maps, later groups inherit them; the
+    # decoded PSNR equals the encoder's below only if the decoder applies the maps as trained
+    assert flags == [FLAG_DECODERS | FLAG_KERNEL_MAPS, 0, 0]
     assert decoded.shape == reference.shape == (11, 36, 40, 3)
     assert encoded.psnr_rgb == pytest.approx(float(psnr_rgb(reference, decoded).mean()), abs=1e-6)
     flat = float(psnr_rgb(reference, np.full_like(reference, 128)).mean())
