@@ -52,8 +52,7 @@ def test_round_trip_with_group_chunks(encoded, clip):
         assert [c.kind for c in coded.chunks] == [CHUNK_GROUP] * 3
         flags = [coded._stream.read_chunk(i)[0] for i in range(3)]
         decoded = np.stack(list(coded.frames()))
-    # group 0 carries the decoders with their kernel maps, later groups inherit them; the
-    # decoded PSNR equals the encoder's below only if the decoder applies the maps as trained
+    # group 0 carries the decoders with their kernel maps, later groups inherit them
     assert flags == [FLAG_DECODERS | FLAG_KERNEL_MAPS, 0, 0]
     assert decoded.shape == reference.shape == (11, 36, 40, 3)
     assert encoded.psnr_rgb == pytest.approx(float(psnr_rgb(reference, decoded).mean()), abs=1e-6)
@@ -82,14 +81,17 @@ def test_range_decode_renders_only_the_groups_asked_for(encoded, monkeypatch):
     assert rendered == [3]  # the last group only; groups 0 and 1 were integer adds
 
 
-def test_decoded_integers_equal_encoded(clip, tmp_path, monkeypatch):
+def test_decoded_integers_and_weights_equal_encoded(clip, tmp_path, monkeypatch):
     path, _ = clip
     encoded_codes: list[list[np.ndarray]] = []
+    encoded_weights: list[list[torch.Tensor]] = []
     real = LatentNetwork.codes
 
     def spy(self):
         out = real(self)
         encoded_codes.append([c.copy() for c in out])
+        with torch.no_grad():
+            encoded_weights.append([t.weight().clone() for t in self.tensors])
         return out
 
     monkeypatch.setattr(LatentNetwork, "codes", spy)
@@ -98,9 +100,12 @@ def test_decoded_integers_equal_encoded(clip, tmp_path, monkeypatch):
     assert len(encoded_codes) == 3
     with codec.open(out, device="cpu") as coded:
         decoder = coded.decoder
-        for g, codes in enumerate(encoded_codes):
+        for g, (codes, weights) in enumerate(zip(encoded_codes, encoded_weights)):
             decoder.advance(g)
             assert all(np.array_equal(a, b) for a, b in zip(decoder.codes, codes))
+            decoder.load()  # the weights the decoder renders with: decoders and kernel maps applied
+            for trained, decoded in zip(weights, decoder.net.parameters()):
+                assert torch.allclose(trained, decoded, rtol=0, atol=1e-6)
 
 
 def test_static_clip_costs_little_after_the_first_group(carphone_frames, tmp_path):
