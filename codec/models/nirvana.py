@@ -269,6 +269,7 @@ class NirvanaFamily(Family):
         geometry = Geometry(header.width, header.height, header.num_frames, header.fps)
         decoder = NirvanaDecoder(config, geometry, stream, torch.device("cpu"))
         lines = [f"{'group':>5} {'frames':>11} {'steps':>7} {'bytes':>9} {'bpp':>9} {'nonzero':>8}"]
+        decoders: tuple[LayerDecoder, ...] = ()
         for g, ((first, count), index) in enumerate(zip(decoder.plan, decoder.chunk_index)):
             info = stream.chunks[index]
             record = decoder.record(g)
@@ -277,6 +278,13 @@ class NirvanaFamily(Family):
             nbytes = info.total
             lines.append(f"{g:>5} {first:>5}..{first + count - 1:<5} {record.steps:>7} {nbytes:>9} "
                          f"{nbytes * 8 / (geometry.width * geometry.height * count):>9.5f} {share:>8.2%}")
+            if record.decoders is not None:
+                decoders = record.decoders
+        maps = [d.kernel for d in decoders if d.kernel is not None]
+        lines.append(f"decoders (in group 0's chunk): scale and shift for {len(decoders)} tensors "
+                     f"({8 * len(decoders)} bytes), "
+                     + (f"kernel maps for {len(maps)} convolutions ({sum(2 * m.size for m in maps)} bytes)"
+                        if maps else "no kernel maps"))
         return "\n".join(lines)
 
 

@@ -119,7 +119,7 @@ def test_static_clip_costs_little_after_the_first_group(carphone_frames, tmp_pat
         table = coded.family.describe_chunks(coded._stream)
     assert len(sizes) == 4
     assert all(size < 0.1 * sizes[0] for size in sizes[1:]), sizes
-    rows = [line.split() for line in table.splitlines()[1:]]
+    rows = [line.split() for line in table.splitlines()[1:-1]]  # the last line: the decoders
     assert [row[2] for row in rows[1:]] == ["0", "0", "0"]  # steps: the first group's net fits
     assert [row[-1] for row in rows[1:]] == ["0.00%"] * 3  # no non-zero residual
     flat = float(psnr_rgb(frames, np.full_like(frames, 128)).mean())
@@ -130,8 +130,10 @@ def test_info_shows_the_group_table(encoded):
     text = describe_stream(encoded.path)
     assert "group" in text and "nonzero" in text
     table = text[text.index("nonzero"):].splitlines()[1:]
-    assert [row.split()[0] for row in table] == ["0", "1", "2"]
+    assert [row.split()[0] for row in table[:3]] == ["0", "1", "2"]
     assert table[2].split()[1] == "8..10"
+    # the three 3x3 convs of a group network each have a 9x9 float16 map
+    assert table[3].endswith("kernel maps for 3 convolutions (486 bytes)")
 
 
 def test_encoder_reads_group_by_group(clip):
