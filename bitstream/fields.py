@@ -112,11 +112,7 @@ class ByteWriter:
 
         Every value must be finite in float32 (ValueError otherwise).
         """
-        with np.errstate(over="ignore"):
-            arr = np.ascontiguousarray(values, dtype="<f4")
-        if not np.isfinite(arr).all():
-            raise ValueError("f32_array: values must be finite float32s")
-        self._buf += arr.tobytes()
+        self._finite_array(values, "<f4", "f32_array")
 
     def f16_array(self, values: np.ndarray) -> None:
         """The values (flattened in C order) as consecutive little-endian IEEE-754 binary16s.
@@ -124,10 +120,13 @@ class ByteWriter:
         Each value is rounded to the nearest float16 and must be finite there (ValueError
         otherwise).
         """
+        self._finite_array(values, "<f2", "f16_array")
+
+    def _finite_array(self, values: np.ndarray, dtype: str, what: str) -> None:
         with np.errstate(over="ignore"):
-            arr = np.ascontiguousarray(values, dtype="<f2")
+            arr = np.ascontiguousarray(values, dtype=dtype)
         if not np.isfinite(arr).all():
-            raise ValueError("f16_array: values must be finite float16s")
+            raise ValueError(f"{what}: values must be finite in {np.dtype(dtype).name}")
         self._buf += arr.tobytes()
 
     def u32_array(self, values: np.ndarray) -> None:

@@ -338,7 +338,8 @@ class NirvanaDecoder(Decoder):
                 raise BitstreamError("latents out of range", chunk=self.chunk_index[self.group])
 
     def load(self) -> None:
-        """Set the network to the current latents: ``scale * code + shift`` in float32."""
+        """Set the network to the current latents: ``scale * (M code) + shift`` in float32
+        (:meth:`LayerDecoder.weights`; ``M`` only for convs with a kernel map)."""
         assert self.decoders is not None
         with torch.no_grad():
             for p, codes, decoder in zip(self.net.parameters(), self.codes, self.decoders):

@@ -104,6 +104,8 @@ def test_uvarint_max_value_accepted() -> None:
         lambda w: w.u32_array(np.array([-1])),
         lambda w: w.f32_array(np.array([1.0, np.nan])),
         lambda w: w.f32_array(np.array([1e39])),
+        lambda w: w.f16_array(np.array([1.0, np.nan])),
+        lambda w: w.f16_array(np.array([1e5])),  # beyond float16
     ],
 )
 def test_writer_rejects_bad_values(call) -> None:  # type: ignore[no-untyped-def]
