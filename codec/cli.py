@@ -26,6 +26,11 @@ def _frames(text: str) -> tuple[int, int | None]:
         raise argparse.ArgumentTypeError(f"expected START:COUNT, got {text!r}") from None
 
 
+def _add_threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, help="CPU threads (default: every core, or INRV_THREADS); "
+                                              "the same count gives the same file")
+
+
 def _add_encode_options(p: argparse.ArgumentParser) -> None:
     from codec.registry import family_names
 
@@ -43,6 +48,7 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patch", type=int, help="patch size in pixels (patch-wise families)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--seed", type=int, default=0)
+    _add_threads_option(p)
     p.add_argument("--post-quant", type=int, metavar="BITS",
                    help="baseline: train in float, quantize to BITS after training")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -56,7 +62,7 @@ def _encode_config(args: argparse.Namespace):
         model=args.model, quality=args.quality, lmbda=args.lmbda, preset=args.preset,
         params=args.params, steps=args.steps, time_budget=args.time_budget, start=start,
         count=count, device=args.device, seed=args.seed, gop=args.gop, patch=args.patch,
-        post_quant_bits=args.post_quant, progress=not args.quiet,
+        post_quant_bits=args.post_quant, threads=args.threads, progress=not args.quiet,
     )
 
 
@@ -64,14 +70,32 @@ def _print_result(r) -> None:
     print(f"wrote {r.path}: {r.file_bytes} bytes, {r.num_frames} frames {r.width}x{r.height}")
     print(f"  bpp {r.bpp:.4f} (file size; training estimate {r.estimated_bpp:.4f})")
     print(f"  PSNR-RGB {r.psnr_rgb:.2f} dB, PSNR-YUV {r.psnr_yuv:.2f} dB (decoded from the file)")
-    print(f"  encode {r.encode_seconds:.1f} s ({r.steps} steps), decode {r.decode_seconds:.2f} s "
+    print(f"  encode {r.encode_seconds:.1f} s ({r.steps} steps, {r.threads} CPU "
+          f"thread{'s' if r.threads > 1 else ''}), decode {r.decode_seconds:.2f} s "
           f"({r.num_frames / max(r.decode_seconds, 1e-9):.1f} fps)")
 
 
-def cmd_encode(args: argparse.Namespace) -> int:
+def _busy_note(config) -> str | None:
+    """A note for the summary when other work kept the cores busy as the encode began (see
+    codec.device.busy_hint); printed with the result, so that an error stays one line."""
+    from codec.device import busy_hint, configure_threads, resolve_device
+
+    if resolve_device(config.device).type != "cpu":
+        return None
+    return busy_hint(configure_threads(config.threads))
+
+
+def _encode_and_print(src, dst, config):
     import codec
 
-    _print_result(codec.encode(args.input, args.output, _encode_config(args)))
+    note = _busy_note(config)
+    _print_result(codec.encode(src, dst, config))
+    if note:
+        print(f"  {note}")
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    _encode_and_print(args.input, args.output, _encode_config(args))
     return 0
 
 
@@ -79,7 +103,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
     import codec
 
     start, count = args.frames
-    r = codec.decode(args.input, args.output, start=start, count=count, device=args.device)
+    r = codec.decode(args.input, args.output, start=start, count=count, device=args.device,
+                     threads=args.threads)
     print(f"wrote {r.path}: frames {r.first_frame}..{r.first_frame + r.num_frames - 1} "
           f"in {r.seconds:.2f} s ({r.fps:.1f} fps)")
     return 0
@@ -102,13 +127,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stream = out / "carphone.inrv"
     print(f"encoding the first {DEMO_FRAMES} frames of {src.name} (176x144) with {args.model} ...")
-    result = codec.encode(src, stream, EncodeConfig(
-        model=args.model, count=DEMO_FRAMES, steps=args.steps or DEMO_STEPS, device=args.device))
-    _print_result(result)
+    config = EncodeConfig(model=args.model, count=DEMO_FRAMES, steps=args.steps or DEMO_STEPS,
+                          device=args.device, threads=args.threads)
+    _encode_and_print(src, stream, config)
     decoded = out / "carphone_decoded.mp4"
     lossless = out / "carphone_decoded.mkv"
-    codec.decode(stream, lossless, device=args.device)
-    r = codec.decode(stream, decoded, device=args.device)
+    codec.decode(stream, lossless, device=args.device, threads=args.threads)
+    r = codec.decode(stream, decoded, device=args.device, threads=args.threads)
     print(f"decoded video: {decoded} (for viewing, x264) and {lossless} (lossless FFV1); "
           f"decode {r.fps:.1f} fps")
     return 0
@@ -131,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="OUT.y4m, OUT.mkv (FFV1), OUT.mp4, OUT.yuv or OUT_DIR/")
     p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
     p.add_argument("--device", default="auto")
+    _add_threads_option(p)
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("info", help="show a .inrv file's header, chunks and bytes")
@@ -142,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="hnerv")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--device", default="auto")
+    _add_threads_option(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("eval", help="rate-distortion evaluation against x264/x265/AV1/VVC", add_help=False)

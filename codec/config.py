@@ -27,7 +27,9 @@ class EncodeConfig:
     ``quality`` (1..8) and ``lmbda`` are two spellings of the rate knob; ``lmbda`` wins when both
     are given. ``steps`` and ``time_budget`` bound training (whichever ends first); with neither,
     the family's default number of steps is used. ``gop``/``patch`` only apply to families that
-    cut the video into groups / patches. ``post_quant_bits`` is the baseline mode: train in float
+    cut the video into groups / patches. ``threads`` is the CPU thread count (``None``: every
+    core, or ``INRV_THREADS``); it is part of what decides the result, because it changes the
+    order of floating-point sums in training. ``post_quant_bits`` is the baseline mode: train in float
     without a rate term and round to that many bits afterwards (for comparisons only).
     """
 
@@ -45,6 +47,7 @@ class EncodeConfig:
     gop: int | None = None
     patch: int | None = None
     post_quant_bits: int | None = None
+    threads: int | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -66,6 +69,8 @@ class EncodeConfig:
             raise ConfigError(f"--gop must be >= 1, got {self.gop}")
         if self.post_quant_bits is not None and not 2 <= self.post_quant_bits <= 16:
             raise ConfigError(f"--post-quant must be 2..16 bits, got {self.post_quant_bits}")
+        if self.threads is not None and not 1 <= self.threads <= 1024:
+            raise ConfigError(f"--threads must be in 1..1024, got {self.threads}")
         if self.patch is not None and self.patch < 4:
             raise ConfigError(f"--patch must be >= 4, got {self.patch}")
 

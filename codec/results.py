@@ -32,7 +32,8 @@ class StreamInfo:
 @dataclass(frozen=True)
 class EncodeResult:
     """Outcome of :func:`codec.encode`. ``bpp`` comes from the written file's size; the quality
-    figures are measured on frames decoded back from that file."""
+    figures are measured on frames decoded back from that file. ``threads``: the CPU threads it
+    trained with (the same command with the same count gives the same file)."""
 
     path: Path
     model: str
@@ -48,6 +49,7 @@ class EncodeResult:
     steps: int
     estimated_bpp: float
     lmbda: float
+    threads: int
 
 
 @dataclass(frozen=True)

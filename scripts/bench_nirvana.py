@@ -242,8 +242,8 @@ def run_memory(args, work: Path, report: dict) -> None:
 
 def main() -> None:
     args = parse_args()
-    if args.threads:
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    if args.threads:  # codec.encode reads INRV_THREADS; OMP_NUM_THREADS covers the memory children
+        os.environ["OMP_NUM_THREADS"] = os.environ["INRV_THREADS"] = str(args.threads)
     if args.memory_child:
         memory_child(args.memory_child[0], int(args.memory_child[1]))
         return

@@ -2,5 +2,5 @@
 
 from codec.device import configure_threads
 
-# Same CPU thread policy as the CLI: all cores when idle, fewer under load (see configure_threads).
+# Same CPU thread policy as the CLI: every core, or INRV_THREADS (see configure_threads).
 configure_threads()

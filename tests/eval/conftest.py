@@ -94,12 +94,14 @@ class FakeCodec:
             path=Path(dst), model="fake", width=w, height=h, num_frames=n, file_bytes=size,
             bpp=size * 8 / (w * h * n), psnr_rgb=0.0, psnr_yuv=0.0, encode_seconds=time.perf_counter() - start,
             decode_seconds=0.0, steps=config.steps or 1, estimated_bpp=0.0, lmbda=config.rate_lambda,
+            threads=1,
         )
 
     def open(self, path, device: str = "auto") -> FakeCoded:
         return FakeCoded(Path(path))
 
-    def decode(self, src, dst, *, start: int = 0, count: int | None = None, device: str = "auto") -> DecodeResult:
+    def decode(self, src, dst, *, start: int = 0, count: int | None = None, device: str = "auto",
+               threads: int | None = None) -> DecodeResult:
         t0 = time.perf_counter()
         coded = FakeCoded(Path(src))
         frames = coded.rgb[start : None if count is None else start + count]
