@@ -101,6 +101,7 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
         estimated_bpp=stats.estimated_bits / geometry.pixels,
         lmbda=config.rate_lambda,
         threads=threads,
+        frame_passes=stats.frame_steps_per_second * stats.seconds,
     )
 
 

@@ -33,7 +33,9 @@ class StreamInfo:
 class EncodeResult:
     """Outcome of :func:`codec.encode`. ``bpp`` comes from the written file's size; the quality
     figures are measured on frames decoded back from that file. ``threads``: the CPU threads it
-    trained with (the same command with the same count gives the same file)."""
+    trained with (the same command with the same count gives the same file). ``frame_passes``: the
+    training's work in frames rendered (steps times frames per step; a batch of patches counts as
+    its share of a frame), so that ``encode_seconds / frame_passes`` is the cost of one."""
 
     path: Path
     model: str
@@ -50,6 +52,7 @@ class EncodeResult:
     estimated_bpp: float
     lmbda: float
     threads: int
+    frame_passes: float
 
 
 @dataclass(frozen=True)

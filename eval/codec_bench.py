@@ -38,6 +38,7 @@ class RDPoint:
     decode_fps: float
     steps: int
     file_bytes: int
+    frame_passes: float = 0.0
 
 
 def encode_point(src: Path, out: Path, config: EncodeConfig, label: str) -> RDPoint:
@@ -57,7 +58,48 @@ def encode_point(src: Path, out: Path, config: EncodeConfig, label: str) -> RDPo
         decode_fps=result.num_frames / max(result.decode_seconds, 1e-9),
         steps=result.steps,
         file_bytes=result.file_bytes,
+        frame_passes=result.frame_passes,
     )
+
+
+def needed_to_reach(points: list[RDPoint], psnr: float, key: str = "encode_s") -> float | None:
+    """What a family spends (``key``: seconds or frame passes) to reach ``psnr``: linear between
+    the two points that bracket it (points sorted by steps; the running best PSNR so far counts),
+    None when no point reaches it."""
+    pts = sorted(points, key=lambda p: p.steps)
+    best_psnr, prev = -np.inf, None
+    for p in pts:
+        if p.psnr_rgb >= psnr:
+            if prev is None or best_psnr >= psnr:
+                return getattr(p, key)
+            a, b = prev
+            frac = (psnr - b) / max(p.psnr_rgb - b, 1e-9)
+            return a + frac * (getattr(p, key) - a)
+        if p.psnr_rgb > best_psnr:
+            best_psnr, prev = p.psnr_rgb, (getattr(p, key), p.psnr_rgb)
+    return None
+
+
+def matched_psnr_table(nerv: list[RDPoint], nir: list[RDPoint], frames: int) -> list[str]:
+    """Encode seconds of NeRV and NIRVANA at the PSNRs both step sweeps reach, their ratio, and
+    what it is made of: training frame passes per frame of video, and milliseconds per pass
+    (encode seconds over passes, so the ratio is exactly the product of the two ratios)."""
+    lines = [f"{'PSNR':>6} {'nerv s':>8} {'nirvana s':>10} {'ratio':>6}   "
+             f"{'passes/frame nerv':>17} {'nirvana':>8}   {'ms/pass nerv':>12} {'nirvana':>8}"]
+    ceiling = min(max(p.psnr_rgb for p in nerv), max(p.psnr_rgb for p in nir))
+    floor = max(min(p.psnr_rgb for p in nerv), min(p.psnr_rgb for p in nir))
+    for psnr in sorted({round(p.psnr_rgb, 2) for p in nir + nerv if floor <= p.psnr_rgb <= ceiling}):
+        t_nerv, t_nir = needed_to_reach(nerv, psnr), needed_to_reach(nir, psnr)
+        f_nerv, f_nir = needed_to_reach(nerv, psnr, "frame_passes"), needed_to_reach(nir, psnr, "frame_passes")
+        if t_nerv is not None and t_nir is not None and f_nerv and f_nir:
+            lines.append(f"{psnr:>6.2f} {t_nerv:>8.1f} {t_nir:>10.1f} {t_nerv / t_nir:>6.1f}   "
+                         f"{f_nerv / frames:>17.1f} {f_nir / frames:>8.1f}   "
+                         f"{1000 * t_nerv / f_nerv:>12.1f} {1000 * t_nir / f_nir:>8.1f}")
+    if len(lines) == 1:
+        lines.append("(no PSNR reached by both sweeps)")
+    lines.append("(seconds: encode wall time; a frame pass: one frame rendered and back-propagated in "
+                 "training; ratio = passes/frame ratio x ms/pass ratio)")
+    return lines
 
 
 def rd_sweep(src: Path, workdir: Path, base: EncodeConfig, lambdas: list[float]) -> list[RDPoint]:

@@ -81,39 +81,6 @@ def group_table(path: Path) -> str:
         return coded.family.describe_chunks(coded._stream)
 
 
-def time_to_reach(points, psnr: float) -> float | None:
-    """Seconds a family needs for ``psnr``: linear between the two points that bracket it (points
-    sorted by steps; the running best PSNR so far counts), None when no point reaches it."""
-    pts = sorted(points, key=lambda p: p.steps)
-    best_psnr, prev = -np.inf, None
-    for p in pts:
-        if p.psnr_rgb >= psnr:
-            if prev is None or best_psnr >= psnr:
-                return p.encode_s
-            a, b = prev
-            frac = (psnr - b) / max(p.psnr_rgb - b, 1e-9)
-            return a + frac * (p.encode_s - a)
-        if p.psnr_rgb > best_psnr:
-            best_psnr, prev = p.psnr_rgb, (p.encode_s, p.psnr_rgb)
-    return None
-
-
-def speed_report(curves: dict) -> list[str]:
-    nerv, nir = curves.get("nerv"), curves.get("nirvana")
-    if not nerv or not nir:
-        return []
-    lines = [f"{'PSNR':>6} {'nerv s':>8} {'nirvana s':>10} {'ratio':>6}"]
-    ceiling = min(max(p.psnr_rgb for p in nerv), max(p.psnr_rgb for p in nir))
-    floor = max(min(p.psnr_rgb for p in nerv), min(p.psnr_rgb for p in nir))
-    for psnr in sorted({round(p.psnr_rgb, 2) for p in nir + nerv if floor <= p.psnr_rgb <= ceiling}):
-        t_nerv, t_nir = time_to_reach(nerv, psnr), time_to_reach(nir, psnr)
-        if t_nerv is not None and t_nir is not None:
-            lines.append(f"{psnr:>6.2f} {t_nerv:>8.1f} {t_nir:>10.1f} {t_nerv / t_nir:>6.1f}")
-    if len(lines) == 1:
-        lines.append("(no PSNR reached by both sweeps)")
-    return lines
-
-
 def run_clip(args, name: str, count: int, work: Path, report: dict) -> None:
     from codec.video import sample_clip
     from eval import codec_bench as cb
@@ -153,7 +120,7 @@ def run_clip(args, name: str, count: int, work: Path, report: dict) -> None:
                 curves[fam].append(cb.encode_point(src, work / name / f"speed_{fam}_{n}.inrv", cfg, f"steps={n}"))
             print(f"\n-- time vs PSNR, {fam}, lambda={args.speed_lambda:g} --\n{cb.rd_table(curves[fam])}", flush=True)
             clip_report[f"speed {fam}"] = [asdict(p) for p in curves[fam]]
-        lines = speed_report(curves)
+        lines = cb.matched_psnr_table(curves["nerv"], curves["nirvana"], count)
         print("\nencode time at matched PSNR (nerv / nirvana):\n" + "\n".join(lines))
         clip_report["matched-psnr time"] = lines
 

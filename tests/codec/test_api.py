@@ -42,6 +42,8 @@ def test_round_trip_geometry_rate_and_quality_from_disk(encoded, tmp_path):
     assert result.psnr_rgb == pytest.approx(float(psnr_rgb(reference, decoded).mean()), abs=1e-6)
     flat = float(psnr_rgb(reference, np.full_like(reference, 128)).mean())
     assert result.psnr_rgb > flat + 0.3  # learned more than a flat grey frame
+    # the training's work: every step renders at least one frame and at most the whole clip
+    assert result.steps <= result.frame_passes <= result.steps * result.num_frames
 
 
 def test_lossless_output_equals_open_frames(encoded, tmp_path):

@@ -52,6 +52,10 @@ def test_round_trip_with_group_chunks(encoded, clip):
         assert [c.kind for c in coded.chunks] == [CHUNK_GROUP] * 3
         flags = [coded._stream.read_chunk(i)[0] for i in range(3)]
         decoded = np.stack(list(coded.frames()))
+        steps = [coded.decoder.record(g).steps for g in range(3)]
+    # the 3x3 patch grid fits one batch: a step renders every frame of its group
+    assert encoded.frame_passes == pytest.approx(4 * steps[0] + 4 * steps[1] + 3 * steps[2])
+    assert sum(steps) == encoded.steps
     # group 0 carries the decoders with their kernel maps, later groups inherit them
     assert flags == [FLAG_DECODERS | FLAG_KERNEL_MAPS, 0, 0]
     assert decoded.shape == reference.shape == (11, 36, 40, 3)

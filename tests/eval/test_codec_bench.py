@@ -1,0 +1,42 @@
+"""The matched-PSNR speed table of the NIRVANA benchmark (eval.codec_bench)."""
+
+from __future__ import annotations
+
+import pytest
+
+from eval.codec_bench import RDPoint, matched_psnr_table, needed_to_reach
+
+
+def _point(family: str, steps: int, psnr: float, seconds: float, passes: float) -> RDPoint:
+    return RDPoint(family=family, label=f"steps={steps}", bpp=0.1, psnr_rgb=psnr, psnr_yuv=psnr,
+                   ms_ssim=0.9, encode_s=seconds, decode_fps=100.0, steps=steps, file_bytes=1000,
+                   frame_passes=passes)
+
+
+def test_needed_to_reach_interpolates_and_uses_the_running_best():
+    pts = [_point("nerv", 300, 24.0, 20.0, 600), _point("nerv", 700, 26.0, 60.0, 1400),
+           _point("nerv", 1500, 25.5, 130.0, 3000)]  # the longest run is worse: 26 dB was reached at 700
+    assert needed_to_reach(pts, 25.0) == pytest.approx(40.0)
+    assert needed_to_reach(pts, 25.0, "frame_passes") == pytest.approx(1000.0)
+    assert needed_to_reach(pts, 23.0) == 20.0  # below the first point: its cost
+    assert needed_to_reach(pts, 25.8) == pytest.approx(56.0)
+    assert needed_to_reach(pts, 26.5) is None
+
+
+def test_matched_psnr_table_ratio_is_passes_ratio_times_cost_ratio():
+    nerv = [_point("nerv", 300, 24.0, 20.0, 600), _point("nerv", 700, 26.0, 60.0, 1400)]
+    nir = [_point("nirvana", 100, 23.0, 10.0, 4000), _point("nirvana", 400, 26.0, 30.0, 12000)]
+    lines = matched_psnr_table(nerv, nir, frames=100)
+    row = next(line for line in lines if line.split()[0] == "26.00").split()
+    psnr, t_nerv, t_nir, ratio, p_nerv, p_nir, ms_nerv, ms_nir = map(float, row)
+    assert (t_nerv, t_nir, ratio) == (60.0, 30.0, 2.0)
+    assert (p_nerv, p_nir) == (14.0, 120.0)  # passes per frame of video
+    assert ms_nerv == pytest.approx(1000 * 60 / 1400, abs=0.05) and ms_nir == pytest.approx(2.5)
+    assert ratio == pytest.approx((p_nerv / p_nir) * (ms_nerv / ms_nir), rel=0.01)
+    assert [line.split()[0] for line in lines[1:-1]] == ["24.00", "26.00"]
+
+
+def test_matched_psnr_table_without_overlap():
+    nerv = [_point("nerv", 300, 30.0, 20.0, 600)]
+    nir = [_point("nirvana", 100, 23.0, 10.0, 4000)]
+    assert "(no PSNR reached by both sweeps)" in matched_psnr_table(nerv, nir, frames=10)
