@@ -305,10 +305,11 @@ class NirvanaDecoder(Decoder):
         if len(self.chunk_index) != len(self.plan):
             raise BitstreamError(f"stream holds {len(self.chunk_index)} group chunks, "
                                  f"its {geometry.num_frames} frames need {len(self.plan)}")
-        self.net = NirvanaNet(config, self.grid)
-        if count_params(self.net) > MAX_VALUES * 4:
-            raise BitstreamError(f"model config asks for {count_params(self.net)} parameters per group")
-        self.net = self.net.to(device).eval()
+        with torch.device("meta"):  # counted before anything is allocated: a hostile config
+            values = count_params(NirvanaNet(config, self.grid))  # could ask for gigabytes
+        if values > MAX_VALUES * 4:
+            raise BitstreamError(f"model config asks for {values} parameters per group")
+        self.net = NirvanaNet(config, self.grid).to(device).eval()
         self.shapes = [tuple(p.shape) for p in self.net.parameters()]
         self._reset()
 

@@ -145,9 +145,11 @@ class WholeVideoFamily(Family):
     def load_network(self, config: Any, geometry: Geometry, stream: ChunkSource,
                      device: torch.device) -> nn.Module:
         """The decoder network with the stream's dequantized parameters."""
+        with torch.device("meta"):  # counted before anything is allocated: a hostile config
+            values = count_params(self.build_net(config, geometry))  # could ask for gigabytes
+        if values > MAX_STORED_VALUES:
+            raise BitstreamError(f"model config asks for {values} parameters")
         net = self.build_net(config, geometry)
-        if count_params(net) > MAX_STORED_VALUES:
-            raise BitstreamError(f"model config asks for {count_params(net)} parameters")
         index = find_chunk(stream, CHUNK_NETWORK)
         info = stream.chunks[index]
         expected = len(list(net.parameters()))
