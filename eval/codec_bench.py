@@ -88,7 +88,11 @@ def matched_psnr_table(nerv: list[RDPoint], nir: list[RDPoint], frames: int) -> 
              f"{'passes/frame nerv':>17} {'nirvana':>8}   {'ms/pass nerv':>12} {'nirvana':>8}"]
     ceiling = min(max(p.psnr_rgb for p in nerv), max(p.psnr_rgb for p in nir))
     floor = max(min(p.psnr_rgb for p in nerv), min(p.psnr_rgb for p in nir))
-    for psnr in sorted({round(p.psnr_rgb, 2) for p in nir + nerv if floor <= p.psnr_rgb <= ceiling}):
+    levels: list[float] = []
+    for psnr in sorted(p.psnr_rgb for p in nir + nerv if floor <= p.psnr_rgb <= ceiling):
+        if not levels or psnr - levels[-1] >= 0.005:  # exact values: a rounded one may lie above its point
+            levels.append(psnr)
+    for psnr in levels:
         t_nerv, t_nir = needed_to_reach(nerv, psnr), needed_to_reach(nir, psnr)
         f_nerv, f_nir = needed_to_reach(nerv, psnr, "frame_passes"), needed_to_reach(nir, psnr, "frame_passes")
         if t_nerv is not None and t_nir is not None and f_nerv and f_nir:

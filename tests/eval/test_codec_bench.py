@@ -36,6 +36,15 @@ def test_matched_psnr_table_ratio_is_passes_ratio_times_cost_ratio():
     assert [line.split()[0] for line in lines[1:-1]] == ["24.00", "26.00"]
 
 
+def test_matched_psnr_table_includes_the_top_point_of_either_sweep():
+    """A point whose PSNR rounds up (26.0462 -> 26.05, above it) is still matched at its own value."""
+    nerv = [_point("nerv", 300, 23.52, 58.7, 600), _point("nerv", 600, 26.30, 102.4, 1200)]
+    nir = [_point("nirvana", 100, 17.02, 39.4, 2000), _point("nirvana", 400, 26.0462, 117.3, 8000)]
+    rows = [line.split() for line in matched_psnr_table(nerv, nir, frames=64)[1:-1]]
+    assert [row[0] for row in rows] == ["23.52", "26.05"]
+    assert float(rows[1][2]) == pytest.approx(117.3)
+
+
 def test_matched_psnr_table_without_overlap():
     nerv = [_point("nerv", 300, 30.0, 20.0, 600)]
     nir = [_point("nirvana", 100, 23.0, 10.0, 4000)]
