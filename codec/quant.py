@@ -146,14 +146,21 @@ def load_quantized(net: nn.Module, tensors: list[QuantizedTensor]) -> None:
 
     Dequantization is ``codes * step`` in float32, the same product the encoder trained with.
     """
+    check_shapes(net, tensors)
+    with torch.no_grad():
+        for p, t in zip(net.parameters(), tensors):
+            p.copy_(torch.from_numpy(dequantize(t)))
+
+
+def check_shapes(net: nn.Module, tensors: list[QuantizedTensor]) -> None:
+    """ValueError unless the stream's tensors have the shapes of ``net``'s parameters, in order
+    (``net`` may live on the meta device: nothing is read but shapes)."""
     params = list(net.named_parameters())
     if len(params) != len(tensors):
         raise ValueError(f"stream holds {len(tensors)} tensors, network needs {len(params)}")
-    with torch.no_grad():
-        for (name, p), t in zip(params, tensors):
-            if tuple(p.shape) != tuple(t.shape):
-                raise ValueError(f"tensor {name}: stream shape {t.shape}, network {tuple(p.shape)}")
-            p.copy_(torch.from_numpy(dequantize(t)))
+    for (name, p), t in zip(params, tensors):
+        if tuple(p.shape) != tuple(t.shape):
+            raise ValueError(f"tensor {name}: stream shape {t.shape}, network {tuple(p.shape)}")
 
 
 def dequantize(t: QuantizedTensor) -> np.ndarray:

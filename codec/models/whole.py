@@ -36,7 +36,7 @@ from codec.family import (
 )
 from codec.fit import FitConfig, fit
 from codec.models.blocks import count_params, fit_width
-from codec.quant import NetworkQuantizer, load_quantized
+from codec.quant import NetworkQuantizer, check_shapes, load_quantized
 
 #: Named sizes: total stored values (weights + biases), as a parameter budget.
 PRESETS: dict[str, int] = {
@@ -145,16 +145,19 @@ class WholeVideoFamily(Family):
     def load_network(self, config: Any, geometry: Geometry, stream: ChunkSource,
                      device: torch.device) -> nn.Module:
         """The decoder network with the stream's dequantized parameters."""
-        with torch.device("meta"):  # counted before anything is allocated: a hostile config
-            values = count_params(self.build_net(config, geometry))  # could ask for gigabytes
-        if values > MAX_STORED_VALUES:
-            raise BitstreamError(f"model config asks for {values} parameters")
-        net = self.build_net(config, geometry)
+        # sizes and shapes are checked on the meta device, before anything is allocated: a
+        # hostile config could otherwise ask for gigabytes that the stream does not hold
+        with torch.device("meta"):
+            shell = self.build_net(config, geometry)
+        if count_params(shell) > MAX_STORED_VALUES:
+            raise BitstreamError(f"model config asks for {count_params(shell)} parameters")
         index = find_chunk(stream, CHUNK_NETWORK)
         info = stream.chunks[index]
-        expected = len(list(net.parameters()))
+        expected = len(list(shell.parameters()))
         tensors = unpack_tensors(stream.read_chunk(index), expected, index, info.payload_offset)
         try:
+            check_shapes(shell, tensors)
+            net = self.build_net(config, geometry)
             load_quantized(net, tensors)
         except ValueError as exc:
             raise BitstreamError(str(exc), chunk=index) from None

@@ -51,3 +51,32 @@ def test_enormous_network_is_refused_before_allocation(small_file, tmp_path):
         with codec.open(bad, device="cpu") as coded:
             list(coded.frames())
     assert time.perf_counter() - start < REFUSE_WITHIN_S
+
+
+def test_config_under_the_cap_that_the_stream_does_not_hold_is_refused_unbuilt(tmp_path, carphone_y4m,
+                                                                            monkeypatch):
+    """130M parameters (under the cap) asked for by a header whose network chunk holds a tiny
+    network: the shapes are compared on the meta device; the network (520 MB) is never built."""
+    path = tmp_path / "nerv.inrv"
+    codec.encode(carphone_y4m, path, EncodeConfig(model="nerv", preset="xs", steps=2, count=2,
+                                                  device="cpu", progress=False))
+    family = get_family("nerv")
+    with StreamReader(path) as reader:
+        header = reader.header
+        chunks = [(info.kind, payload) for info, payload in reader.iter_chunks()]
+    hostile = dataclasses.replace(family.unpack(header.model_config), hidden=8192, c0=160)
+    bad = tmp_path / "hostile.inrv"
+    bad.write_bytes(encode_stream(dataclasses.replace(header, model_config=family.pack(hostile)), chunks))
+    built = []
+    real_build = type(family).build_net
+
+    def recording_build(self, config, geometry):
+        net = real_build(self, config, geometry)
+        built.append(next(net.parameters()).device.type)
+        return net
+
+    monkeypatch.setattr(type(family), "build_net", recording_build)
+    with pytest.raises(BitstreamError, match="stream shape"):
+        with codec.open(bad, device="cpu") as coded:
+            list(coded.frames())
+    assert built and set(built) == {"meta"}
