@@ -52,7 +52,15 @@ from codec.metrics import psnr_rgb
 from codec.models.blocks import count_params, fit_width
 from codec.models.nerv import pe_levels_for
 from codec.models.nirvana_net import NirvanaConfig, NirvanaNet, PatchGrid, render_group, side_by_side
-from codec.models.residual import MAX_CODE, GroupRecord, LatentNetwork, LayerDecoder, read_group, write_group
+from codec.models.residual import (
+    MAX_CODE,
+    GroupRecord,
+    LatentNetwork,
+    LayerDecoder,
+    read_group,
+    read_group_head,
+    write_group,
+)
 from codec.registry import FAMILY_IDS, register
 
 DEFAULT_GOP = 8
@@ -77,14 +85,30 @@ SPIKE_GUARD = 1.15
 #: Measured, lambda 3.5e-3 / 1.5e-2, 400 steps: carphone +0.15 / +0.34 dB at +0.4% / +2% bytes
 #: (maps included); bikes group 0: 9% fewer bits for 0.1 dB less.
 KERNEL_MAPS = True
+#: A scene cut: consecutive frames further apart than this (PSNR-RGB, dB) end a group there, and the
+#: group after the cut trains on group 0's schedule, since the previous group's network holds
+#: another scene. Bikes' cut (frames 29/30) is 7.9 dB; its fastest motion is 19 dB per frame.
+CUT_PSNR = 12.0
 #: Patches per training step: the whole grid up to this many pixels per frame (each patch with all
 #: of the group's frames).
 BATCH_PIXELS = 65536
 
 
 def group_plan(num_frames: int, gop: int) -> list[tuple[int, int]]:
-    """``(first frame, frame count)`` of each group; the last group may be shorter."""
+    """``(first frame, frame count)`` of each group when no scene cut shortens one; the last group
+    may be shorter."""
     return [(first, min(gop, num_frames - first)) for first in range(0, num_frames, gop)]
+
+
+def scene_cuts(frames: np.ndarray, previous: np.ndarray | None) -> list[int]:
+    """Indices ``i`` of ``frames`` (n, H, W, 3) where a new scene starts: frame ``i - 1`` (for
+    ``i = 0``, ``previous``, the frame before them) is more than :data:`CUT_PSNR` away."""
+    seq = frames if previous is None else np.concatenate([previous[None], frames])
+    if len(seq) < 2:
+        return []
+    apart = psnr_rgb(seq[1:], seq[:-1]) < CUT_PSNR
+    offset = 0 if previous is None else 1
+    return [int(i) + 1 - offset for i in np.flatnonzero(apart)]
 
 
 def patch_strides(patch: int) -> tuple[int, ...]:
@@ -181,31 +205,45 @@ class NirvanaFamily(Family):
     def encode(self, config: NirvanaConfig, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
                device: torch.device) -> FamilyStats:
         geometry = source.geometry
+        total = geometry.num_frames
         grid = PatchGrid(geometry.height, geometry.width, config.patch)
-        plan = group_plan(geometry.num_frames, config.gop)
         torch.manual_seed(enc.seed)
         model = GroupTrainable(config, grid).to(device)
         first_steps = enc.steps or (DEFAULT_STEPS if enc.time_budget is None else 10**9)
         later_steps = max(1, round(first_steps * LATER_STEPS_FRACTION))
-        weights = [1.0] + [LATER_STEPS_FRACTION] * (len(plan) - 1)
         spent, target = 0.0, None
         prev: list[np.ndarray] | None = None
         groups: list[GroupStats] = []
         total_steps, total_bits, total_fs = 0, 0.0, 0.0
-        for g, (first, count) in enumerate(plan):
-            frames = source.read(first, count)
+        pending = np.empty((0, geometry.height, geometry.width, 3), dtype=np.uint8)
+        last_frame: np.ndarray | None = None
+        first, g = 0, 0
+        while first < total:
+            # the next group: up to gop frames, ended early by a scene cut inside them
+            regular = min(config.gop, total - first)
+            if len(pending) < regular:
+                pending = np.concatenate([pending, source.read(first + len(pending), regular - len(pending))])
+            cuts = scene_cuts(pending[:regular], last_frame)
+            count = next((i for i in cuts if i > 0), regular)
+            frames, pending = pending[:count], pending[count:]
+            key = g == 0 or 0 in cuts  # group 0, or the first group of a new scene
             tubes = grid.tubes(frames)
             model.frames = count
             if g:
                 model.latents.next_group()
             budget = None
             if enc.time_budget is not None:
-                budget = max(1e-3, (enc.time_budget - spent) * weights[g] / sum(weights[g:]))
-            if g and psnr_of(model, grid, frames, device) >= target:
+                weight = 1.0 if key else LATER_STEPS_FRACTION
+                later_groups = -(-(total - first - count) // config.gop)
+                budget = max(1e-3, (enc.time_budget - spent) * weight
+                             / (weight + LATER_STEPS_FRACTION * later_groups))
+            if not key and psnr_of(model, grid, frames, device) >= target:
                 steps, stopped, seconds, bits = 0, "inherited", 0.0, 0.0
             else:
-                stats = fit(model, tubes, self.fit_config(enc, g, len(plan), first_steps, later_steps,
-                                                          budget, target, grid), device)
+                groups_estimate = g + 1 + -(-(total - first - count) // config.gop)
+                fc = self.fit_config(enc, g, key, groups_estimate, first_steps, later_steps, budget,
+                                     None if key else target, grid)
+                stats = fit(model, tubes, fc, device)
                 steps, stopped, seconds, bits = stats.steps, stats.stopped, stats.seconds, stats.estimated_bits
             spent += seconds
             codes = model.latents.codes()
@@ -214,17 +252,21 @@ class NirvanaFamily(Family):
                 steps=steps,
                 decoders=tuple(model.latents.decoders()) if g == 0 else None,
                 residuals=tuple(residuals),
+                frames=None if count == regular else count,
             ))
             sink(CHUNK_GROUP, payload)
             psnr = psnr_of(model, grid, frames, device)
-            if target is None:
-                target = psnr
+            if key:
+                target = psnr  # the quality the scene's later groups aim for
             nonzero = sum(int(np.count_nonzero(r)) for r in residuals) / sum(r.size for r in residuals)
-            groups.append(GroupStats(g, count, steps, stopped, seconds, len(payload),
+            groups.append(GroupStats(g, count, steps, "scene cut: " + stopped if key and g else stopped,
+                                     seconds, len(payload),
                                      len(payload) * 8 / (geometry.width * geometry.height * count),
                                      nonzero, psnr))
             prev, total_steps, total_bits = codes, total_steps + steps, total_bits + bits
             total_fs += steps * batch_for(grid) * count / grid.count  # frame-equivalents
+            last_frame = frames[-1]
+            first, g = first + count, g + 1
         return FamilyStats(
             steps=total_steps,
             seconds=spent,
@@ -235,23 +277,24 @@ class NirvanaFamily(Family):
         )
 
     @staticmethod
-    def fit_config(enc: EncodeConfig, g: int, groups: int, first_steps: int, later_steps: int,
+    def fit_config(enc: EncodeConfig, g: int, key: bool, groups: int, first_steps: int, later_steps: int,
                    budget: float | None, target: float | None, grid: PatchGrid) -> FitConfig:
-        """Group 0: the long schedule. Later groups: a short one that also stops at group 0's
-        quality or when the loss stops improving."""
+        """Key groups (group 0, the first group after a scene cut): the long schedule. Later
+        groups: a short one that also stops at the scene's key-group quality or when the loss
+        stops improving."""
         return FitConfig(
-            steps=first_steps if g == 0 else later_steps,
+            steps=first_steps if key else later_steps,
             time_budget=budget,
-            lr=LR if g == 0 else LATER_LR,
+            lr=LR if key else LATER_LR,
             step_lr_mult=1.0,  # scales and densities learn at LR (measured: no gain from more)
             entropy_lr_mult=1.0,
-            warmup=0.1 if g == 0 else 0.02,
+            warmup=0.1 if key else 0.02,
             batch=batch_for(grid),
             lmbda=enc.rate_lambda,
             seed=enc.seed + g,
-            patience=None if g == 0 else PATIENCE,
+            patience=None if key else PATIENCE,
             spike_guard=SPIKE_GUARD,  # fit applies it only when every patch is in every step
-            min_steps=0 if g == 0 else MIN_LATER_STEPS,
+            min_steps=0 if key else MIN_LATER_STEPS,
             target_psnr=target,
             progress=enc.progress,
             desc=f"nirvana group {g + 1}/{groups}",
@@ -300,11 +343,8 @@ class NirvanaDecoder(Decoder):
                  device: torch.device) -> None:
         self.stream, self.device = stream, device
         self.grid = PatchGrid(geometry.height, geometry.width, config.patch)
-        self.plan = group_plan(geometry.num_frames, config.gop)
         self.chunk_index = [i for i, c in enumerate(stream.chunks) if c.kind == CHUNK_GROUP]
-        if len(self.chunk_index) != len(self.plan):
-            raise BitstreamError(f"stream holds {len(self.chunk_index)} group chunks, "
-                                 f"its {geometry.num_frames} frames need {len(self.plan)}")
+        self.plan = self._plan(geometry.num_frames, config.gop)
         with torch.device("meta"):  # counted before anything is allocated: a hostile config
             values = count_params(NirvanaNet(config, self.grid))  # could ask for gigabytes
         if values > MAX_VALUES * 4:
@@ -312,6 +352,29 @@ class NirvanaDecoder(Decoder):
         self.net = NirvanaNet(config, self.grid).to(device).eval()
         self.shapes = [tuple(p.shape) for p in self.net.parameters()]
         self._reset()
+
+    def _plan(self, total: int, gop: int) -> list[tuple[int, int]]:
+        """``(first frame, count)`` of each group chunk: ``min(gop, frames left)`` unless the chunk
+        gives its count (a group cut short at a scene cut)."""
+        plan, first = [], 0
+        for index in self.chunk_index:
+            if first >= total:
+                break
+            info = self.stream.chunks[index]
+            _, head = read_group_head(self.stream.read_chunk(index), index, info.payload_offset)
+            regular = min(gop, total - first)
+            count = regular if head.frames is None else head.frames
+            if count > regular:
+                raise BitstreamError(f"group chunk holds {count} frames, at most {regular} fit", chunk=index)
+            plan.append((first, count))
+            first += count
+        if first < total:
+            raise BitstreamError(f"stream holds {len(self.chunk_index)} group chunks, covering {first} "
+                                 f"of its {total} frames")
+        if len(plan) != len(self.chunk_index):
+            raise BitstreamError(f"stream holds {len(self.chunk_index)} group chunks, its {total} frames "
+                                 f"need {len(plan)}")
+        return plan
 
     def _reset(self) -> None:
         self.group = -1

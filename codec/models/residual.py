@@ -46,6 +46,8 @@ MAX_CODE = 2**30
 FLAG_DECODERS = 1
 #: The decoders include one kernel map per multi-tap convolution (only together with FLAG_DECODERS).
 FLAG_KERNEL_MAPS = 2
+#: The group's frame count follows the steps (groups cut short at a scene cut).
+FLAG_FRAMES = 4
 TABLE_POINTS = 512
 INTER_INIT_SCALE = 1.0
 #: Residual latents are trained in units of DELTA_GAIN bins (see LatentTensor).
@@ -256,22 +258,29 @@ class LatentNetwork(nn.Module):
 
 @dataclass(frozen=True)
 class GroupRecord:
-    """One group's chunk: the steps it trained, decoders (``None``: unchanged), latent residuals."""
+    """One group's chunk: the steps it trained, decoders (``None``: unchanged), latent residuals,
+    and its frame count when it is not the regular one (``None``: ``min(gop, frames left)``)."""
 
     steps: int
     decoders: tuple[LayerDecoder, ...] | None
     residuals: tuple[np.ndarray, ...]
+    frames: int | None = None
 
 
 def write_group(record: GroupRecord) -> bytes:
-    """``u8 flags | uvarint steps | decoders if flags & 1 | ints per tensor``; the decoders are
-    ``[f32 scale, f32 shift]`` per tensor, then (flags & 2) a ``k x k`` f16 kernel map per
-    multi-tap convolution, in tensor order."""
+    """``u8 flags | uvarint steps | uvarint frames if flags & 4 | decoders if flags & 1 | ints per
+    tensor``; the decoders are ``[f32 scale, f32 shift]`` per tensor, then (flags & 2) a ``k x k``
+    f16 kernel map per multi-tap convolution, in tensor order."""
     w = ByteWriter()
     decoders = record.decoders
     maps = decoders is not None and any(d.kernel is not None for d in decoders)
-    w.u8((FLAG_DECODERS if decoders is not None else 0) | (FLAG_KERNEL_MAPS if maps else 0))
+    if record.frames is not None and record.frames < 1:
+        raise ValueError("a group holds at least one frame")
+    w.u8((FLAG_DECODERS if decoders is not None else 0) | (FLAG_KERNEL_MAPS if maps else 0)
+         | (FLAG_FRAMES if record.frames is not None else 0))
     w.uvarint(record.steps)
+    if record.frames is not None:
+        w.uvarint(record.frames)
     if decoders is not None:
         w.f32_array(np.asarray([(d.scale, d.shift) for d in decoders], dtype=np.float32).reshape(-1))
         if maps:
@@ -286,20 +295,34 @@ def write_group(record: GroupRecord) -> bytes:
     return w.getvalue()
 
 
-def read_group_head(data: bytes, chunk: int | None = None, base_offset: int = 0) -> tuple[ByteReader, int, int]:
-    """The reader positioned after flags and steps, the flags and the steps."""
+@dataclass(frozen=True)
+class GroupHead:
+    """What a group chunk says before its decoders and latents."""
+
+    flags: int
+    steps: int
+    frames: int | None
+
+
+def read_group_head(data: bytes, chunk: int | None = None, base_offset: int = 0) -> tuple[ByteReader, GroupHead]:
+    """The reader positioned after flags, steps and frame count, and those three."""
     r = ByteReader(data, base_offset=base_offset, chunk=chunk)
     flags = r.u8()
-    known = FLAG_DECODERS | FLAG_KERNEL_MAPS
-    if flags & ~known or flags == FLAG_KERNEL_MAPS:
+    known = FLAG_DECODERS | FLAG_KERNEL_MAPS | FLAG_FRAMES
+    if flags & ~known or (flags & FLAG_KERNEL_MAPS and not flags & FLAG_DECODERS):
         raise BitstreamError(f"group chunk has unknown flags {flags:#x}", chunk=chunk, offset=base_offset)
-    return r, flags, r.uvarint()
+    steps = r.uvarint()
+    frames = r.uvarint() if flags & FLAG_FRAMES else None
+    if frames == 0:
+        raise BitstreamError("group chunk holds no frames", chunk=chunk, offset=base_offset)
+    return r, GroupHead(flags, steps, frames)
 
 
 def read_group(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = None,
                base_offset: int = 0) -> GroupRecord:
     """Inverse of :func:`write_group` for a network whose tensors have ``shapes``."""
-    r, flags, steps = read_group_head(data, chunk, base_offset)
+    r, head = read_group_head(data, chunk, base_offset)
+    flags = head.flags
     decoders = None
     if flags & FLAG_DECODERS:
         values = r.f32_array(2 * len(shapes)).reshape(-1, 2)
@@ -320,4 +343,4 @@ def read_group(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = N
                                  chunk=chunk)
         residuals.append(ints.astype(np.int64).reshape(shape))
     r.expect_end()
-    return GroupRecord(steps=steps, decoders=decoders, residuals=tuple(residuals))
+    return GroupRecord(steps=head.steps, decoders=decoders, residuals=tuple(residuals), frames=head.frames)
