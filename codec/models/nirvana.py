@@ -320,7 +320,8 @@ class NirvanaFamily(Family):
             share = nonzero / max(1, sum(r.size for r in record.residuals))
             nbytes = info.total
             lines.append(f"{g:>5} {first:>5}..{first + count - 1:<5} {record.steps:>7} {nbytes:>9} "
-                         f"{nbytes * 8 / (geometry.width * geometry.height * count):>9.5f} {share:>8.2%}")
+                         f"{nbytes * 8 / (geometry.width * geometry.height * count):>9.5f} {share:>8.2%}"
+                         + ("  ends at a scene cut" if record.frames is not None else ""))
             if record.decoders is not None:
                 decoders = record.decoders
         maps = [d.kernel for d in decoders if d.kernel is not None]

@@ -9,6 +9,7 @@ import pytest
 import codec
 from bitstream import BitstreamError, StreamReader, encode_stream
 from codec.config import EncodeConfig
+from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
 from codec.models import nirvana
 from codec.models.residual import FLAG_FRAMES, GroupRecord, read_group, read_group_head, write_group
@@ -55,6 +56,8 @@ def test_groups_end_at_the_cut_and_the_next_scene_gets_the_long_schedule(two_sce
         decoded = np.stack(list(coded.frames()))
         assert np.array_equal(np.stack(list(coded.frames(3, 8))), decoded[3:8])  # across the cut
     assert result.psnr_rgb == pytest.approx(float(psnr_rgb(frames, decoded).mean()), abs=1e-6)
+    table = [line for line in describe_stream(path).splitlines() if "scene cut" in line]
+    assert len(table) == 1 and table[0].split()[:2] == ["1", "4..5"]
 
 
 def test_frame_counts_in_chunks_are_checked(two_scenes, tmp_path):
