@@ -75,27 +75,10 @@ def _print_result(r) -> None:
           f"({r.num_frames / max(r.decode_seconds, 1e-9):.1f} fps)")
 
 
-def _busy_note(config) -> str | None:
-    """A note for the summary when other work kept the cores busy as the encode began (see
-    codec.device.busy_hint); printed with the result, so that an error stays one line."""
-    from codec.device import busy_hint, configure_threads, resolve_device
-
-    if resolve_device(config.device).type != "cpu":
-        return None
-    return busy_hint(configure_threads(config.threads))
-
-
-def _encode_and_print(src, dst, config):
+def cmd_encode(args: argparse.Namespace) -> int:
     import codec
 
-    note = _busy_note(config)
-    _print_result(codec.encode(src, dst, config))
-    if note:
-        print(f"  {note}")
-
-
-def cmd_encode(args: argparse.Namespace) -> int:
-    _encode_and_print(args.input, args.output, _encode_config(args))
+    _print_result(codec.encode(args.input, args.output, _encode_config(args)))
     return 0
 
 
@@ -129,7 +112,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"encoding the first {DEMO_FRAMES} frames of {src.name} (176x144) with {args.model} ...")
     config = EncodeConfig(model=args.model, count=DEMO_FRAMES, steps=args.steps or DEMO_STEPS,
                           device=args.device, threads=args.threads)
-    _encode_and_print(src, stream, config)
+    _print_result(codec.encode(src, stream, config))
     decoded = out / "carphone_decoded.mp4"
     lossless = out / "carphone_decoded.mkv"
     codec.decode(stream, lossless, device=args.device, threads=args.threads)

@@ -65,30 +65,3 @@ def configure_threads(threads: int | None = None) -> int:
         raise ConfigError(f"thread count must be in 1..{MAX_THREADS}, got {threads}")
     torch.set_num_threads(threads)
     return torch.get_num_threads()
-
-
-def other_running() -> int | None:
-    """Processes running or ready to run right now besides this one (Linux: ``/proc/loadavg``'s
-    ``running/total`` field, which counts this process too); ``None`` where unknown. A snapshot,
-    not the load average: the load average still counts a job that ended a minute ago."""
-    try:
-        with open("/proc/loadavg", encoding="ascii") as fh:
-            running = int(fh.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return max(0, running - 1)
-
-
-def busy_hint(threads: int) -> str | None:
-    """A hint when other work keeps cores busy: these small networks synchronise their threads at
-    every layer, so a thread that waits for a busy core stalls all of them (measured: two threads
-    on a loaded 2-core machine trained about ten times slower than one)."""
-    others = other_running()
-    if others is None:
-        return None
-    cores = default_threads()
-    idle = max(1, cores - others)
-    if threads <= idle:
-        return None
-    return (f"note: {others} other process{'es' if others > 1 else ''} running on {cores} cores as the "
-            f"encode began; with {threads} threads training may run much slower than with --threads {idle}")

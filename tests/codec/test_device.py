@@ -1,5 +1,5 @@
 """CPU thread count: a fixed default (the same command gives the same file), explicit choices,
-clean errors, and the busy-machine note."""
+clean errors."""
 
 from __future__ import annotations
 
@@ -50,23 +50,6 @@ def test_bad_counts_are_config_errors():
         EncodeConfig(threads=0)
     with pytest.raises(ConfigError, match="thread count"):
         device.configure_threads(device.MAX_THREADS + 1)
-
-
-def test_busy_note_only_when_threads_exceed_idle_cores(monkeypatch):
-    monkeypatch.setattr(device, "default_threads", lambda: 2)
-    monkeypatch.setattr(device, "other_running", lambda: 1)
-    note = device.busy_hint(2)
-    assert note is not None and "--threads 1" in note and "1 other process running" in note
-    assert device.busy_hint(1) is None
-    monkeypatch.setattr(device, "other_running", lambda: 0)
-    assert device.busy_hint(2) is None
-    monkeypatch.setattr(device, "other_running", lambda: None)  # not Linux
-    assert device.busy_hint(2) is None
-
-
-def test_other_running_excludes_this_process():
-    others = device.other_running()
-    assert others is None or others >= 0
 
 
 def test_same_config_same_file(tmp_path, carphone_y4m):
