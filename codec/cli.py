@@ -46,6 +46,9 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
     p.add_argument("--gop", type=int, help="frames per group (group-wise families)")
     p.add_argument("--patch", type=int, help="patch size in pixels (patch-wise families)")
+    p.add_argument("--scene-cut", type=float, metavar="DB",
+                   help="group-wise families: a new group starts where consecutive frames are less "
+                        "than DB PSNR apart (default 12; 0: never)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--seed", type=int, default=0)
     _add_threads_option(p)
@@ -62,6 +65,7 @@ def _encode_config(args: argparse.Namespace):
         model=args.model, quality=args.quality, lmbda=args.lmbda, preset=args.preset,
         params=args.params, steps=args.steps, time_budget=args.time_budget, start=start,
         count=count, device=args.device, seed=args.seed, gop=args.gop, patch=args.patch,
+        scene_cut=args.scene_cut,
         post_quant_bits=args.post_quant, threads=args.threads, progress=not args.quiet,
     )
 

@@ -27,7 +27,9 @@ class EncodeConfig:
     ``quality`` (1..8) and ``lmbda`` are two spellings of the rate knob; ``lmbda`` wins when both
     are given. ``steps`` and ``time_budget`` bound training (whichever ends first); with neither,
     the family's default number of steps is used. ``gop``/``patch`` only apply to families that
-    cut the video into groups / patches. ``threads`` is the CPU thread count (``None``: every
+    cut the video into groups / patches; ``scene_cut`` (dB, group-wise families) is the PSNR between
+    consecutive frames below which a new group starts (``None``: the family's default, 0: never).
+    ``threads`` is the CPU thread count (``None``: every
     core, or ``INRV_THREADS``); it is part of what decides the result, because it changes the
     order of floating-point sums in training. ``post_quant_bits`` is the baseline mode: train in float
     without a rate term and round to that many bits afterwards (for comparisons only).
@@ -46,6 +48,7 @@ class EncodeConfig:
     seed: int = 0
     gop: int | None = None
     patch: int | None = None
+    scene_cut: float | None = None
     post_quant_bits: int | None = None
     threads: int | None = None
     progress: bool = True
@@ -69,6 +72,8 @@ class EncodeConfig:
             raise ConfigError(f"--gop must be >= 1, got {self.gop}")
         if self.post_quant_bits is not None and not 2 <= self.post_quant_bits <= 16:
             raise ConfigError(f"--post-quant must be 2..16 bits, got {self.post_quant_bits}")
+        if self.scene_cut is not None and not 0 <= self.scene_cut <= 100:
+            raise ConfigError(f"--scene-cut must be 0..100 dB (0: no scene cuts), got {self.scene_cut}")
         if self.threads is not None and not 1 <= self.threads <= 1024:
             raise ConfigError(f"--threads must be in 1..1024, got {self.threads}")
         if self.patch is not None and self.patch < 4:

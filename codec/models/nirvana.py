@@ -100,13 +100,13 @@ def group_plan(num_frames: int, gop: int) -> list[tuple[int, int]]:
     return [(first, min(gop, num_frames - first)) for first in range(0, num_frames, gop)]
 
 
-def scene_cuts(frames: np.ndarray, previous: np.ndarray | None) -> list[int]:
+def scene_cuts(frames: np.ndarray, previous: np.ndarray | None, threshold: float = CUT_PSNR) -> list[int]:
     """Indices ``i`` of ``frames`` (n, H, W, 3) where a new scene starts: frame ``i - 1`` (for
-    ``i = 0``, ``previous``, the frame before them) is more than :data:`CUT_PSNR` away."""
+    ``i = 0``, ``previous``, the frame before them) is less than ``threshold`` dB PSNR away."""
     seq = frames if previous is None else np.concatenate([previous[None], frames])
-    if len(seq) < 2:
+    if len(seq) < 2 or threshold <= 0:
         return []
-    apart = psnr_rgb(seq[1:], seq[:-1]) < CUT_PSNR
+    apart = psnr_rgb(seq[1:], seq[:-1]) < threshold
     offset = 0 if previous is None else 1
     return [int(i) + 1 - offset for i in np.flatnonzero(apart)]
 
@@ -217,13 +217,14 @@ class NirvanaFamily(Family):
         total_steps, total_bits, total_fs = 0, 0.0, 0.0
         pending = np.empty((0, geometry.height, geometry.width, 3), dtype=np.uint8)
         last_frame: np.ndarray | None = None
+        threshold = CUT_PSNR if enc.scene_cut is None else enc.scene_cut
         first, g = 0, 0
         while first < total:
             # the next group: up to gop frames, ended early by a scene cut inside them
             regular = min(config.gop, total - first)
             if len(pending) < regular:
                 pending = np.concatenate([pending, source.read(first + len(pending), regular - len(pending))])
-            cuts = scene_cuts(pending[:regular], last_frame)
+            cuts = scene_cuts(pending[:regular], last_frame, threshold)
             count = next((i for i in cuts if i > 0), regular)
             frames, pending = pending[:count], pending[count:]
             key = g == 0 or 0 in cuts  # group 0, or the first group of a new scene

@@ -9,6 +9,7 @@ import pytest
 import codec
 from bitstream import BitstreamError, StreamReader, encode_stream
 from codec.config import EncodeConfig
+from codec.errors import ConfigError
 from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
 from codec.models import nirvana
@@ -58,6 +59,21 @@ def test_groups_end_at_the_cut_and_the_next_scene_gets_the_long_schedule(two_sce
     assert result.psnr_rgb == pytest.approx(float(psnr_rgb(frames, decoded).mean()), abs=1e-6)
     table = [line for line in describe_stream(path).splitlines() if "scene cut" in line]
     assert len(table) == 1 and table[0].split()[:2] == ["1", "4..5"]
+
+
+def test_scene_cuts_can_be_turned_off_or_tuned(two_scenes, tmp_path):
+    frames, _, _ = two_scenes
+    assert nirvana.scene_cuts(frames, None, threshold=0) == []
+    assert nirvana.scene_cuts(frames, None, threshold=100) == list(range(1, len(frames)))
+    path = tmp_path / "cut.y4m"
+    write_video(path, frames, fps=25)
+    out = tmp_path / "fixed.inrv"
+    codec.encode(path, out, EncodeConfig(model="nirvana", device="cpu", progress=False, gop=GOP, patch=16,
+                                         steps=3, scene_cut=0))
+    with codec.open(out, device="cpu") as coded:
+        assert coded.decoder.plan == [(0, 4), (4, 4), (8, 4)]
+    with pytest.raises(ConfigError, match="--scene-cut"):
+        EncodeConfig(model="nirvana", scene_cut=-1)
 
 
 def test_frame_counts_in_chunks_are_checked(two_scenes, tmp_path):
