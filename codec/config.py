@@ -29,10 +29,10 @@ class EncodeConfig:
     the family's default number of steps is used. ``gop``/``patch`` only apply to families that
     cut the video into groups / patches; ``scene_cut`` (dB, group-wise families) is the PSNR between
     consecutive frames below which a new group starts (``None``: the family's default, 0: never).
-    ``threads`` is the CPU thread count (``None``: every
-    core, or ``INRV_THREADS``); it is part of what decides the result, because it changes the
-    order of floating-point sums in training. ``post_quant_bits`` is the baseline mode: train in float
-    without a rate term and round to that many bits afterwards (for comparisons only).
+    ``threads`` is the CPU thread count (``None``: every core, or ``INRV_THREADS``); it is part of
+    what decides the result, because it changes the order of floating-point sums in training.
+    ``post_quant_bits`` is the baseline mode: train in float without a rate term and round to that
+    many bits afterwards (for comparisons only).
     """
 
     model: str = "nerv"

@@ -232,17 +232,16 @@ class NirvanaFamily(Family):
             model.frames = count
             if g:
                 model.latents.next_group()
+            later_groups = -(-(total - first - count) // config.gop)  # at least, after this one
             budget = None
             if enc.time_budget is not None:
                 weight = 1.0 if key else LATER_STEPS_FRACTION
-                later_groups = -(-(total - first - count) // config.gop)
                 budget = max(1e-3, (enc.time_budget - spent) * weight
                              / (weight + LATER_STEPS_FRACTION * later_groups))
             if not key and psnr_of(model, grid, frames, device) >= target:
                 steps, stopped, seconds, bits = 0, "inherited", 0.0, 0.0
             else:
-                groups_estimate = g + 1 + -(-(total - first - count) // config.gop)
-                fc = self.fit_config(enc, g, key, groups_estimate, first_steps, later_steps, budget,
+                fc = self.fit_config(enc, g, key, g + 1 + later_groups, first_steps, later_steps, budget,
                                      None if key else target, grid)
                 stats = fit(model, tubes, fc, device)
                 steps, stopped, seconds, bits = stats.steps, stats.stopped, stats.seconds, stats.estimated_bits

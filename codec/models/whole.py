@@ -149,8 +149,9 @@ class WholeVideoFamily(Family):
         # hostile config could otherwise ask for gigabytes that the stream does not hold
         with torch.device("meta"):
             shell = self.build_net(config, geometry)
-        if count_params(shell) > MAX_STORED_VALUES:
-            raise BitstreamError(f"model config asks for {count_params(shell)} parameters")
+        values = count_params(shell)
+        if values > MAX_STORED_VALUES:
+            raise BitstreamError(f"model config asks for {values} parameters")
         index = find_chunk(stream, CHUNK_NETWORK)
         info = stream.chunks[index]
         expected = len(list(shell.parameters()))
