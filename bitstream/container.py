@@ -422,6 +422,17 @@ class StreamReader:
             raise BitstreamError("chunk CRC mismatch", chunk=index, offset=info.offset)
         return payload
 
+    def read_chunk_head(self, index: int, n: int) -> bytes:
+        """The first ``min(n, size)`` bytes of chunk ``index``'s payload, *not* CRC-checked: for
+        laying out a stream from small fields at the start of its chunks without reading every
+        payload. The CRC covers them all the same when the chunk is read with :meth:`read_chunk`."""
+        info = self.chunks[index]
+        want = min(max(n, 0), info.size)
+        data = self._read_at(info.payload_offset, want)
+        if len(data) != want:  # the file changed under us
+            raise BitstreamError("chunk shorter than its length", chunk=index, offset=info.offset)
+        return data
+
     def chunk_reader(self, index: int) -> ByteReader:
         """A :class:`ByteReader` over chunk ``index``'s verified payload (absolute offsets)."""
         info = self.chunks[index]

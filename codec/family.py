@@ -55,6 +55,10 @@ class ChunkSource(Protocol):
 
     def read_chunk(self, index: int) -> bytes: ...
 
+    def read_chunk_head(self, index: int, n: int) -> bytes:
+        """The first ``n`` bytes of a chunk's payload (fewer if it is shorter), unverified."""
+        ...
+
 
 @dataclass(frozen=True)
 class FamilyStats:

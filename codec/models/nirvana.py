@@ -53,6 +53,7 @@ from codec.models.blocks import count_params, fit_width
 from codec.models.nerv import pe_levels_for
 from codec.models.nirvana_net import NirvanaConfig, NirvanaNet, PatchGrid, render_group, side_by_side
 from codec.models.residual import (
+    GROUP_HEAD_BYTES,
     MAX_CODE,
     GroupRecord,
     LatentNetwork,
@@ -362,7 +363,10 @@ class NirvanaDecoder(Decoder):
             if first >= total:
                 break
             info = self.stream.chunks[index]
-            _, head = read_group_head(self.stream.read_chunk(index), index, info.payload_offset)
+            # the head only: opening reads a few bytes per group, not the whole file
+            # (the chunk's CRC, which covers the head, is checked when the group is decoded)
+            _, head = read_group_head(self.stream.read_chunk_head(index, GROUP_HEAD_BYTES), index,
+                                      info.payload_offset)
             regular = min(gop, total - first)
             count = regular if head.frames is None else head.frames
             if count > regular:

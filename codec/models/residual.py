@@ -295,6 +295,10 @@ def write_group(record: GroupRecord) -> bytes:
     return w.getvalue()
 
 
+#: The most bytes a group chunk's head takes: flags, then two uvarints of at most 10 bytes.
+GROUP_HEAD_BYTES = 1 + 10 + 10
+
+
 @dataclass(frozen=True)
 class GroupHead:
     """What a group chunk says before its decoders and latents."""

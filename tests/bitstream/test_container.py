@@ -195,6 +195,20 @@ def test_chunk_crc_mismatch_names_chunk_and_offset() -> None:
     assert info.value.chunk == 2 and info.value.offset == target.offset
 
 
+def test_chunk_head_reads_a_prefix_without_the_crc() -> None:
+    data = bytearray(encode_stream(HEADER, CHUNKS))
+    with StreamReader(bytes(data)) as r:
+        assert r.read_chunk_head(2, 5) == bytes(range(5))
+        assert r.read_chunk_head(0, 100) == b"first"  # shorter than asked: the whole payload
+        assert r.read_chunk_head(1, 4) == b""
+        target = r.chunks[2]
+    data[target.payload_offset + 10] ^= 0x40  # damage after the head: the head still reads
+    with StreamReader(bytes(data)) as r:
+        assert r.read_chunk_head(2, 5) == bytes(range(5))
+        with pytest.raises(BitstreamError, match="CRC"):
+            r.read_chunk(2)
+
+
 def test_truncated_and_trailing_garbage() -> None:
     data = encode_stream(HEADER, CHUNKS)
     with pytest.raises(BitstreamError, match="truncated chunk") as info:

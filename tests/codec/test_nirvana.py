@@ -85,6 +85,27 @@ def test_range_decode_renders_only_the_groups_asked_for(encoded, monkeypatch):
     assert rendered == [3]  # the last group only; groups 0 and 1 were integer adds
 
 
+def test_open_reads_group_heads_and_decode_only_the_chunks_it_needs(encoded, monkeypatch):
+    from bitstream.container import StreamReader
+
+    full: list[int] = []
+    heads: list[tuple[int, int]] = []
+    real_full, real_head = StreamReader.read_chunk, StreamReader.read_chunk_head
+    monkeypatch.setattr(StreamReader, "read_chunk", lambda self, i: full.append(i) or real_full(self, i))
+    monkeypatch.setattr(StreamReader, "read_chunk_head",
+                        lambda self, i, n: heads.append((i, n)) or real_head(self, i, n))
+    with codec.open(encoded.path, device="cpu") as coded:
+        sizes = [c.size for c in coded.chunks]
+        coded.decoder  # lays the groups out
+        assert full == [] and [i for i, _ in heads] == [0, 1, 2]
+        assert all(n < min(sizes) for _, n in heads)  # a few bytes of each chunk, not its payload
+        first = np.stack(list(coded.frames(0, 2)))
+        assert full == [0]  # group 0 alone
+        list(coded.frames(4, 5))
+        assert full == [0, 1]  # the chain goes on from group 0
+    assert first.shape == (2, 36, 40, 3)
+
+
 def test_decoded_integers_and_weights_equal_encoded(clip, tmp_path, monkeypatch):
     path, _ = clip
     encoded_codes: list[list[np.ndarray]] = []
