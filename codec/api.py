@@ -59,6 +59,7 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
     """Encode video file ``src`` into ``dst`` (a ``.inrv`` file), then measure it honestly."""
     config = config or EncodeConfig()
     family = get_family(config.model)
+    family.check_options(config)
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
     dst = Path(dst)

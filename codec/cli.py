@@ -44,16 +44,16 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="training steps")
     p.add_argument("--time-budget", type=float, help="training time limit in seconds")
     p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
-    p.add_argument("--gop", type=int, help="frames per group (group-wise families)")
-    p.add_argument("--patch", type=int, help="patch size in pixels (patch-wise families)")
+    p.add_argument("--gop", type=int, help="nirvana: frames per group (default 8)")
+    p.add_argument("--patch", type=int, help="nirvana: patch size in pixels (default 16)")
     p.add_argument("--scene-cut", type=float, metavar="DB",
-                   help="group-wise families: a new group starts where consecutive frames are less "
+                   help="nirvana: a new group starts where consecutive frames are less "
                         "than DB PSNR apart (default 12; 0: never)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--seed", type=int, default=0)
     _add_threads_option(p)
     p.add_argument("--post-quant", type=int, metavar="BITS",
-                   help="baseline: train in float, quantize to BITS after training")
+                   help="nerv, hnerv: the baseline: train in float, quantize to BITS after training")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -20,6 +20,16 @@ QUALITY_LAMBDAS: dict[int, float] = {
 DEFAULT_QUALITY = 4
 
 
+#: Options that only some families read (``Family.options``), with their command-line names: one
+#: given to a family that does not read it is an error, not silently ignored.
+FAMILY_OPTIONS: dict[str, str] = {
+    "gop": "--gop",
+    "patch": "--patch",
+    "scene_cut": "--scene-cut",
+    "post_quant_bits": "--post-quant",
+}
+
+
 @dataclass(frozen=True)
 class EncodeConfig:
     """Everything that decides what an encode produces.
@@ -27,8 +37,10 @@ class EncodeConfig:
     ``quality`` (1..8) and ``lmbda`` are two spellings of the rate knob; ``lmbda`` wins when both
     are given. ``steps`` and ``time_budget`` bound training (whichever ends first); with neither,
     the family's default number of steps is used. ``gop``/``patch`` only apply to families that
-    cut the video into groups / patches; ``scene_cut`` (dB, group-wise families) is the PSNR between
-    consecutive frames below which a new group starts (``None``: the family's default, 0: never).
+    cut the video into groups / patches; ``scene_cut`` (dB, group-wise families) is the PSNR
+    between consecutive frames below which a new group starts (``None``: the family's default, 0:
+    never). Each family says which of :data:`FAMILY_OPTIONS` it reads; giving one to a family
+    that does not read it is a :class:`ConfigError` at encode time.
     ``threads`` is the CPU thread count (``None``: every core, or ``INRV_THREADS``); it is part of
     what decides the result, because it changes the order of floating-point sums in training.
     ``post_quant_bits`` is the baseline mode: train in float without a rate term and round to that

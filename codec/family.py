@@ -14,8 +14,9 @@ import torch
 from bitstream import BitstreamError
 from bitstream.fields import ByteReader, ByteWriter
 from bitstream.tensor import QuantizedTensor, read_tensor, write_tensor
-from codec.config import EncodeConfig
+from codec.config import FAMILY_OPTIONS, EncodeConfig
 from codec.configio import pack_config, unpack_config
+from codec.errors import ConfigError
 
 #: Chunk kinds (u8 in the stream). Permanent, like family ids.
 CHUNK_NETWORK = 1
@@ -86,6 +87,19 @@ class Family(ABC):
     name: ClassVar[str]
     family_id: ClassVar[int]
     config_cls: ClassVar[type]
+    #: The fields of :data:`codec.config.FAMILY_OPTIONS` this family reads.
+    options: ClassVar[frozenset[str]] = frozenset()
+
+    def check_options(self, enc: EncodeConfig) -> None:
+        """A family-specific option given to a family that does not read it is a mistake the user
+        should hear about (``--gop 8 --model nerv`` would otherwise encode without groups)."""
+        for field, flag in FAMILY_OPTIONS.items():
+            if getattr(enc, field) is not None and field not in self.options:
+                from codec.registry import families_reading  # the registry imports families
+
+                users = families_reading(field)
+                raise ConfigError(f"{flag} does not apply to --model {self.name}"
+                                  + (f" (only to {', '.join(users)})" if users else ""))
 
     @abstractmethod
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> Any:

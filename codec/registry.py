@@ -58,3 +58,8 @@ def family_names() -> list[str]:
     """Registered families, in id order."""
     _load_builtin()
     return sorted(_FAMILIES, key=lambda n: FAMILY_IDS[n])
+
+
+def families_reading(option: str) -> list[str]:
+    """Registered families that read the family-specific ``option`` (an ``EncodeConfig`` field)."""
+    return [n for n in family_names() if option in _FAMILIES[n].options]

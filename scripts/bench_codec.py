@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from codec.config import EncodeConfig
+from codec.registry import get_family
 from codec.video import open_video, sample_clip
 from eval import codec_bench as cb
 
@@ -50,6 +51,9 @@ def main() -> None:
             if not args.skip_ptq and n == min(int(x) for x in args.frames.split(",")):
                 presets = args.ptq_presets.split(",")
                 for fam in families:
+                    if "post_quant_bits" not in get_family(fam).options:
+                        print(f"{fam}: no 8-bit post-training baseline (the family takes no --post-quant)")
+                        continue
                     base = EncodeConfig(model=fam, count=n, steps=args.steps, quality=args.ptq_quality,
                                         device=args.device, progress=False)
                     qat = cb.size_sweep(src, work, base, presets, "qat")

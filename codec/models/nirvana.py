@@ -162,6 +162,7 @@ class GroupStats:
 class NirvanaFamily(Family):
     name = "nirvana"
     family_id = FAMILY_IDS["nirvana"]
+    options = frozenset({"gop", "patch", "scene_cut"})
     config_cls = NirvanaConfig
 
     def build_config(self, width: float, gop: int, patch: int, grid: PatchGrid) -> NirvanaConfig:

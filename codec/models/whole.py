@@ -81,6 +81,8 @@ class QuantizedNetwork(nn.Module):
 class WholeVideoFamily(Family):
     """Base of the families that fit one network to the whole clip."""
 
+    options = frozenset({"post_quant_bits"})
+
     default_steps: ClassVar[int] = 1500
     lr: ClassVar[float] = 1e-3
     batch: ClassVar[int] = 2

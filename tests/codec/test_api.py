@@ -109,6 +109,18 @@ def test_impossible_options_are_config_errors(kw):
         _cfg("nerv", **kw)
 
 
+@pytest.mark.parametrize("model, kw, flag", [
+    ("nerv", dict(gop=8), "--gop"), ("hnerv", dict(patch=16), "--patch"),
+    ("nerv", dict(scene_cut=10.0), "--scene-cut"), ("nirvana", dict(post_quant_bits=8), "--post-quant"),
+])
+def test_options_of_other_families_are_config_errors(tmp_path, carphone_y4m, model, kw, flag):
+    out = tmp_path / "x.inrv"
+    with pytest.raises(ConfigError, match=f"{flag} does not apply to --model {model}") as info:
+        codec.encode(carphone_y4m, out, _cfg(model, **kw))
+    assert ("only to nirvana" in str(info.value)) == (model != "nirvana")
+    assert not out.exists()
+
+
 def test_bad_inputs_leave_no_output(tmp_path, carphone_y4m):
     out = tmp_path / "x.inrv"
     garbage = tmp_path / "garbage.mp4"

@@ -46,6 +46,7 @@ def test_encode_info_decode(tmp_path, carphone_y4m, capsys):
         ["encode", "{missing}", "-o", "{out}"],
         ["encode", "{garbage}", "-o", "{out}"],
         ["encode", "{clip}", "-o", "{out}", "--device", "cuda:7"],
+        ["encode", "{clip}", "-o", "{out}", "--model", "nerv", "--gop", "8"],
         ["decode", "{garbage}", "-o", "{out}.y4m"],
         ["info", "{garbage}"],
     ],
