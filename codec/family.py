@@ -17,6 +17,7 @@ from bitstream.tensor import QuantizedTensor, read_tensor, write_tensor
 from codec.config import FAMILY_OPTIONS, EncodeConfig
 from codec.configio import pack_config, unpack_config
 from codec.errors import ConfigError
+from codec.registry import families_reading
 
 #: Chunk kinds (u8 in the stream). Permanent, like family ids.
 CHUNK_NETWORK = 1
@@ -95,8 +96,6 @@ class Family(ABC):
         should hear about (``--gop 8 --model nerv`` would otherwise encode without groups)."""
         for field, flag in FAMILY_OPTIONS.items():
             if getattr(enc, field) is not None and field not in self.options:
-                from codec.registry import families_reading  # the registry imports families
-
                 users = families_reading(field)
                 raise ConfigError(f"{flag} does not apply to --model {self.name}"
                                   + (f" (only to {', '.join(users)})" if users else ""))
