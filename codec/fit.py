@@ -7,13 +7,14 @@ is reached by the running mean of the batches' MSE): easy content finishes early
 
 With ``spike_guard`` set, when every step trains on the whole target (so that the loss is not
 batch noise), a loss that is not finite or exceeds ``spike_guard`` times the best running loss is
-taken for divergence: the model goes back to its last good snapshot and training goes on at half
-the learning rate with a fresh optimizer (at most :data:`MAX_RESTARTS` times). Fast learning rates
+taken for divergence: the model and the optimizer go back to their last good snapshot and
+training goes on at half the learning rate (at most :data:`MAX_RESTARTS` times). Fast learning rates
 for SIREN-style stems sit close to that edge.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass
@@ -125,9 +126,10 @@ def _adam(model: torch.nn.Module, cfg: FitConfig) -> torch.optim.Adam:
     return torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr, foreach=True)
 
 
-def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """A copy of the model's state to go back to after a divergence."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+def _snapshot(model: torch.nn.Module, opt: torch.optim.Optimizer) -> tuple[dict, dict]:
+    """A copy of the model's and the optimizer's state to go back to after a divergence."""
+    return ({k: v.detach().clone() for k, v in model.state_dict().items()},
+            copy.deepcopy(opt.state_dict()))
 
 
 def frames_to_tensor(frames_u8: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -150,7 +152,7 @@ def fit(
     batch = min(cfg.batch, n)
     # only when every step sees the whole target: a batch's loss otherwise varies with its content
     guard = cfg.spike_guard if batch == n else None
-    snapshot = _snapshot(model) if guard is not None else None
+    snapshot = _snapshot(model, opt) if guard is not None else None
     start = time.perf_counter()
     best, since_best, ema = math.inf, 0, None
     mse_ema = None  # running MSE for target_psnr: one batch (e.g. of patches) is too noisy
@@ -184,15 +186,17 @@ def fit(
                         raise InrvError(f"{cfg.desc}: training diverged (loss {loss_v}); "
                                         "try a smaller model or a larger --lmbda")
                 else:
-                    # back to the last parameters whose loss was good, at half the rate
-                    model.load_state_dict(snapshot)
+                    # back to the last parameters whose loss was good, with the optimizer's state
+                    # of that moment (a fresh Adam's first steps move every weight by the full
+                    # rate and set off the next spike), at half the rate
+                    model.load_state_dict(snapshot[0])
+                    opt.load_state_dict(snapshot[1])
                     lr_scale, restarts = lr_scale * 0.5, restarts + 1
-                    opt = _adam(model, cfg)
                     ema, since_best = best, 0
                     step += 1
                     continue
             elif step % SNAPSHOT_EVERY == 0 and loss_v <= best:
-                snapshot = _snapshot(model)
+                snapshot = _snapshot(model, opt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -67,3 +67,26 @@ def test_non_finite_loss_after_all_restarts_is_one_clear_error():
 
     with pytest.raises(InrvError, match="diverged"):
         fit(Broken(), frames(), config(spike_guard=1.5), torch.device("cpu"))
+
+
+def test_a_restart_goes_back_to_the_optimizer_state_of_the_snapshot(monkeypatch):
+    """One bump of the loss costs one restart; the optimizer is restored, not rebuilt (a fresh
+    Adam's first steps move every weight by the full rate and set off the next spike)."""
+    import codec.fit as fit_module
+
+    class Bump(Flat):
+        calls = 0
+
+        def render(self, idx, target):
+            Bump.calls += 1
+            out = super().render(idx, target)
+            return out + 5.0 if Bump.calls == 25 else out  # one bad step after the snapshot at 20
+
+    built: list[int] = []
+    real = fit_module._adam
+    monkeypatch.setattr(fit_module, "_adam", lambda model, cfg: built.append(1) or real(model, cfg))
+    model = Bump()
+    stats = fit(model, frames(), config(lr=1e-2, spike_guard=1.5), torch.device("cpu"))
+    assert stats.restarts == 1
+    assert len(built) == 1  # the one optimizer of the run, its state reloaded at the restart
+    assert (model.w.item() - 128 / 255) ** 2 < (128 / 255) ** 2 / 2
