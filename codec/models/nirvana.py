@@ -81,9 +81,10 @@ DEFAULT_PRESET = "s"
 MIN_VALUES, MAX_VALUES = 2_000, 5_000_000
 #: Divergence guard of the fitting loop (the whole group is trained every step, so a loss this
 #: many times its best is no batch noise): fast rates are close to unstable for wide stems.
-#: Measured: at 1.15 the guard also fired on harmless bumps of 16% at small lambdas (carphone at
-#: 88x72, lambda 2e-4: 4 restarts and 23.7 dB against 25.3 dB without the guard); at 1.5 it stays
-#: quiet there and still catches the collapses of lr 0.15 (11.7 dB without a guard, 26.6 with it).
+#: Measured: at 1.15 the guard also fired on harmless bumps (the first steps of later groups; 16%
+#: at small lambdas: carphone at 88x72, lambda 2e-4, 4 restarts and 23.7 dB against 25.3 dB
+#: without the guard); at 1.5 it stays quiet there and still catches the collapses of lr 0.15
+#: (11.7 dB without a guard, 26.6 with it).
 SPIKE_GUARD = 1.5
 #: Learned per-kernel linear maps in the decoders of the convolutions (residual.LatentTensor).
 #: Measured, lambda 3.5e-3 / 1.5e-2, 400 steps: carphone +0.15 / +0.34 dB at +0.4% / +2% bytes
