@@ -23,6 +23,7 @@ import enum
 import io
 import operator
 import os
+import secrets
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
@@ -233,15 +234,26 @@ class _ChunkSink:
 class StreamWriter:
     """Writes a stream to ``path`` atomically.
 
-    Data goes to ``path + ".part"``; :meth:`close` (or leaving the ``with`` block
-    normally) renames it over ``path``. An exception in the ``with`` block, or
+    Data goes to a fresh hidden name next to ``path`` (``.NAME.<random>.part``, so that two
+    writers of the same path never share a temporary file); :meth:`close` (or leaving the
+    ``with`` block normally) renames it over ``path``. An exception in the ``with`` block, or
     :meth:`abort`, deletes the temporary file and leaves ``path`` untouched.
     """
 
     def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
         self.path = os.fspath(path)
-        self.temp_path = self.path + ".part"
-        self._fh: BinaryIO | None = open(self.temp_path, "wb")
+        self._fh: BinaryIO | None = None
+        self.temp_path = ""
+        for _ in range(8):
+            head, name = os.path.split(self.path)
+            self.temp_path = os.path.join(head, f".{name}.{secrets.token_hex(4)}.part")
+            try:
+                self._fh = open(self.temp_path, "xb")
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"no free temporary name next to {self.path}")
         try:
             self._sink = _ChunkSink(self._fh, header)
         except BaseException:

@@ -117,9 +117,27 @@ def test_writer_is_atomic(tmp_path: Path) -> None:
     with StreamWriter(path, HEADER) as w:
         info = w.write_chunk(3, b"payload")
         assert info.index == 0 and info.size == 7 and info.total == 2 + 7 + 4
-        assert not path.exists() and Path(str(path) + ".part").exists()
+        temp = Path(w.temp_path)
+        assert not path.exists() and temp.exists() and temp.parent == tmp_path
+        assert temp.name.startswith(".out.inrv.") and temp.name.endswith(".part")
         assert w.bytes_written == info.offset + info.total
-    assert path.exists() and not Path(str(path) + ".part").exists()
+    assert path.exists() and not temp.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.inrv"]
+
+
+def test_two_writers_of_one_path_do_not_share_a_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.inrv"
+    first, second = StreamWriter(path, HEADER), StreamWriter(path, HEADER)
+    assert first.temp_path != second.temp_path
+    first.write_chunk(1, b"first")
+    second.write_chunk(2, b"second one")
+    first.close()
+    with StreamReader(path) as r:
+        assert [c.kind for c in r.chunks] == [1]
+    second.close()  # the last to finish wins, whole
+    with StreamReader(path) as r:
+        assert [c.kind for c in r.chunks] == [2] and r.read_chunk(0) == b"second one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.inrv"]
 
     with pytest.raises(RuntimeError):
         with StreamWriter(tmp_path / "bad.inrv", HEADER) as w:
