@@ -5,9 +5,10 @@ distortion + lambda * estimated bpp. Training stops at ``steps``, at ``time_budg
 when ``patience`` is set, once the loss has not improved for that many steps (or ``target_psnr``
 is reached by the running mean of the batches' MSE): easy content finishes early.
 
-With ``spike_guard`` set, when every step trains on the whole target (so that the loss is not
-batch noise), a loss that is not finite or exceeds ``spike_guard`` times the best running loss is
-taken for divergence: the model and the optimizer go back to their last good snapshot and
+With ``spike_guard`` set, a loss that is not finite or exceeds ``spike_guard`` times the best
+running loss is taken for divergence (the step's own loss when every step trains on the whole
+target; the running loss itself when steps train on parts of it, whose losses also vary with
+the batch's content): the model and the optimizer go back to their last good snapshot and
 training goes on at half the learning rate (at most :data:`MAX_RESTARTS` times). Fast learning rates
 for SIREN-style stems sit close to that edge.
 """
@@ -150,8 +151,8 @@ def fit(
     opt = _adam(model, cfg)
     lr_scale, restarts = 1.0, 0
     batch = min(cfg.batch, n)
-    # only when every step sees the whole target: a batch's loss otherwise varies with its content
-    guard = cfg.spike_guard if batch == n else None
+    whole = batch == n
+    guard = cfg.spike_guard
     snapshot = _snapshot(model, opt) if guard is not None else None
     start = time.perf_counter()
     best, since_best, ema = math.inf, 0, None
@@ -180,7 +181,10 @@ def fit(
         loss = d + cfg.lmbda * bits / pixels
         loss_v = float(loss.detach())
         if guard is not None:
-            if not math.isfinite(loss_v) or loss_v > guard * best:
+            # the step's own loss when it sees the whole target; the running loss when it sees part
+            # of it (one batch's loss also varies with the batch's content)
+            level = loss_v if whole or ema is None else 0.9 * ema + 0.1 * loss_v
+            if not math.isfinite(loss_v) or level > guard * best:
                 if restarts >= MAX_RESTARTS:
                     if not math.isfinite(loss_v):
                         raise InrvError(f"{cfg.desc}: training diverged (loss {loss_v}); "
@@ -195,7 +199,7 @@ def fit(
                     ema, since_best = best, 0
                     step += 1
                     continue
-            elif step % SNAPSHOT_EVERY == 0 and loss_v <= best:
+            elif step % SNAPSHOT_EVERY == 0 and level <= best:
                 snapshot = _snapshot(model, opt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
