@@ -244,8 +244,8 @@ class StreamWriter:
         self.path = os.fspath(path)
         self._fh: BinaryIO | None = None
         self.temp_path = ""
+        head, name = os.path.split(self.path)
         for _ in range(8):
-            head, name = os.path.split(self.path)
             self.temp_path = os.path.join(head, f".{name}.{secrets.token_hex(4)}.part")
             try:
                 self._fh = open(self.temp_path, "xb")

@@ -180,10 +180,11 @@ def fit(
         bits = model.rate_bits(noise)
         loss = d + cfg.lmbda * bits / pixels
         loss_v = float(loss.detach())
+        running = loss_v if ema is None else 0.9 * ema + 0.1 * loss_v
         if guard is not None:
             # the step's own loss when it sees the whole target; the running loss when it sees part
             # of it (one batch's loss also varies with the batch's content)
-            level = loss_v if whole or ema is None else 0.9 * ema + 0.1 * loss_v
+            level = loss_v if whole else running
             if not math.isfinite(loss_v) or level > guard * best:
                 if restarts >= MAX_RESTARTS:
                     if not math.isfinite(loss_v):
@@ -207,7 +208,7 @@ def fit(
         step += 1
         mse_v = float(torch.mean((pred.detach().float().clamp(0, 1) - target) ** 2))
         bits_v = float(bits.detach())
-        ema = loss_v if ema is None else 0.9 * ema + 0.1 * loss_v
+        ema = running
         mse_ema = mse_v if mse_ema is None else 0.9 * mse_ema + 0.1 * mse_v
         if ema < best * (1 - 1e-3):
             best, since_best = ema, 0
