@@ -15,7 +15,7 @@ from codec.errors import ConfigError
 from codec.family import CHUNK_GROUP, Geometry
 from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
-from codec.models import nirvana
+from codec.models import nirvana, residual
 from codec.models.nirvana_net import PatchGrid, side_by_side
 from codec.models.residual import FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
 from codec.registry import get_family
@@ -241,6 +241,32 @@ def test_kernel_maps_decode_to_the_trained_weights():
     assert not torch.allclose(decoded, LayerDecoder(decoder.scale, decoder.shift).weights(mapped.codes().numpy()))
     mapped.next_group()  # residual coding: the map is frozen with the rest of the decoder
     assert not mapped.kernel.requires_grad and mapped.delta.requires_grad
+
+
+def test_residual_step_is_a_share_of_the_tensor_spread_at_any_bin_size():
+    """A later group's trained residual moves each tensor by the same share of its spread whatever
+    the bin size group 0 chose (fine bins at high quality settings, coarse ones at low), and by at
+    least one bin per unit for tensors whose codes are mostly 0 and +-1."""
+    torch.manual_seed(0)
+    weight = 0.1 * torch.randn(64, 32)
+    moves = []
+    for log_step in (-7.0, -5.0):  # bins of 0.0009 and 0.0067: about 110 and 15 bins of spread
+        t = LatentTensor(weight)
+        with torch.no_grad():
+            t.log_step.fill_(log_step)
+        t.next_group()
+        start = t.weight().detach().clone()
+        with torch.no_grad():
+            t.delta.add_(1.0)  # one unit of the trained residual
+        moves.append(float((t.weight().detach() - start).mean()) / float(weight.std()))
+        assert torch.allclose(t.gain, t.prev.std(unbiased=False) * residual.RESIDUAL_SPREAD, rtol=1e-6)
+    assert moves[0] == pytest.approx(moves[1], rel=0.05)
+    assert moves[0] == pytest.approx(residual.RESIDUAL_SPREAD, rel=0.05)
+    coarse = LatentTensor(weight)
+    with torch.no_grad():
+        coarse.log_step.fill_(0.0)  # bins of 1.0: every code is 0
+    coarse.next_group()
+    assert float(coarse.gain) == residual.RESIDUAL_SPREAD  # one bin, not a fraction of one
 
 
 def test_patch_grid_covers_any_size():
