@@ -34,7 +34,8 @@ from torch.func import functional_call
 
 from bitstream import BitstreamError
 from bitstream.fields import ByteReader, ByteWriter
-from bitstream.tensor import read_ints, write_ints
+from bitstream.entropy import decode_ints, encode_ints
+from bitstream.tensor import read_ints
 from codec.quant import round_ste
 
 with warnings.catch_warnings():  # compressai's import warns about torch.jit.script
@@ -48,6 +49,10 @@ FLAG_DECODERS = 1
 FLAG_KERNEL_MAPS = 2
 #: The group's frame count follows the steps (groups cut short at a scene cut).
 FLAG_FRAMES = 4
+#: The latents are bare entropy-coded values, their counts taken from the model config (written
+#: since 2026-11-26; without this flag each tensor record repeats its shape, as
+#: ``bitstream.tensor.write_ints`` writes it: 31 bytes per group of a 12-tensor network).
+FLAG_BARE = 8
 TABLE_POINTS = 512
 INTER_INIT_SCALE = 1.0
 #: A later group trains each tensor's residual in units of RESIDUAL_SPREAD times the spread
@@ -283,16 +288,17 @@ class GroupRecord:
 
 
 def write_group(record: GroupRecord) -> bytes:
-    """``u8 flags | uvarint steps | uvarint frames if flags & 4 | decoders if flags & 1 | ints per
+    """``u8 flags | uvarint steps | uvarint frames if flags & 4 | decoders if flags & 1 | values per
     tensor``; the decoders are ``[f32 scale, f32 shift]`` per tensor, then (flags & 2) a ``k x k``
-    f16 kernel map per multi-tap convolution, in tensor order."""
+    f16 kernel map per multi-tap convolution, in tensor order; each tensor's residual is its
+    values alone (:func:`bitstream.entropy.encode_ints`, flags & 8): the reader knows the shapes."""
     w = ByteWriter()
     decoders = record.decoders
     maps = decoders is not None and any(d.kernel is not None for d in decoders)
     if record.frames is not None and record.frames < 1:
         raise ValueError("a group holds at least one frame")
     w.u8((FLAG_DECODERS if decoders is not None else 0) | (FLAG_KERNEL_MAPS if maps else 0)
-         | (FLAG_FRAMES if record.frames is not None else 0))
+         | (FLAG_FRAMES if record.frames is not None else 0) | FLAG_BARE)
     w.uvarint(record.steps)
     if record.frames is not None:
         w.uvarint(record.frames)
@@ -306,7 +312,7 @@ def write_group(record: GroupRecord) -> bytes:
                 if d.kernel is not None:
                     w.f16_array(d.kernel)
     for residual in record.residuals:
-        write_ints(w, residual.reshape(-1).astype(np.int64))
+        w.raw(encode_ints(residual.reshape(-1).astype(np.int64)))
     return w.getvalue()
 
 
@@ -327,7 +333,7 @@ def read_group_head(data: bytes, chunk: int | None = None, base_offset: int = 0)
     """The reader positioned after flags, steps and frame count, and those three."""
     r = ByteReader(data, base_offset=base_offset, chunk=chunk)
     flags = r.u8()
-    known = FLAG_DECODERS | FLAG_KERNEL_MAPS | FLAG_FRAMES
+    known = FLAG_DECODERS | FLAG_KERNEL_MAPS | FLAG_FRAMES | FLAG_BARE
     if flags & ~known or (flags & FLAG_KERNEL_MAPS and not flags & FLAG_DECODERS):
         raise BitstreamError(f"group chunk has unknown flags {flags:#x}", chunk=chunk, offset=base_offset)
     steps = r.uvarint()
@@ -339,7 +345,8 @@ def read_group_head(data: bytes, chunk: int | None = None, base_offset: int = 0)
 
 def read_group(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = None,
                base_offset: int = 0) -> GroupRecord:
-    """Inverse of :func:`write_group` for a network whose tensors have ``shapes``."""
+    """Inverse of :func:`write_group` for a network whose tensors have ``shapes`` (also reads the
+    earlier layout without flag 8, whose tensor records carry their shapes)."""
     r, head = read_group_head(data, chunk, base_offset)
     flags = head.flags
     decoders = None
@@ -356,7 +363,7 @@ def read_group(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = N
         decoders = tuple(LayerDecoder(float(s), float(b), k) for (s, b), k in zip(values, kernels))
     residuals = []
     for shape in shapes:
-        ints = np.asarray(read_ints(r))
+        ints = np.asarray(decode_ints(r, math.prod(shape)) if flags & FLAG_BARE else read_ints(r))
         if ints.size != math.prod(shape):
             raise BitstreamError(f"group chunk holds {ints.size} latents for a tensor of shape {shape}",
                                  chunk=chunk)

@@ -17,7 +17,9 @@ from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
 from codec.models import nirvana, residual
 from codec.models.nirvana_net import PatchGrid, side_by_side
-from codec.models.residual import FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
+from bitstream.fields import ByteWriter
+from bitstream.tensor import write_ints
+from codec.models.residual import FLAG_BARE, FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
 from codec.registry import get_family
 from codec.video import open_video, write_video
 
@@ -56,8 +58,9 @@ def test_round_trip_with_group_chunks(encoded, clip):
     # the 3x3 patch grid fits one batch: a step renders every frame of its group
     assert encoded.frame_passes == pytest.approx(4 * steps[0] + 4 * steps[1] + 3 * steps[2])
     assert sum(steps) == encoded.steps
-    # group 0 carries the decoders with their kernel maps, later groups inherit them
-    assert flags == [FLAG_DECODERS | FLAG_KERNEL_MAPS, 0, 0]
+    # group 0 carries the decoders with their kernel maps, later groups inherit them; every
+    # group's latents are bare values (their shapes come from the model config)
+    assert flags == [FLAG_DECODERS | FLAG_KERNEL_MAPS | FLAG_BARE, FLAG_BARE, FLAG_BARE]
     assert decoded.shape == reference.shape == (11, 36, 40, 3)
     assert encoded.psnr_rgb == pytest.approx(float(psnr_rgb(reference, decoded).mean()), abs=1e-6)
     flat = float(psnr_rgb(reference, np.full_like(reference, 128)).mean())
@@ -207,8 +210,19 @@ def test_group_chunk_round_trip_and_validation():
     with pytest.raises(ValueError):  # a map on a tensor that is not a multi-tap conv
         write_group(GroupRecord(1, (LayerDecoder(1.0, 0.0, kernel),) + mapped[1:], residuals))
     data = write_group(GroupRecord(steps=1, decoders=None, residuals=residuals))
+    # the earlier layout (no flag 8: every tensor record repeats its shape) still reads, and a
+    # record whose size disagrees with the model's tensor is refused there
+    legacy = ByteWriter()
+    legacy.u8(0)
+    legacy.uvarint(1)
+    for r in residuals:
+        write_ints(legacy, r.reshape(-1))
+    legacy = legacy.getvalue()
+    assert data[0] == FLAG_BARE and legacy[1:2] == data[1:2]
+    assert all(np.array_equal(a, b) for a, b in zip(read_group(legacy, shapes).residuals, residuals))
+    assert len(data) < len(legacy)  # the shapes the decoder already knows are not stored
     with pytest.raises(BitstreamError):
-        read_group(data, [(3, 2), (5,)] + shapes[2:])  # a tensor of the wrong size
+        read_group(legacy, [(3, 2), (5,)] + shapes[2:])  # a tensor of the wrong size
     for flags in (0x80, 0x02):  # an unknown flag; kernel maps without decoders
         with pytest.raises(BitstreamError):
             read_group(bytes([flags]) + data[1:], shapes)
