@@ -283,6 +283,18 @@ def test_residual_step_is_a_share_of_the_tensor_spread_at_any_bin_size():
     assert float(coarse.gain) == residual.RESIDUAL_SPREAD  # one bin, not a fraction of one
 
 
+def test_later_groups_keep_the_first_groups_biases(encoded):
+    with codec.open(encoded.path, device="cpu") as coded:
+        records = [coded.decoder.record(g) for g in range(3)]
+    biases = [i for i, r in enumerate(records[0].residuals) if r.ndim == 1]
+    weights = [i for i, r in enumerate(records[0].residuals) if r.ndim > 1]
+    assert biases and all(np.count_nonzero(records[0].residuals[i]) for i in biases)
+    for record in records[1:]:  # trained (steps > 0), yet biases unchanged, weights not
+        assert record.steps > 0
+        assert all(not np.any(record.residuals[i]) for i in biases)
+        assert any(np.any(record.residuals[i]) for i in weights)
+
+
 def test_patch_grid_covers_any_size():
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (3, 37, 50, 3), dtype=np.uint8)
