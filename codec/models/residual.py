@@ -217,14 +217,13 @@ class LatentTensor(nn.Module):
         codes = torch.round(continuous)
         self.prev.copy_(codes)
         if not self.inter:
-            self.gain.fill_(RESIDUAL_SPREAD * max(1.0, float(codes.std(unbiased=False))))
-        self.delta.copy_((continuous - codes) / self.gain)
-        if not self.inter:
             self.inter = True
+            self.gain.fill_(RESIDUAL_SPREAD * max(1.0, float(codes.std(unbiased=False))))
             for p in (self.latent, self.log_step, self.shift, self.kernel):
                 if p is not None:
                     p.requires_grad_(False)
             self.delta.requires_grad_(self.delta.dim() > 1 or not FREEZE_LATER_BIASES)
+        self.delta.copy_((continuous - codes) / self.gain)
 
 
 class LatentNetwork(nn.Module):

@@ -10,6 +10,8 @@ import torch
 
 import codec
 from bitstream import BitstreamError
+from bitstream.fields import ByteWriter
+from bitstream.tensor import write_ints
 from codec.config import EncodeConfig
 from codec.errors import ConfigError
 from codec.family import CHUNK_GROUP, Geometry
@@ -17,8 +19,6 @@ from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
 from codec.models import nirvana, residual
 from codec.models.nirvana_net import PatchGrid, side_by_side
-from bitstream.fields import ByteWriter
-from bitstream.tensor import write_ints
 from codec.models.residual import FLAG_BARE, FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
 from codec.registry import get_family
 from codec.video import open_video, write_video
