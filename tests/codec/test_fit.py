@@ -1,4 +1,4 @@
-"""The fitting loop's divergence guard (codec.fit.FitConfig.spike_guard)."""
+"""The fitting loop's divergence guards (codec.fit.FitConfig.spike_guard, collapse_guard)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from codec.errors import InrvError
+from codec.errors import ConfigError, InrvError
 from codec.fit import FitConfig, fit
 
 
@@ -100,3 +100,48 @@ def test_a_restart_goes_back_to_the_optimizer_state_of_the_snapshot(monkeypatch)
     assert stats.restarts == 1
     assert len(built) == 1  # the one optimizer of the run, its state reloaded at the restart
     assert (model.w.item() - 128 / 255) ** 2 < (128 / 255) ** 2 / 2
+
+
+class Wrecked(nn.Module):
+    """A learned image under a large constant rate term (1.0 of the loss, 32 pixels at lambda
+    0.032); at render call ``wreck_at`` its values become 0 and 1 (the weights wrecked): the MSE
+    jumps to 0.25, the loss by 25%."""
+
+    def __init__(self, wreck_at: int) -> None:
+        super().__init__()
+        self.img = nn.Parameter(torch.full((2, 3, 4, 4), 0.3))
+        self.calls, self.wreck_at = 0, wreck_at
+
+    def render(self, idx: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls == self.wreck_at:
+            with torch.no_grad():
+                self.img.copy_((torch.arange(48) % 2).float().view(1, 3, 4, 4).expand_as(self.img))
+        return self.img[idx]
+
+    def rate_bits(self, noise: bool) -> torch.Tensor:
+        return self.img.new_full((), 1000.0)  # no gradient; with lambda 0.032, 1.0 of the loss
+
+
+def _mse(model: Wrecked) -> float:
+    return float(torch.mean((model.img.detach() - 128 / 255) ** 2))
+
+
+@pytest.mark.parametrize("collapse_guard", [None, 2.0])
+def test_collapse_guard_catches_wrecked_weights_the_loss_barely_shows(collapse_guard):
+    """The spike guard alone sees the loss rise by 10% and goes on from the wreck; with the collapse
+    guard the run goes back to the snapshot before it and ends near the target."""
+    model = Wrecked(wreck_at=25)
+    cfg = config(lr=1e-2, steps=40, lmbda=0.032, spike_guard=1.5, collapse_guard=collapse_guard)
+    stats = fit(model, frames(), cfg, torch.device("cpu"))
+    if collapse_guard is None:
+        assert stats.restarts == 0 and _mse(model) > 0.05
+    else:
+        assert stats.restarts == 1 and _mse(model) < 0.02
+
+
+def test_collapse_guard_needs_the_spike_guard():
+    with pytest.raises(ConfigError, match="collapse_guard"):
+        config(collapse_guard=2.0)
+    with pytest.raises(ConfigError, match="collapse_guard"):
+        config(spike_guard=1.5, collapse_guard=1.0)
