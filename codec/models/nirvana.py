@@ -51,7 +51,7 @@ from codec.fit import FitConfig, fit
 from codec.metrics import psnr_rgb
 from codec.models.blocks import count_params, fit_width
 from codec.models.nerv import pe_levels_for
-from codec.models.nirvana_net import NirvanaConfig, NirvanaNet, PatchGrid, render_group, side_by_side
+from codec.models.nirvana_net import NirvanaConfig, NirvanaNet, PatchGrid, render_group
 from codec.models.residual import (
     GROUP_HEAD_BYTES,
     MAX_CODE,
@@ -151,7 +151,7 @@ class GroupTrainable(nn.Module):
         self.frames = cfg.gop
 
     def render(self, idx: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return side_by_side(self.latents(idx)[:, : self.frames])
+        return self.latents(idx)[:, : 3 * self.frames]  # (B, 3 frames, P, P), like the targets
 
     def rate_bits(self, noise: bool) -> torch.Tensor:
         return self.latents.bits(noise)

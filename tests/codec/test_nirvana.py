@@ -18,7 +18,7 @@ from codec.family import CHUNK_GROUP, Geometry
 from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
 from codec.models import nirvana, residual
-from codec.models.nirvana_net import PatchGrid, side_by_side
+from codec.models.nirvana_net import PatchGrid
 from codec.models.residual import FLAG_BARE, FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
 from codec.registry import get_family
 from codec.video import open_video, write_video
@@ -300,12 +300,13 @@ def test_patch_grid_covers_any_size():
     frames = rng.integers(0, 256, (3, 37, 50, 3), dtype=np.uint8)
     grid = PatchGrid(37, 50, 16)
     assert (grid.rows, grid.cols) == (3, 4)
-    tubes = grid.tubes(frames)  # (patches, P, n * P, 3)
-    assert tubes.shape == (12, 16, 48, 3)
-    as_output = tubes.view(12, 16, 3, 16, 3).permute(0, 2, 1, 3, 4).numpy()  # (patches, n, P, P, 3)
+    tubes = grid.tubes(frames)  # (patches, P, P, 3 n)
+    assert tubes.shape == (12, 16, 16, 9)
+    as_output = tubes.view(12, 16, 16, 3, 3).permute(0, 3, 1, 2, 4).numpy()  # (patches, n, P, P, 3)
     assert np.array_equal(grid.assemble(np.ascontiguousarray(as_output)), frames)
-    chw = torch.from_numpy(np.ascontiguousarray(as_output)).permute(0, 1, 4, 2, 3)  # network layout
-    assert torch.equal(side_by_side(chw), tubes.permute(0, 3, 1, 2))  # what fit compares
+    # what fit compares: the samples channel-first against the network's (B, 3 G, P, P) output
+    chw = torch.from_numpy(np.ascontiguousarray(as_output)).permute(0, 1, 4, 2, 3).flatten(1, 2)
+    assert torch.equal(chw, tubes.permute(0, 3, 1, 2))
 
 
 def test_config_options_and_errors():
