@@ -192,7 +192,13 @@ def fit(
         loss = d + cfg.lmbda * bits / pixels
         loss_v = float(loss.detach())
         running = loss_v if ema is None else 0.9 * ema + 0.1 * loss_v
-        batch_mse = float(F.mse_loss(pred.detach().float().clamp(0, 1), target))
+        # the batch's MSE as decoded; with the MSE loss, the distortion itself (every family's output,
+        # a sigmoid, lies in [0, 1]: the decoder's clamp changes nothing) instead of another pass
+        # over the batch (bikes' group 0: 4.5 of a step's 127 ms)
+        if cfg.loss == "mse":
+            batch_mse = float(d.detach())
+        else:
+            batch_mse = float(F.mse_loss(pred.detach().float().clamp(0, 1), target))
         running_mse = batch_mse if mse_ema is None else 0.9 * mse_ema + 0.1 * batch_mse
         if guard is not None:
             # the step's own loss when it sees the whole target; the running loss when it sees part
