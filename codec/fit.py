@@ -203,9 +203,8 @@ def fit(
         if guard is not None:
             # the step's own loss when it sees the whole target; the running loss when it sees part
             # of it (one batch's loss also varies with the batch's content)
-            level = loss_v if whole else running
-            collapsed = (cfg.collapse_guard is not None
-                         and (batch_mse if whole else running_mse) > cfg.collapse_guard * best_mse)
+            level, mse_level = (loss_v, batch_mse) if whole else (running, running_mse)
+            collapsed = cfg.collapse_guard is not None and mse_level > cfg.collapse_guard * best_mse
             if not math.isfinite(loss_v) or level > guard * best or collapsed:
                 if restarts >= MAX_RESTARTS:
                     if not math.isfinite(loss_v):

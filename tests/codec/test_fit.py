@@ -129,7 +129,7 @@ def _mse(model: Wrecked) -> float:
 
 @pytest.mark.parametrize("collapse_guard", [None, 2.0])
 def test_collapse_guard_catches_wrecked_weights_the_loss_barely_shows(collapse_guard):
-    """The spike guard alone sees the loss rise by 10% and goes on from the wreck; with the collapse
+    """The spike guard alone sees the loss rise by 25% and goes on from the wreck; with the collapse
     guard the run goes back to the snapshot before it and ends near the target."""
     model = Wrecked(wreck_at=25)
     cfg = config(lr=1e-2, steps=40, lmbda=0.032, spike_guard=1.5, collapse_guard=collapse_guard)
