@@ -30,7 +30,9 @@ import numpy as np
 
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clips", default="carphone:120,bikes:64", help="sample clips as NAME:FRAMES")
+    ap.add_argument("--clips", type=clip_list, default="carphone:120,bikes:64",
+                    help="clips as CLIP:FRAMES, CLIP a sample clip's name or a video file (FRAMES: its first N)")
+    ap.add_argument("--scale", type=float, default=1.0, help="shrink every clip by this factor first (ffmpeg area)")
     ap.add_argument("--families", default="nirvana,nerv,hnerv")
     ap.add_argument("--lambdas", action="append", default=[], metavar="[FAMILY=]L,L,...",
                     help="lambdas of the RD sweeps, for every family or one (default 3e-2,1.5e-2,7e-3,3.5e-3)")
@@ -43,7 +45,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--speed-lambda", type=float, default=3.5e-3)
     ap.add_argument("--gop", type=int)
     ap.add_argument("--patch", type=int)
-    ap.add_argument("--nirvana-preset")
+    ap.add_argument("--preset", action="append", default=[], metavar="FAMILY=NAME",
+                    help="model size preset of a family (default: each family's own, s)")
+    ap.add_argument("--nirvana-preset", help="the same as --preset nirvana=NAME")
     ap.add_argument("--skip-rd", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
@@ -57,6 +61,17 @@ def parse_args() -> argparse.Namespace:
     return ap.parse_args()
 
 
+def clip_list(text: str) -> list[tuple[str, int]]:
+    """``CLIP:FRAMES,...`` -> [(clip, frames)] (argparse type)."""
+    out = []
+    for item in text.split(","):
+        clip, _, count = item.rpartition(":")
+        if not clip or not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected CLIP:FRAMES, e.g. carphone:120")
+        out.append((clip, int(count)))
+    return out
+
+
 def family_values(items: list[str], defaults: dict[str, str]) -> dict[str, str]:
     out = dict(defaults)
     for item in items:
@@ -68,10 +83,10 @@ def family_values(items: list[str], defaults: dict[str, str]) -> dict[str, str]:
 def base_config(args, family: str, count: int, steps: int):
     from codec.config import EncodeConfig
 
-    extra = {}
-    if family == "nirvana":
-        extra = dict(gop=args.gop, patch=args.patch, preset=args.nirvana_preset)
-    return EncodeConfig(model=family, count=count, steps=steps, device=args.device, progress=False, **extra)
+    presets = family_values(args.preset, {"nirvana": args.nirvana_preset} if args.nirvana_preset else {})
+    extra = dict(gop=args.gop, patch=args.patch) if family == "nirvana" else {}
+    return EncodeConfig(model=family, count=count, steps=steps, device=args.device, progress=False,
+                        preset=presets.get(family), **extra)
 
 
 def group_table(path: Path) -> str:
@@ -81,16 +96,28 @@ def group_table(path: Path) -> str:
         return coded.family.describe_chunks(coded._stream)
 
 
-def run_clip(args, name: str, count: int, work: Path, report: dict) -> None:
-    from codec.video import sample_clip
+def prepare_clip(args, clip: str, count: int, work: Path) -> tuple[str, Path, int]:
+    """A short name, the file to encode and its frame count: the first ``count`` frames of ``clip``
+    (a sample clip's name or a video file; all of them if it has fewer), shrunk by ``--scale``
+    (converted once into ``work`` when needed)."""
+    from eval.datasets import folder_sources, prepare
+
+    source = folder_sources(files=[clip])[0]
+    seq = prepare(source, frames=count, scale=args.scale, cache_dir=work / "sources")
+    return seq.name, Path(seq.path), seq.num_frames
+
+
+def run_clip(args, clip: str, count: int, work: Path, report: dict) -> None:
     from eval import codec_bench as cb
 
-    src = sample_clip(name)
+    name, src, count = prepare_clip(args, clip, count, work)
+    (work / name).mkdir(exist_ok=True)
     families = args.families.split(",")
     steps = family_values(args.steps, {"nirvana": "600", "nerv": "1500", "hnerv": "1500"})
     speed_steps = family_values(args.speed_steps, {"nerv": "300,700,1500,3000", "nirvana": "150,300,600,1200"})
-    clip_report: dict = report.setdefault(f"{name}:{count}", {})
-    print(f"\n===== {name}, {count} frames =====", flush=True)
+    clip_report: dict = report.setdefault(f"{clip}:{count}", {})
+    size = "" if args.scale == 1 else f", shrunk by {args.scale:g}"
+    print(f"\n===== {name}, {count} frames{size} =====", flush=True)
     if not args.skip_rd:
         shared = [x for x in args.lambdas if "=" not in x] or ["3e-2,1.5e-2,7e-3,3.5e-3"]
         per_family = family_values([x for x in args.lambdas if "=" in x], {f: shared[-1] for f in families})
@@ -113,16 +140,17 @@ def run_clip(args, name: str, count: int, work: Path, report: dict) -> None:
                 clip_report[f"bd-rate nirvana vs {anchor}"] = text
     if not args.skip_speed:
         curves = {}
-        for fam in ("nerv", "nirvana"):
+        for fam in (f for f in ("nerv", "nirvana") if f in families):
             curves[fam] = []
             for n in (int(x) for x in speed_steps[fam].split(",")):
                 cfg = replace(base_config(args, fam, count, n), lmbda=args.speed_lambda)
                 curves[fam].append(cb.encode_point(src, work / name / f"speed_{fam}_{n}.inrv", cfg, f"steps={n}"))
             print(f"\n-- time vs PSNR, {fam}, lambda={args.speed_lambda:g} --\n{cb.rd_table(curves[fam])}", flush=True)
             clip_report[f"speed {fam}"] = [asdict(p) for p in curves[fam]]
-        lines = cb.matched_psnr_table(curves["nerv"], curves["nirvana"], count)
-        print("\nencode time at matched PSNR (nerv / nirvana):\n" + "\n".join(lines))
-        clip_report["matched-psnr time"] = lines
+        if len(curves) == 2:
+            lines = cb.matched_psnr_table(curves["nerv"], curves["nirvana"], count)
+            print("\nencode time at matched PSNR (nerv / nirvana):\n" + "\n".join(lines))
+            clip_report["matched-psnr time"] = lines
 
 
 def run_static(args, work: Path, report: dict, frames: int = 64) -> None:
@@ -221,10 +249,8 @@ def main() -> None:
     report: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for item in args.clips.split(","):
-            name, _, count = item.partition(":")
-            (work / name).mkdir(exist_ok=True)
-            run_clip(args, name, int(count), work, report)
+        for clip, count in args.clips:
+            run_clip(args, clip, count, work, report)
         if not args.skip_static:
             run_static(args, work, report)
         if not args.skip_memory:
@@ -234,4 +260,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from codec.errors import InrvError
+
+    try:
+        main()
+    except InrvError as exc:
+        sys.exit(f"bench_nirvana: {exc}")
