@@ -45,7 +45,7 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-budget", type=float, help="training time limit in seconds")
     p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
     p.add_argument("--gop", type=int, help="nirvana: frames per group (default 8)")
-    p.add_argument("--patch", type=int, help="nirvana: patch size in pixels (default 16)")
+    p.add_argument("--patch", type=int, help="nirvana: patch size in pixels (default 8; 16 for frames under 128x128 pixels)")
     p.add_argument("--scene-cut", type=float, metavar="DB",
                    help="nirvana: a new group starts where consecutive frames are less "
                         "than DB PSNR apart (default 12; 0: never)")

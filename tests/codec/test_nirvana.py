@@ -316,7 +316,9 @@ def test_config_options_and_errors():
     assert (config.gop, config.patch, config.strides) == (6, 24, (2, 2, 2))
     assert family.unpack(family.pack(config)) == config
     default = family.make_config(EncodeConfig(model="nirvana"), geometry)
-    assert (default.gop, default.patch) == (nirvana.DEFAULT_GOP, nirvana.DEFAULT_PATCH)
+    assert (default.gop, default.patch) == (nirvana.DEFAULT_GOP, 8)
+    small = family.make_config(EncodeConfig(model="nirvana"), Geometry(88, 72, 30, Fraction(25)))
+    assert small.patch == 16  # small frames keep larger patches
     with pytest.raises(ConfigError):
         family.make_config(EncodeConfig(model="nirvana", patch=7), geometry)
     with pytest.raises(ConfigError):
