@@ -144,14 +144,15 @@ def default_patch(width: int, height: int) -> int:
 
 
 def patch_strides(patch: int) -> tuple[int, ...]:
-    """Upsampling strides (2s first, then 3s and 5s) taking a base map of side <= 4 to ``patch``."""
+    """Upsampling strides (2s first, then 3s and 5s) taking a base map of side <= 4 to ``patch``
+    (at least one stage: a 4-pixel patch grows from a 2 x 2 map)."""
     strides, rest = [], patch
     for s in (2, 3, 5):
-        while rest > 4 and rest % s == 0:
+        while rest % s == 0 and (rest > 4 or (not strides and rest > s)):
             strides.append(s)
             rest //= s
     if not strides:
-        raise ConfigError(f"--patch {patch} cannot be reached by upsampling: use a multiple of 4 (e.g. 16 or 32)")
+        raise ConfigError(f"--patch {patch} cannot be reached by upsampling: use a multiple of 4 (e.g. 8 or 16)")
     return tuple(strides)
 
 

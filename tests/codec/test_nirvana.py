@@ -319,6 +319,8 @@ def test_config_options_and_errors():
     assert (default.gop, default.patch) == (nirvana.DEFAULT_GOP, 8)
     small = family.make_config(EncodeConfig(model="nirvana"), Geometry(88, 72, 30, Fraction(25)))
     assert small.patch == 16  # small frames keep larger patches
+    four = family.make_config(EncodeConfig(model="nirvana", patch=4), geometry)
+    assert (four.strides, four.base) == ((2,), 2)  # the smallest patch grows from a 2 x 2 map
     with pytest.raises(ConfigError):
         family.make_config(EncodeConfig(model="nirvana", patch=7), geometry)
     with pytest.raises(ConfigError):
