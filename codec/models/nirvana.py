@@ -75,7 +75,7 @@ DEFAULT_GOP = 8
 DEFAULT_PATCH = 8
 #: Frames smaller than this (about 128 x 128) keep 16-pixel patches: carphone shrunk to 88x72 (16
 #: frames, 300 steps, the example report's setting) lost 1.4-2.3 dB at every quality with patch 8
-#: (3k-value group networks), e.g. 23.24 against 25.22 dB at quality 8.
+#: (3k-value group networks; 1-2 dB at equal rate), e.g. 23.24 against 25.22 dB at quality 8.
 SMALL_FRAME_PIXELS = 128 * 128
 SMALL_FRAME_PATCH = 16
 DEFAULT_STEPS = 400
