@@ -32,7 +32,11 @@ from codec.family import to_uint8
 from codec.models.blocks import NervBlock, PositionalEncoding, unit_output
 
 MAX_GOP = 64
-RENDER_PATCHES = 64
+#: Pixels per frame a render batch covers (64 patches of 16 x 16, 256 of 8 x 8). Counted in patches
+#: (64), 8-pixel patches rendered in smaller batches: bikes 640x272 at patch 8 decoded at 75-80 fps
+#: against 87-91 with 256 (one thread, interleaved runs, one outlier at 64 fps left out,
+#: 2026-11-26; the same frames to the bit).
+RENDER_PIXELS = 16384
 
 
 @dataclass(frozen=True)
@@ -117,9 +121,11 @@ class PatchGrid:
 
 
 def render_group(net: Callable[[torch.Tensor], torch.Tensor], grid: PatchGrid, count: int,
-                 device: torch.device, batch: int = RENDER_PATCHES) -> np.ndarray:
+                 device: torch.device, batch: int | None = None) -> np.ndarray:
     """The first ``count`` frames a group network (patch indices -> (B, 3 G, P, P)) renders,
-    (count, H, W, 3) uint8. The encoder measures groups with it, the decoder decodes with it."""
+    (count, H, W, 3) uint8, ``batch`` patches at a time (default: :data:`RENDER_PIXELS` worth).
+    The encoder measures groups with it, the decoder decodes with it."""
+    batch = batch or max(1, RENDER_PIXELS // (grid.patch * grid.patch))
     out = np.empty((grid.count, count, grid.patch, grid.patch, 3), dtype=np.uint8)
     with torch.inference_mode():
         for first in range(0, grid.count, batch):
