@@ -32,10 +32,10 @@ from codec.family import to_uint8
 from codec.models.blocks import NervBlock, PositionalEncoding, unit_output
 
 MAX_GOP = 64
-#: Pixels per frame a render batch covers (64 patches of 16 x 16, 256 of 8 x 8). Counted in patches
-#: (64), 8-pixel patches rendered in smaller batches: bikes 640x272 at patch 8 decoded at 75-80 fps
-#: against 87-91 with 256 (one thread, interleaved runs, one outlier at 64 fps left out,
-#: 2026-11-26; the same frames to the bit).
+#: Pixels per frame a render batch covers (64 patches of 16 x 16, 256 of 8 x 8). With a fixed 64
+#: patches, 8-pixel patches rendered in batches a quarter this size: bikes 640x272 at patch 8 then
+#: decoded at 75-80 fps, against 87-91 with 256 (one thread, interleaved runs, one outlier at 64 fps
+#: left out, 2026-11-26; the same frames to the bit).
 RENDER_PIXELS = 16384
 
 
