@@ -80,29 +80,55 @@ def needed_to_reach(points: list[RDPoint], psnr: float, key: str = "encode_s") -
     return None
 
 
-def matched_psnr_table(nerv: list[RDPoint], nir: list[RDPoint], frames: int) -> list[str]:
+def cheapest_to_reach(sweeps: dict[str, list[RDPoint]], psnr: float) -> tuple[float, float, str] | None:
+    """(seconds, frame passes, sweep name) of the sweep that reaches ``psnr`` in the least encode
+    time (each sweep, e.g. one model size, interpolated as in ``needed_to_reach``); None when none
+    does. The passes are that sweep's, so seconds over passes stays one sweep's cost per pass."""
+    best = None
+    for name, points in sweeps.items():
+        seconds = needed_to_reach(points, psnr)
+        if seconds is not None and (best is None or seconds < best[0]):
+            best = (seconds, needed_to_reach(points, psnr, "frame_passes"), name)
+    return best
+
+
+def matched_psnr_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
+                       nir: list[RDPoint] | dict[str, list[RDPoint]], frames: int) -> list[str]:
     """Encode seconds of NeRV and NIRVANA at the PSNRs both step sweeps reach, their ratio, and
     what it is made of: training frame passes per frame of video, and milliseconds per pass
-    (encode seconds over passes, so the ratio is exactly the product of the two ratios)."""
+    (encode seconds over passes, so the ratio is exactly the product of the two ratios).
+
+    Either family may come as several sweeps by name (one per model size): at each PSNR it is
+    then timed by its fastest sweep there, and two more columns name the sweeps used."""
+    named = [x if isinstance(x, dict) else {"": x} for x in (nerv, nir)]
+    several = any(len(x) > 1 for x in named)
     lines = [f"{'PSNR':>6} {'nerv s':>8} {'nirvana s':>10} {'ratio':>6}   "
-             f"{'passes/frame nerv':>17} {'nirvana':>8}   {'ms/pass nerv':>12} {'nirvana':>8}"]
-    ceiling = min(max(p.psnr_rgb for p in nerv), max(p.psnr_rgb for p in nir))
-    floor = max(min(p.psnr_rgb for p in nerv), min(p.psnr_rgb for p in nir))
+             f"{'passes/frame nerv':>17} {'nirvana':>8}   {'ms/pass nerv':>12} {'nirvana':>8}"
+             + (f"   {'size nerv':>9} {'nirvana':>8}" if several else "")]
+    tops = [max(p.psnr_rgb for pts in x.values() for p in pts) for x in named]
+    bottoms = [min(p.psnr_rgb for pts in x.values() for p in pts) for x in named]
+    ceiling, floor = min(tops), max(bottoms)
+    every = [p.psnr_rgb for x in named for pts in x.values() for p in pts]
     levels: list[float] = []
-    for psnr in sorted(p.psnr_rgb for p in nir + nerv if floor <= p.psnr_rgb <= ceiling):
-        if not levels or psnr - levels[-1] >= 0.005:  # exact values: a rounded one may lie above its point
+    for psnr in sorted(v for v in every if floor <= v <= ceiling):
+        # exact values (a rounded one may lie above its point), one row per printed PSNR: the higher
+        if levels and f"{psnr:.2f}" == f"{levels[-1]:.2f}":
+            levels[-1] = psnr
+        else:
             levels.append(psnr)
     for psnr in levels:
-        t_nerv, t_nir = needed_to_reach(nerv, psnr), needed_to_reach(nir, psnr)
-        f_nerv, f_nir = needed_to_reach(nerv, psnr, "frame_passes"), needed_to_reach(nir, psnr, "frame_passes")
-        if t_nerv is not None and t_nir is not None and f_nerv and f_nir:
+        a, b = (cheapest_to_reach(x, psnr) for x in named)
+        if a is not None and b is not None and a[1] and b[1]:
+            (t_nerv, f_nerv, s_nerv), (t_nir, f_nir, s_nir) = a, b
             lines.append(f"{psnr:>6.2f} {t_nerv:>8.1f} {t_nir:>10.1f} {t_nerv / t_nir:>6.1f}   "
                          f"{f_nerv / frames:>17.1f} {f_nir / frames:>8.1f}   "
-                         f"{1000 * t_nerv / f_nerv:>12.1f} {1000 * t_nir / f_nir:>8.1f}")
+                         f"{1000 * t_nerv / f_nerv:>12.1f} {1000 * t_nir / f_nir:>8.1f}"
+                         + (f"   {s_nerv:>9} {s_nir:>8}" if several else ""))
     if len(lines) == 1:
         lines.append("(no PSNR reached by both sweeps)")
     lines.append("(seconds: encode wall time; a frame pass: one frame rendered and back-propagated in "
-                 "training; ratio = passes/frame ratio x ms/pass ratio)")
+                 "training; ratio = passes/frame ratio x ms/pass ratio"
+                 + ("; size: the sweep that got there first)" if several else ")"))
     return lines
 
 

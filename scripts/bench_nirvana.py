@@ -10,7 +10,9 @@ bits and steps per group, and peak memory against video length.
 Every rate is a written file's size and every quality is measured on frames decoded from it
 (eval/codec_bench.py). "Encode time at matched PSNR": each family is encoded at one lambda with
 several step counts; the time a family needs to reach a PSNR is interpolated along its
-(PSNR, seconds) points, and the ratio nerv / nirvana is printed at the PSNRs both reach.
+(PSNR, seconds) points, and the ratio nerv / nirvana is printed at the PSNRs both reach. With
+``--speed-presets nerv=s,m --speed-presets nirvana=s,m,l`` each size is swept, and at each PSNR a
+family is timed by its fastest size there (the table names it).
 Memory: a synthetic 640x360 clip of N frames is encoded in a fresh process per N; its peak RSS
 (and the growth over the RSS before encoding) is compared between lengths.
 """
@@ -44,6 +46,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--speed-steps", action="append", default=[], metavar="FAMILY=N,N,...",
                     help="step counts of the time-vs-PSNR sweep; default nerv=300,700,1500,3000 "
                          "and nirvana=150,300,600,1200")
+    ap.add_argument("--speed-presets", action="append", default=[], metavar="FAMILY=NAME,NAME,...",
+                    help="model sizes of the time-vs-PSNR sweep, one sweep each; at each PSNR a family "
+                         "is timed by its fastest size (default: the --preset of the family)")
     ap.add_argument("--speed-lambda", type=float, default=3.5e-3)
     ap.add_argument("--gop", type=int)
     ap.add_argument("--patch", type=int)
@@ -82,13 +87,16 @@ def family_values(items: list[str], defaults: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def base_config(args, family: str, count: int, steps: int):
+def family_presets(args) -> dict[str, str]:
+    return family_values(args.preset, {"nirvana": args.nirvana_preset} if args.nirvana_preset else {})
+
+
+def base_config(args, family: str, count: int, steps: int, preset: str | None = None):
     from codec.config import EncodeConfig
 
-    presets = family_values(args.preset, {"nirvana": args.nirvana_preset} if args.nirvana_preset else {})
     extra = dict(gop=args.gop, patch=args.patch) if family == "nirvana" else {}
     return EncodeConfig(model=family, count=count, steps=steps, device=args.device, progress=False,
-                        preset=presets.get(family), **extra)
+                        preset=preset or family_presets(args).get(family), **extra)
 
 
 def group_table(path: Path) -> str:
@@ -141,14 +149,19 @@ def run_clip(args, clip: str, count: int, work: Path, report: dict) -> None:
                 print(f"BD-rate nirvana vs {anchor} (PSNR-RGB): {text}")
                 clip_report[f"bd-rate nirvana vs {anchor}"] = text
     if not args.skip_speed:
-        curves = {}
+        sizes = family_values(args.speed_presets, {})
+        curves: dict[str, dict[str, list]] = {}
         for fam in (f for f in ("nerv", "nirvana") if f in families):
-            curves[fam] = []
-            for n in (int(x) for x in speed_steps[fam].split(",")):
-                cfg = replace(base_config(args, fam, count, n), lmbda=args.speed_lambda)
-                curves[fam].append(cb.encode_point(src, work / name / f"speed_{fam}_{n}.inrv", cfg, f"steps={n}"))
-            print(f"\n-- time vs PSNR, {fam}, lambda={args.speed_lambda:g} --\n{cb.rd_table(curves[fam])}", flush=True)
-            clip_report[f"speed {fam}"] = [asdict(p) for p in curves[fam]]
+            curves[fam] = {}
+            for preset in sizes.get(fam, family_presets(args).get(fam) or "s").split(","):
+                sweep = curves[fam][preset] = []
+                for n in (int(x) for x in speed_steps[fam].split(",")):
+                    cfg = replace(base_config(args, fam, count, n, preset), lmbda=args.speed_lambda)
+                    out = work / name / f"speed_{fam}_{preset}_{n}.inrv"
+                    sweep.append(cb.encode_point(src, out, cfg, f"{preset} steps={n}"))
+                print(f"\n-- time vs PSNR, {fam} preset {preset}, lambda={args.speed_lambda:g} --\n"
+                      f"{cb.rd_table(sweep)}", flush=True)
+                clip_report[f"speed {fam} {preset}"] = [asdict(p) for p in sweep]
         if len(curves) == 2:
             lines = cb.matched_psnr_table(curves["nerv"], curves["nirvana"], count)
             print("\nencode time at matched PSNR (nerv / nirvana):\n" + "\n".join(lines))

@@ -49,3 +49,28 @@ def test_matched_psnr_table_without_overlap():
     nerv = [_point("nerv", 300, 30.0, 20.0, 600)]
     nir = [_point("nirvana", 100, 23.0, 10.0, 4000)]
     assert "(no PSNR reached by both sweeps)" in matched_psnr_table(nerv, nir, frames=10)
+
+
+def test_matched_psnr_table_times_each_family_by_its_fastest_size():
+    nerv = {"s": [_point("nerv", 300, 24.0, 20.0, 600), _point("nerv", 3000, 29.0, 200.0, 6000)],
+            "m": [_point("nerv", 300, 23.0, 40.0, 600), _point("nerv", 1500, 29.0, 100.0, 3000)]}
+    nir = {"s": [_point("nirvana", 100, 24.0, 10.0, 4000), _point("nirvana", 400, 26.0, 30.0, 12000)],
+           "l": [_point("nirvana", 400, 29.0, 50.0, 14000)]}
+    lines = matched_psnr_table(nerv, nir, frames=100)
+    assert lines[0].split()[-3:] == ["size", "nerv", "nirvana"]
+    rows = {line.split()[0]: line.split() for line in lines[1:-1]}
+    assert list(rows) == ["24.00", "26.00", "29.00"]
+    assert rows["24.00"][1:4] == ["20.0", "10.0", "2.0"] and rows["24.00"][-2:] == ["s", "s"]
+    # 29 dB: nerv m (100 s) beats nerv s (200 s); only nirvana l gets there
+    assert rows["29.00"][1:4] == ["100.0", "50.0", "2.0"] and rows["29.00"][-2:] == ["m", "l"]
+    assert float(rows["29.00"][4]) == 30.0 and float(rows["29.00"][5]) == 140.0  # the chosen sweeps' passes
+    # 26 dB: nerv m 40 + 3/6 * 60 = 70 s against s's 20 + 2/5 * 180 = 92 s; nirvana s 30 s against l's 50
+    assert rows["26.00"][1:4] == ["70.0", "30.0", "2.3"] and rows["26.00"][-2:] == ["m", "s"]
+
+
+def test_matched_psnr_table_prints_each_psnr_once():
+    nerv = [_point("nerv", 300, 23.0, 20.0, 600), _point("nerv", 700, 26.0, 60.0, 1400)]
+    nir = {"s": [_point("nirvana", 100, 23.5712, 10.0, 4000)], "m": [_point("nirvana", 100, 23.5749, 12.0, 4000)]}
+    rows = [line.split() for line in matched_psnr_table(nerv, nir, frames=100)[1:-1]]
+    assert [row[0] for row in rows] == ["23.57"]
+    assert rows[0][-1] == "m"  # matched at the higher exact value, which only m reaches
