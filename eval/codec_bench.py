@@ -102,7 +102,7 @@ def matched_psnr_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
     then timed by its fastest sweep there, and two more columns name the sweeps used."""
     named = [x if isinstance(x, dict) else {"": x} for x in (nerv, nir)]
     several = any(len(x) > 1 for x in named)
-    lines = [f"{'PSNR':>6} {'nerv s':>8} {'nirvana s':>10} {'ratio':>6}   "
+    lines = [f"{'PSNR':>6} {'nerv sec':>8} {'nirvana sec':>11} {'ratio':>6}   "
              f"{'passes/frame nerv':>17} {'nirvana':>8}   {'ms/pass nerv':>12} {'nirvana':>8}"
              + (f"   {'size nerv':>9} {'nirvana':>8}" if several else "")]
     tops = [max(p.psnr_rgb for pts in x.values() for p in pts) for x in named]
@@ -120,7 +120,7 @@ def matched_psnr_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
         a, b = (cheapest_to_reach(x, psnr) for x in named)
         if a is not None and b is not None and a[1] and b[1]:
             (t_nerv, f_nerv, s_nerv), (t_nir, f_nir, s_nir) = a, b
-            lines.append(f"{psnr:>6.2f} {t_nerv:>8.1f} {t_nir:>10.1f} {t_nerv / t_nir:>6.1f}   "
+            lines.append(f"{psnr:>6.2f} {t_nerv:>8.1f} {t_nir:>11.1f} {t_nerv / t_nir:>6.1f}   "
                          f"{f_nerv / frames:>17.1f} {f_nir / frames:>8.1f}   "
                          f"{1000 * t_nerv / f_nerv:>12.1f} {1000 * t_nir / f_nir:>8.1f}"
                          + (f"   {s_nerv:>9} {s_nir:>8}" if several else ""))
