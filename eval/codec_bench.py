@@ -105,12 +105,10 @@ def matched_psnr_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
     lines = [f"{'PSNR':>6} {'nerv sec':>8} {'nirvana sec':>11} {'ratio':>6}   "
              f"{'passes/frame nerv':>17} {'nirvana':>8}   {'ms/pass nerv':>12} {'nirvana':>8}"
              + (f"   {'size nerv':>9} {'nirvana':>8}" if several else "")]
-    tops = [max(p.psnr_rgb for pts in x.values() for p in pts) for x in named]
-    bottoms = [min(p.psnr_rgb for pts in x.values() for p in pts) for x in named]
-    ceiling, floor = min(tops), max(bottoms)
-    every = [p.psnr_rgb for x in named for pts in x.values() for p in pts]
+    reached = [[p.psnr_rgb for pts in x.values() for p in pts] for x in named]
+    ceiling, floor = min(map(max, reached)), max(map(min, reached))
     levels: list[float] = []
-    for psnr in sorted(v for v in every if floor <= v <= ceiling):
+    for psnr in sorted(v for values in reached for v in values if floor <= v <= ceiling):
         # exact values (a rounded one may lie above its point), one row per printed PSNR: the higher
         if levels and f"{psnr:.2f}" == f"{levels[-1]:.2f}":
             levels[-1] = psnr

@@ -33,7 +33,7 @@ import numpy as np
 
 
 #: Model sizes of the default time-vs-PSNR sweeps: a larger size may reach a high PSNR first
-#: (carphone: nerv m from 24.8 dB, nirvana l from 27.9 dB), so each family is timed at its fastest.
+#: (carphone: nerv m and nirvana l from 27.9 dB up), so each family is timed at its fastest.
 DEFAULT_SPEED_PRESETS = {"nerv": "s,m", "nirvana": "s,m,l"}
 
 
