@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from bitstream import BitstreamError
 from codec.config import EncodeConfig
@@ -253,54 +254,64 @@ class NirvanaFamily(Family):
         last_frame: np.ndarray | None = None
         threshold = CUT_PSNR if enc.scene_cut is None else enc.scene_cut
         first, g = 0, 0
-        while first < total:
-            # the next group: up to gop frames, ended early by a scene cut inside them
-            regular = min(config.gop, total - first)
-            if len(pending) < regular:
-                pending = np.concatenate([pending, source.read(first + len(pending), regular - len(pending))])
-            cuts = scene_cuts(pending[:regular], last_frame, threshold)
-            count = next((i for i in cuts if i > 0), regular)
-            frames, pending = pending[:count], pending[count:]
-            key = g == 0 or 0 in cuts  # group 0, or the first group of a new scene
-            tubes = grid.tubes(frames)
-            model.frames = count
-            if g:
-                model.latents.next_group()
-            later_groups = -(-(total - first - count) // config.gop)  # at least, after this one
-            budget = None
-            if enc.time_budget is not None:
-                weight = 1.0 if key else LATER_STEPS_FRACTION
-                budget = max(1e-3, (enc.time_budget - spent) * weight
-                             / (weight + LATER_STEPS_FRACTION * later_groups))
-            if not key and psnr_of(model, grid, frames, device) >= target:
-                steps, stopped, seconds, bits = 0, "inherited", 0.0, 0.0
-            else:
-                fc = self.fit_config(enc, g, key, g + 1 + later_groups, first_steps, later_steps, budget,
-                                     None if key else target, grid)
-                stats = fit(model, tubes, fc, device)
-                steps, stopped, seconds, bits = stats.steps, stats.stopped, stats.seconds, stats.estimated_bits
-            spent += seconds
-            codes = model.latents.codes()
-            residuals = codes if prev is None else [c - p for c, p in zip(codes, prev)]
-            payload = write_group(GroupRecord(
-                steps=steps,
-                decoders=tuple(model.latents.decoders()) if g == 0 else None,
-                residuals=tuple(residuals),
-                frames=None if count == regular else count,
-            ))
-            sink(CHUNK_GROUP, payload)
-            psnr = psnr_of(model, grid, frames, device)
-            if key:
-                target = psnr  # the quality the scene's later groups aim for
-            nonzero = sum(int(np.count_nonzero(r)) for r in residuals) / sum(r.size for r in residuals)
-            groups.append(GroupStats(g, count, steps, "scene cut: " + stopped if key and g else stopped,
-                                     seconds, len(payload),
-                                     len(payload) * 8 / (geometry.width * geometry.height * count),
-                                     nonzero, psnr))
-            prev, total_steps, total_bits = codes, total_steps + steps, total_bits + bits
-            total_fs += steps * batch_for(grid) * count / grid.count  # frame-equivalents
-            last_frame = frames[-1]
-            first, g = first + count, g + 1
+        # the whole video's bar (each group's fit shows its own below it): frames done, the time
+        # left at the rate so far, and what the last group gave
+        bar = tqdm(total=total, desc="nirvana", unit="frame", disable=not enc.progress, leave=False,
+                   mininterval=0, miniters=1)
+        try:
+            while first < total:
+                # the next group: up to gop frames, ended early by a scene cut inside them
+                regular = min(config.gop, total - first)
+                if len(pending) < regular:
+                    pending = np.concatenate([pending, source.read(first + len(pending), regular - len(pending))])
+                cuts = scene_cuts(pending[:regular], last_frame, threshold)
+                count = next((i for i in cuts if i > 0), regular)
+                frames, pending = pending[:count], pending[count:]
+                key = g == 0 or 0 in cuts  # group 0, or the first group of a new scene
+                tubes = grid.tubes(frames)
+                model.frames = count
+                if g:
+                    model.latents.next_group()
+                later_groups = -(-(total - first - count) // config.gop)  # at least, after this one
+                budget = None
+                if enc.time_budget is not None:
+                    weight = 1.0 if key else LATER_STEPS_FRACTION
+                    budget = max(1e-3, (enc.time_budget - spent) * weight
+                                 / (weight + LATER_STEPS_FRACTION * later_groups))
+                if not key and psnr_of(model, grid, frames, device) >= target:
+                    steps, stopped, seconds, bits = 0, "inherited", 0.0, 0.0
+                else:
+                    fc = self.fit_config(enc, g, key, g + 1 + later_groups, first_steps, later_steps, budget,
+                                         None if key else target, grid)
+                    stats = fit(model, tubes, fc, device)
+                    steps, stopped, seconds, bits = stats.steps, stats.stopped, stats.seconds, stats.estimated_bits
+                spent += seconds
+                codes = model.latents.codes()
+                residuals = codes if prev is None else [c - p for c, p in zip(codes, prev)]
+                payload = write_group(GroupRecord(
+                    steps=steps,
+                    decoders=tuple(model.latents.decoders()) if g == 0 else None,
+                    residuals=tuple(residuals),
+                    frames=None if count == regular else count,
+                ))
+                sink(CHUNK_GROUP, payload)
+                psnr = psnr_of(model, grid, frames, device)
+                if key:
+                    target = psnr  # the quality the scene's later groups aim for
+                nonzero = sum(int(np.count_nonzero(r)) for r in residuals) / sum(r.size for r in residuals)
+                groups.append(GroupStats(g, count, steps, "scene cut: " + stopped if key and g else stopped,
+                                         seconds, len(payload),
+                                         len(payload) * 8 / (geometry.width * geometry.height * count),
+                                         nonzero, psnr))
+                prev, total_steps, total_bits = codes, total_steps + steps, total_bits + bits
+                total_fs += steps * batch_for(grid) * count / grid.count  # frame-equivalents
+                last_frame = frames[-1]
+                bar.set_postfix_str(f"group {g}: {steps} steps, {len(payload)} bytes, {psnr:.2f} dB",
+                                    refresh=False)
+                bar.update(count)
+                first, g = first + count, g + 1
+        finally:
+            bar.close()
         return FamilyStats(
             steps=total_steps,
             seconds=spent,

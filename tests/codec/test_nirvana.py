@@ -334,3 +334,18 @@ def test_time_budget_is_shared_by_the_groups(clip, tmp_path):
                                                   patch=PATCH, time_budget=1.5))
     assert result.steps > 0
     assert result.encode_seconds < 1.5 + 10  # training bounded; the rest is I/O and measuring
+
+
+def test_progress_shows_the_whole_video_and_each_group(clip, tmp_path, capsys):
+    """Besides each group's training bar, one bar follows the whole video: frames done out of all,
+    and the last group's steps, bytes and PSNR."""
+    path, _ = clip
+    result = codec.encode(path, tmp_path / "p.inrv", EncodeConfig(model="nirvana", device="cpu", gop=GOP,
+                                                                   patch=PATCH, steps=12))
+    err = capsys.readouterr().err
+    assert "nirvana group 1/3" in err  # group 0's own bar
+    assert "11/11" in err and "frame/s" in err  # the video's bar reached the end
+    with codec.open(result.path, device="cpu") as coded:
+        for g, chunk in enumerate(coded.chunks):
+            steps = coded.decoder.record(g).steps
+            assert f"group {g}: {steps} steps, {chunk.size} bytes, " in err
