@@ -4,7 +4,7 @@ bits and steps per group, and peak memory against video length.
     python scripts/bench_nirvana.py                          # the full run (hours on 2 CPU cores)
     python scripts/bench_nirvana.py --clips carphone:120 --lambdas 1.5e-2,3.5e-3 \\
         --speed-steps nerv=300,1500 --speed-steps nirvana=100,400 --skip-memory   # a reduced run
-    python scripts/bench_nirvana.py --clips bikes:250,clip.mp4:120 --scale 2 --skip-rd \
+    python scripts/bench_nirvana.py --clips bikes:250,clip.mp4:120 --scale 2 --skip-rd \\
         --skip-memory --skip-static --preset nerv=m     # any clips (files or sample names), shrunk
 
 Every rate is a written file's size and every quality is measured on frames decoded from it
