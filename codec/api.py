@@ -103,6 +103,7 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
         lmbda=config.rate_lambda,
         threads=threads,
         frame_passes=stats.frame_steps_per_second * stats.seconds,
+        groups=stats.groups,
     )
 
 

@@ -18,6 +18,7 @@ from codec.config import FAMILY_OPTIONS, EncodeConfig
 from codec.configio import pack_config, unpack_config
 from codec.errors import ConfigError
 from codec.registry import families_reading
+from codec.results import GroupResult
 
 #: Chunk kinds (u8 in the stream). Permanent, like family ids.
 CHUNK_NETWORK = 1
@@ -71,7 +72,7 @@ class FamilyStats:
     estimated_bits: float
     train_psnr: float
     frame_steps_per_second: float
-    groups: tuple[dict[str, Any], ...] = ()
+    groups: tuple[GroupResult, ...] = ()
 
 
 class Decoder(ABC):

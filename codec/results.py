@@ -30,12 +30,36 @@ class StreamInfo:
 
 
 @dataclass(frozen=True)
+class GroupResult:
+    """What encoding one group of frames did (group-wise families, ``nirvana``): its frames
+    (``first`` .. ``first + frames - 1``), the training steps it took and why it stopped
+    (``"steps"``, ``"plateau"``, ``"target"``, ``"time"``, or ``"inherited"``: the previous group's
+    network already reached the target and the group was not trained), whether it is a key group
+    (the first group, or the first after a scene cut: trained on the long schedule), its training
+    seconds, its chunk's ``bytes`` and ``bpp``, the share of non-zero latents it stores, and the
+    PSNR-RGB of its frames as the decoder renders them."""
+
+    group: int
+    first: int
+    frames: int
+    key: bool
+    steps: int
+    stopped: str
+    seconds: float
+    bytes: int
+    bpp: float
+    nonzero: float
+    psnr: float
+
+
+@dataclass(frozen=True)
 class EncodeResult:
     """Outcome of :func:`codec.encode`. ``bpp`` comes from the written file's size; the quality
     figures are measured on frames decoded back from that file. ``threads``: the CPU threads it
     trained with (the same command with the same count gives the same file). ``frame_passes``: the
     training's work in frames rendered (steps times frames per step; a batch of patches counts as
-    its share of a frame), so that ``encode_seconds / frame_passes`` is the cost of one."""
+    its share of a frame), so that ``encode_seconds / frame_passes`` is the cost of one.
+    ``groups``: one :class:`GroupResult` per group for group-wise families, empty otherwise."""
 
     path: Path
     model: str
@@ -53,6 +77,7 @@ class EncodeResult:
     lmbda: float
     threads: int
     frame_passes: float
+    groups: tuple[GroupResult, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ fit, write its chunk, drop it, so memory does not grow with the video's length.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -64,6 +63,7 @@ from codec.models.residual import (
     write_group,
 )
 from codec.registry import FAMILY_IDS, register
+from codec.results import GroupResult
 
 DEFAULT_GOP = 8
 #: Patch side in pixels for frames of at least SMALL_FRAME_PIXELS pixels; SMALL_FRAME_PATCH below.
@@ -176,22 +176,6 @@ class GroupTrainable(nn.Module):
         return self.latents.bits(noise)
 
 
-@dataclass(frozen=True)
-class GroupStats:
-    """What encoding one group did (``bits`` from the chunk's bytes, ``psnr`` of its frames as the
-    decoder will render them)."""
-
-    group: int
-    frames: int
-    steps: int
-    stopped: str
-    seconds: float
-    bytes: int
-    bpp: float
-    nonzero: float
-    psnr: float
-
-
 class NirvanaFamily(Family):
     name = "nirvana"
     family_id = FAMILY_IDS["nirvana"]
@@ -248,7 +232,7 @@ class NirvanaFamily(Family):
         later_steps = max(1, round(first_steps * LATER_STEPS_FRACTION))
         spent, target = 0.0, None
         prev: list[np.ndarray] | None = None
-        groups: list[GroupStats] = []
+        groups: list[GroupResult] = []
         total_steps, total_bits, total_fs = 0, 0.0, 0.0
         pending = np.empty((0, geometry.height, geometry.width, 3), dtype=np.uint8)
         last_frame: np.ndarray | None = None
@@ -299,10 +283,10 @@ class NirvanaFamily(Family):
                 if key:
                     target = psnr  # the quality the scene's later groups aim for
                 nonzero = sum(int(np.count_nonzero(r)) for r in residuals) / sum(r.size for r in residuals)
-                groups.append(GroupStats(g, count, steps, "scene cut: " + stopped if key and g else stopped,
-                                         seconds, len(payload),
-                                         len(payload) * 8 / (geometry.width * geometry.height * count),
-                                         nonzero, psnr))
+                groups.append(GroupResult(
+                    group=g, first=first, frames=count, key=key, steps=steps, stopped=stopped, seconds=seconds,
+                    bytes=len(payload), bpp=len(payload) * 8 / (geometry.width * geometry.height * count),
+                    nonzero=nonzero, psnr=psnr))
                 prev, total_steps, total_bits = codes, total_steps + steps, total_bits + bits
                 total_fs += steps * batch_for(grid) * count / grid.count  # frame-equivalents
                 last_frame = frames[-1]
@@ -318,7 +302,7 @@ class NirvanaFamily(Family):
             estimated_bits=total_bits,
             train_psnr=float(np.mean([s.psnr for s in groups])),
             frame_steps_per_second=total_fs / max(spent, 1e-9),
-            groups=tuple(vars(s) for s in groups),
+            groups=tuple(groups),
         )
 
     @staticmethod

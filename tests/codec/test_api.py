@@ -44,6 +44,7 @@ def test_round_trip_geometry_rate_and_quality_from_disk(encoded, tmp_path):
     assert result.psnr_rgb > flat + 0.3  # learned more than a flat grey frame
     # the training's work: every step renders at least one frame and at most the whole clip
     assert result.steps <= result.frame_passes <= result.steps * result.num_frames
+    assert result.groups == ()  # a whole-video family has no groups
 
 
 def test_lossless_output_equals_open_frames(encoded, tmp_path):

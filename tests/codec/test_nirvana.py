@@ -185,8 +185,9 @@ def test_encoder_reads_group_by_group(clip):
                           torch.device("cpu"))
     assert reads == [(0, 4), (4, 4), (8, 3)]
     assert [kind for kind, _ in chunks] == [CHUNK_GROUP] * 3
-    assert [g["frames"] for g in stats.groups] == [4, 4, 3]
-    assert [g["bytes"] for g in stats.groups] == [len(data) for _, data in chunks]
+    assert [(g.first, g.frames) for g in stats.groups] == [(0, 4), (4, 4), (8, 3)]
+    assert [g.bytes for g in stats.groups] == [len(data) for _, data in chunks]
+    assert [g.key for g in stats.groups] == [True, False, False]
 
 
 def test_group_chunk_round_trip_and_validation():

@@ -59,6 +59,12 @@ def test_groups_end_at_the_cut_and_the_next_scene_gets_the_long_schedule(two_sce
     assert result.psnr_rgb == pytest.approx(float(psnr_rgb(frames, decoded).mean()), abs=1e-6)
     table = [line for line in describe_stream(path).splitlines() if "scene cut" in line]
     assert len(table) == 1 and table[0].split()[:2] == ["1", "4..5"]
+    # the encode's per-group results say the same: where each group starts, which ones are key groups
+    assert [(g.first, g.frames, g.key) for g in result.groups] == [(0, 4, True), (4, 2, False), (6, 4, True),
+                                                                   (10, 2, False)]
+    assert [g.steps for g in result.groups] == [h.steps for h in heads]
+    with StreamReader(path) as reader:
+        assert [g.bytes for g in result.groups] == [c.size for c in reader.chunks]
 
 
 def test_scene_cuts_can_be_turned_off_or_tuned(two_scenes, tmp_path):
