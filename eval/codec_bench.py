@@ -39,6 +39,7 @@ class RDPoint:
     steps: int
     file_bytes: int
     frame_passes: float = 0.0
+    key_seconds: float = 0.0  #: training seconds of the key groups (group-wise families; 0 otherwise)
 
 
 def encode_point(src: Path, out: Path, config: EncodeConfig, label: str) -> RDPoint:
@@ -59,6 +60,7 @@ def encode_point(src: Path, out: Path, config: EncodeConfig, label: str) -> RDPo
         steps=result.steps,
         file_bytes=result.file_bytes,
         frame_passes=result.frame_passes,
+        key_seconds=sum(g.seconds for g in result.groups if g.key),
     )
 
 
@@ -127,6 +129,31 @@ def matched_psnr_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
     lines.append("(seconds: encode wall time; a frame pass: one frame rendered and back-propagated in "
                  "training; ratio = passes/frame ratio x ms/pass ratio"
                  + ("; size: the sweep that got there first)" if several else ")"))
+    return lines
+
+
+def key_group_bound_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
+                          nir: list[RDPoint] | dict[str, list[RDPoint]]) -> list[str]:
+    """For each NIRVANA point that NeRV's sweeps reach: the encode-time ratio nerv / nirvana at its
+    PSNR, and the ratio it would have if only its key groups (the first group, and the first after
+    each scene cut: trained from scratch on the long schedule) took any time, nerv's seconds over
+    the key groups' training seconds. No change to the later groups can take the ratio above that
+    bound."""
+    nerv_sweeps = nerv if isinstance(nerv, dict) else {"": nerv}
+    points = [p for pts in (nir.values() if isinstance(nir, dict) else [nir]) for p in pts]
+    lines = [f"{'PSNR':>6} {'nirvana point':>14} {'sec':>7} {'key groups sec':>14} {'nerv sec':>8} "
+             f"{'ratio':>6} {'bound':>6}"]
+    for p in sorted(points, key=lambda q: q.psnr_rgb):
+        reach = cheapest_to_reach(nerv_sweeps, p.psnr_rgb)
+        if reach is None or p.key_seconds <= 0:
+            continue
+        t_nerv = reach[0]
+        lines.append(f"{p.psnr_rgb:>6.2f} {p.label:>14} {p.encode_s:>7.1f} {p.key_seconds:>14.1f} "
+                     f"{t_nerv:>8.1f} {t_nerv / p.encode_s:>6.1f} {t_nerv / p.key_seconds:>6.1f}")
+    if len(lines) == 1:
+        lines.append("(no nirvana point within nerv's sweeps)")
+    lines.append("(bound: nerv's seconds over the key groups' training seconds, the ratio if every later "
+                 "group cost nothing)")
     return lines
 
 

@@ -12,7 +12,10 @@ Every rate is a written file's size and every quality is measured on frames deco
 several step counts; the time a family needs to reach a PSNR is interpolated along its
 (PSNR, seconds) points, and the ratio nerv / nirvana is printed at the PSNRs both reach. Each
 model size of ``--speed-presets`` (default nerv s and m, nirvana s, m and l) is swept, and at each
-PSNR a family is timed by its fastest size there (the table names it).
+PSNR a family is timed by its fastest size there (the table names it). A second table bounds
+the ratio at each nirvana point by its key groups alone (nerv's seconds over the training seconds
+of the first group and of the first group after each scene cut): what it would be if every later
+group cost nothing.
 Memory: a synthetic 640x360 clip of N frames is encoded in a fresh process per N; its peak RSS
 (and the growth over the RSS before encoding) is compared between lengths.
 """
@@ -174,6 +177,9 @@ def run_clip(args, clip: str, count: int, work: Path, report: dict) -> None:
             lines = cb.matched_psnr_table(curves["nerv"], curves["nirvana"], count)
             print("\nencode time at matched PSNR (nerv / nirvana):\n" + "\n".join(lines))
             clip_report["matched-psnr time"] = lines
+            bound = cb.key_group_bound_table(curves["nerv"], curves["nirvana"])
+            print("\nthe key groups alone (each nirvana point):\n" + "\n".join(bound))
+            clip_report["key-group bound"] = bound
 
 
 def run_static(args, work: Path, report: dict, frames: int = 64) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from eval.codec_bench import RDPoint, matched_psnr_table, needed_to_reach
+from eval.codec_bench import RDPoint, key_group_bound_table, matched_psnr_table, needed_to_reach
 
 
-def _point(family: str, steps: int, psnr: float, seconds: float, passes: float) -> RDPoint:
+def _point(family: str, steps: int, psnr: float, seconds: float, passes: float, key: float = 0.0) -> RDPoint:
     return RDPoint(family=family, label=f"steps={steps}", bpp=0.1, psnr_rgb=psnr, psnr_yuv=psnr,
                    ms_ssim=0.9, encode_s=seconds, decode_fps=100.0, steps=steps, file_bytes=1000,
-                   frame_passes=passes)
+                   frame_passes=passes, key_seconds=key)
 
 
 def test_needed_to_reach_interpolates_and_uses_the_running_best():
@@ -74,3 +74,19 @@ def test_matched_psnr_table_prints_each_psnr_once():
     rows = [line.split() for line in matched_psnr_table(nerv, nir, frames=100)[1:-1]]
     assert [row[0] for row in rows] == ["23.57"]
     assert rows[0][-1] == "m"  # matched at the higher exact value, which only m reaches
+
+
+def test_key_group_bound_divides_nerv_time_by_the_key_groups_time():
+    """At each nirvana point nerv reaches: the measured ratio, and nerv's time over the key groups'
+    training time alone (the ratio if later groups were free); points beyond nerv's sweep are left out."""
+    nerv = {"s": [_point("nerv", 300, 24.0, 20.0, 600), _point("nerv", 700, 26.0, 60.0, 1400)],
+            "m": [_point("nerv", 300, 25.0, 25.0, 600)]}
+    nir = {"s": [_point("nirvana", 100, 24.0, 10.0, 4000, key=4.0),
+                 _point("nirvana", 400, 27.0, 30.0, 12000, key=12.0)],
+           "m": [_point("nirvana", 100, 25.0, 15.0, 4000, key=5.0)]}
+    lines = key_group_bound_table(nerv, nir)
+    rows = [line.split() for line in lines[1:-1]]
+    # 24 dB: nerv s 20 s; 25 dB: nerv m 25 s (faster than s's 30 s by interpolation); 27 dB: unreached
+    assert [(r[0], r[-3], r[-2], r[-1]) for r in rows] == [("24.00", "20.0", "2.0", "5.0"),
+                                                           ("25.00", "25.0", "1.7", "5.0")]
+    assert key_group_bound_table(nerv, {"s": [_point("nirvana", 100, 24.0, 10.0, 4000)]})[1].startswith("(no")
