@@ -240,9 +240,8 @@ class NirvanaFamily(Family):
         first, g = 0, 0
         # the whole video's bar (each group's fit shows its own below it): frames done, the time
         # left at the rate so far, and what the last group gave
-        bar = tqdm(total=total, desc="nirvana", unit="frame", disable=not enc.progress, leave=False,
-                   mininterval=0, miniters=1)
-        try:
+        with tqdm(total=total, desc="nirvana", unit="frame", disable=not enc.progress, leave=False,
+                  mininterval=0, miniters=1) as bar:
             while first < total:
                 # the next group: up to gop frames, ended early by a scene cut inside them
                 regular = min(config.gop, total - first)
@@ -294,8 +293,6 @@ class NirvanaFamily(Family):
                                     refresh=False)
                 bar.update(count)
                 first, g = first + count, g + 1
-        finally:
-            bar.close()
         return FamilyStats(
             steps=total_steps,
             seconds=spent,
