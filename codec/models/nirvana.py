@@ -28,6 +28,7 @@ fit, write its chunk, drop it, so memory does not grow with the video's length.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -139,6 +140,37 @@ def scene_cuts(frames: np.ndarray, previous: np.ndarray | None, threshold: float
     return [int(i) + 1 - offset for i in np.flatnonzero(apart)]
 
 
+@dataclass(frozen=True)
+class FrameGroup:
+    """One group of frames as the encoder reads it: frames ``first .. first + len(frames) - 1``;
+    ``regular`` frames unless a scene cut ended it early; ``cut``: a new scene starts with it."""
+
+    first: int
+    frames: np.ndarray
+    regular: int
+    cut: bool
+
+
+def read_groups(source: FrameSource, gop: int, threshold: float = CUT_PSNR) -> Iterator[FrameGroup]:
+    """The source's frames group by group: up to ``gop`` frames each (``min(gop, frames left)``),
+    ended early by a scene cut inside them (:func:`scene_cuts`, ``threshold`` dB). It reads at most
+    ``gop`` frames ahead, so memory holds about two groups' frames whatever the video's length."""
+    geometry = source.geometry
+    total = geometry.num_frames
+    pending = np.empty((0, geometry.height, geometry.width, 3), dtype=np.uint8)
+    last: np.ndarray | None = None
+    first = 0
+    while first < total:
+        regular = min(gop, total - first)
+        if len(pending) < regular:
+            pending = np.concatenate([pending, source.read(first + len(pending), regular - len(pending))])
+        cuts = scene_cuts(pending[:regular], last, threshold)
+        count = next((i for i in cuts if i > 0), regular)
+        frames, pending = pending[:count], pending[count:]
+        yield FrameGroup(first, frames, regular, 0 in cuts)
+        last, first = frames[-1], first + count
+
+
 def default_patch(width: int, height: int) -> int:
     """The patch side ``--patch`` defaults to for frames of ``width x height``."""
     return DEFAULT_PATCH if width * height >= SMALL_FRAME_PIXELS else SMALL_FRAME_PATCH
@@ -234,39 +266,25 @@ class NirvanaFamily(Family):
         prev: list[np.ndarray] | None = None
         groups: list[GroupResult] = []
         total_steps, total_bits, total_fs = 0, 0.0, 0.0
-        pending = np.empty((0, geometry.height, geometry.width, 3), dtype=np.uint8)
-        last_frame: np.ndarray | None = None
         threshold = CUT_PSNR if enc.scene_cut is None else enc.scene_cut
-        first, g = 0, 0
         # the whole video's bar (each group's fit shows its own below it): frames done, the time
         # left at the rate so far, and what the last group gave
         with tqdm(total=total, desc="nirvana", unit="frame", disable=not enc.progress, leave=False,
                   mininterval=0, miniters=1) as bar:
-            while first < total:
-                # the next group: up to gop frames, ended early by a scene cut inside them
-                regular = min(config.gop, total - first)
-                if len(pending) < regular:
-                    pending = np.concatenate([pending, source.read(first + len(pending), regular - len(pending))])
-                cuts = scene_cuts(pending[:regular], last_frame, threshold)
-                count = next((i for i in cuts if i > 0), regular)
-                frames, pending = pending[:count], pending[count:]
-                key = g == 0 or 0 in cuts  # group 0, or the first group of a new scene
-                tubes = grid.tubes(frames)
+            for g, group in enumerate(read_groups(source, config.gop, threshold)):
+                frames, count = group.frames, len(group.frames)
+                key = g == 0 or group.cut  # group 0, or the first group of a new scene
                 model.frames = count
                 if g:
                     model.latents.next_group()
-                later_groups = -(-(total - first - count) // config.gop)  # at least, after this one
-                budget = None
-                if enc.time_budget is not None:
-                    weight = 1.0 if key else LATER_STEPS_FRACTION
-                    budget = max(1e-3, (enc.time_budget - spent) * weight
-                                 / (weight + LATER_STEPS_FRACTION * later_groups))
+                later_groups = -(-(total - group.first - count) // config.gop)  # at least, after this one
                 if not key and psnr_of(model, grid, frames, device) >= target:
                     steps, stopped, seconds, bits = 0, "inherited", 0.0, 0.0
                 else:
+                    budget = self.group_budget(enc, spent, key, later_groups)
                     fc = self.fit_config(enc, g, key, g + 1 + later_groups, first_steps, later_steps, budget,
                                          None if key else target, grid)
-                    stats = fit(model, tubes, fc, device)
+                    stats = fit(model, grid.tubes(frames), fc, device)
                     steps, stopped, seconds, bits = stats.steps, stats.stopped, stats.seconds, stats.estimated_bits
                 spent += seconds
                 codes = model.latents.codes()
@@ -275,7 +293,7 @@ class NirvanaFamily(Family):
                     steps=steps,
                     decoders=tuple(model.latents.decoders()) if g == 0 else None,
                     residuals=tuple(residuals),
-                    frames=None if count == regular else count,
+                    frames=None if count == group.regular else count,
                 ))
                 sink(CHUNK_GROUP, payload)
                 psnr = psnr_of(model, grid, frames, device)
@@ -283,16 +301,14 @@ class NirvanaFamily(Family):
                     target = psnr  # the quality the scene's later groups aim for
                 nonzero = sum(int(np.count_nonzero(r)) for r in residuals) / sum(r.size for r in residuals)
                 groups.append(GroupResult(
-                    group=g, first=first, frames=count, key=key, steps=steps, stopped=stopped, seconds=seconds,
-                    bytes=len(payload), bpp=len(payload) * 8 / (geometry.width * geometry.height * count),
+                    group=g, first=group.first, frames=count, key=key, steps=steps, stopped=stopped,
+                    seconds=seconds, bytes=len(payload), bpp=len(payload) * 8 / (geometry.width * geometry.height * count),
                     nonzero=nonzero, psnr=psnr))
                 prev, total_steps, total_bits = codes, total_steps + steps, total_bits + bits
                 total_fs += steps * batch_for(grid) * count / grid.count  # frame-equivalents
-                last_frame = frames[-1]
                 bar.set_postfix_str(f"group {g}: {steps} steps, {len(payload)} bytes, {psnr:.2f} dB",
                                     refresh=False)
                 bar.update(count)
-                first, g = first + count, g + 1
         return FamilyStats(
             steps=total_steps,
             seconds=spent,
@@ -301,6 +317,16 @@ class NirvanaFamily(Family):
             frame_steps_per_second=total_fs / max(spent, 1e-9),
             groups=tuple(groups),
         )
+
+    @staticmethod
+    def group_budget(enc: EncodeConfig, spent: float, key: bool, later_groups: int) -> float | None:
+        """A group's share of what is left of ``--time-budget`` (None without one): key groups
+        weigh 1, later groups :data:`LATER_STEPS_FRACTION`, as their step caps do, counting the
+        groups still to come after this one."""
+        if enc.time_budget is None:
+            return None
+        weight = 1.0 if key else LATER_STEPS_FRACTION
+        return max(1e-3, (enc.time_budget - spent) * weight / (weight + LATER_STEPS_FRACTION * later_groups))
 
     @staticmethod
     def fit_config(enc: EncodeConfig, g: int, key: bool, groups: int, first_steps: int, later_steps: int,

@@ -3,6 +3,8 @@ and the stream says how many frames the shortened group holds."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ import codec
 from bitstream import BitstreamError, StreamReader, encode_stream
 from codec.config import EncodeConfig
 from codec.errors import ConfigError
+from codec.family import Geometry
 from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
 from codec.models import nirvana
@@ -111,3 +114,22 @@ def test_frame_counts_in_chunks_are_checked(two_scenes, tmp_path):
         read_group(bytes(zero), [(2,)])
     with pytest.raises(ValueError):
         write_group(GroupRecord(1, None, (np.zeros(2, dtype=np.int64),), 0))
+
+
+def test_read_groups_ends_groups_at_cuts_and_reads_one_group_ahead(two_scenes):
+    frames, _, _ = two_scenes
+    reads: list[tuple[int, int]] = []
+
+    class Source:
+        geometry = Geometry(40, 36, len(frames), Fraction(25))
+
+        def read(self, offset: int, count: int) -> np.ndarray:
+            reads.append((offset, count))
+            return frames[offset : offset + count]
+
+    groups = list(nirvana.read_groups(Source(), GOP))
+    assert [(g.first, len(g.frames), g.regular, g.cut) for g in groups] == [
+        (0, 4, 4, False), (4, 2, 4, False), (6, 4, 4, True), (10, 2, 2, False)]
+    assert all(np.array_equal(g.frames, frames[g.first : g.first + len(g.frames)]) for g in groups)
+    # each frame read once, never more than a group ahead of the group being handed out
+    assert reads == [(0, 4), (4, 4), (8, 2), (10, 2)]
