@@ -82,6 +82,11 @@ def needed_to_reach(points: list[RDPoint], psnr: float, key: str = "encode_s") -
     return None
 
 
+def as_sweeps(points: list[RDPoint] | dict[str, list[RDPoint]]) -> dict[str, list[RDPoint]]:
+    """A family's sweeps by name (one per model size); a single sweep comes back unnamed."""
+    return points if isinstance(points, dict) else {"": points}
+
+
 def cheapest_to_reach(sweeps: dict[str, list[RDPoint]], psnr: float) -> tuple[float, float, str] | None:
     """(seconds, frame passes, sweep name) of the sweep that reaches ``psnr`` in the least encode
     time (each sweep, e.g. one model size, interpolated as in ``needed_to_reach``); None when none
@@ -102,7 +107,7 @@ def matched_psnr_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
 
     Either family may come as several sweeps by name (one per model size): at each PSNR it is
     then timed by its fastest sweep there, and two more columns name the sweeps used."""
-    named = [x if isinstance(x, dict) else {"": x} for x in (nerv, nir)]
+    named = [as_sweeps(nerv), as_sweeps(nir)]
     several = any(len(x) > 1 for x in named)
     lines = [f"{'PSNR':>6} {'nerv sec':>8} {'nirvana sec':>11} {'ratio':>6}   "
              f"{'passes/frame nerv':>17} {'nirvana':>8}   {'ms/pass nerv':>12} {'nirvana':>8}"
@@ -139,8 +144,8 @@ def key_group_bound_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
     each scene cut: trained from scratch on the long schedule) took any time, nerv's seconds over
     the key groups' training seconds. No change to the later groups can take the ratio above that
     bound."""
-    nerv_sweeps = nerv if isinstance(nerv, dict) else {"": nerv}
-    points = [p for pts in (nir.values() if isinstance(nir, dict) else [nir]) for p in pts]
+    nerv_sweeps = as_sweeps(nerv)
+    points = [p for pts in as_sweeps(nir).values() for p in pts]
     lines = [f"{'PSNR':>6} {'nirvana point':>14} {'sec':>7} {'key groups sec':>14} {'nerv sec':>8} "
              f"{'ratio':>6} {'bound':>6}"]
     for p in sorted(points, key=lambda q: q.psnr_rgb):

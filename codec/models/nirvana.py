@@ -302,8 +302,8 @@ class NirvanaFamily(Family):
                 nonzero = sum(int(np.count_nonzero(r)) for r in residuals) / sum(r.size for r in residuals)
                 groups.append(GroupResult(
                     group=g, first=group.first, frames=count, key=key, steps=steps, stopped=stopped,
-                    seconds=seconds, bytes=len(payload), bpp=len(payload) * 8 / (geometry.width * geometry.height * count),
-                    nonzero=nonzero, psnr=psnr))
+                    seconds=seconds, bytes=len(payload),
+                    bpp=len(payload) * 8 / (geometry.width * geometry.height * count), nonzero=nonzero, psnr=psnr))
                 prev, total_steps, total_bits = codes, total_steps + steps, total_bits + bits
                 total_fs += steps * batch_for(grid) * count / grid.count  # frame-equivalents
                 bar.set_postfix_str(f"group {g}: {steps} steps, {len(payload)} bytes, {psnr:.2f} dB",
