@@ -90,3 +90,7 @@ def test_key_group_bound_divides_nerv_time_by_the_key_groups_time():
     assert [(r[0], r[-3], r[-2], r[-1]) for r in rows] == [("24.00", "20.0", "2.0", "5.0"),
                                                            ("25.00", "25.0", "1.7", "5.0")]
     assert key_group_bound_table(nerv, {"s": [_point("nirvana", 100, 24.0, 10.0, 4000)]})[1].startswith("(no")
+    # a nirvana point below every nerv sweep's first point: nerv's time there is not measured (only
+    # that it is at most 20 s), so it gets no row rather than an overstated ratio and bound
+    below = key_group_bound_table(nerv, {"s": [_point("nirvana", 100, 23.5, 10.0, 4000, key=4.0)]})
+    assert below[1].startswith("(no")
