@@ -278,7 +278,10 @@ class NirvanaFamily(Family):
                 if g:
                     model.latents.next_group()
                 later_groups = -(-(total - group.first - count) // config.gop)  # at least, after this one
-                if not key and psnr_of(model, grid, frames, device) >= target:
+                # a later group first renders the inherited network: if that already reaches the
+                # scene's target, it is not trained, and that render is also its measured PSNR
+                inherited = not key and (psnr := psnr_of(model, grid, frames, device)) >= target
+                if inherited:
                     steps, stopped, seconds, bits = 0, "inherited", 0.0, 0.0
                 else:
                     budget = self.group_budget(enc, spent, key, later_groups)
@@ -296,7 +299,8 @@ class NirvanaFamily(Family):
                     frames=None if count == group.regular else count,
                 ))
                 sink(CHUNK_GROUP, payload)
-                psnr = psnr_of(model, grid, frames, device)
+                if not inherited:
+                    psnr = psnr_of(model, grid, frames, device)
                 if key:
                     target = psnr  # the quality the scene's later groups aim for
                 nonzero = sum(int(np.count_nonzero(r)) for r in residuals) / sum(r.size for r in residuals)
