@@ -87,6 +87,11 @@ def as_sweeps(points: list[RDPoint] | dict[str, list[RDPoint]]) -> dict[str, lis
     return points if isinstance(points, dict) else {"": points}
 
 
+def sweep_psnrs(sweeps: dict[str, list[RDPoint]]) -> list[float]:
+    """Every PSNR-RGB a family's sweeps were measured at."""
+    return [p.psnr_rgb for pts in sweeps.values() for p in pts]
+
+
 def cheapest_to_reach(sweeps: dict[str, list[RDPoint]], psnr: float) -> tuple[float, float, str] | None:
     """(seconds, frame passes, sweep name) of the sweep that reaches ``psnr`` in the least encode
     time (each sweep, e.g. one model size, interpolated as in ``needed_to_reach``); None when none
@@ -112,7 +117,7 @@ def matched_psnr_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
     lines = [f"{'PSNR':>6} {'nerv sec':>8} {'nirvana sec':>11} {'ratio':>6}   "
              f"{'passes/frame nerv':>17} {'nirvana':>8}   {'ms/pass nerv':>12} {'nirvana':>8}"
              + (f"   {'size nerv':>9} {'nirvana':>8}" if several else "")]
-    reached = [[p.psnr_rgb for pts in x.values() for p in pts] for x in named]
+    reached = [sweep_psnrs(x) for x in named]
     ceiling, floor = min(map(max, reached)), max(map(min, reached))
     levels: list[float] = []
     for psnr in sorted(v for values in reached for v in values if floor <= v <= ceiling):
@@ -147,7 +152,7 @@ def key_group_bound_table(nerv: list[RDPoint] | dict[str, list[RDPoint]],
     nerv_sweeps = as_sweeps(nerv)
     # as in matched_psnr_table, nothing below the lowest PSNR nerv was measured at: there its time
     # is only bounded by its first point's (needed_to_reach), which would overstate ratio and bound
-    floor = min((p.psnr_rgb for pts in nerv_sweeps.values() for p in pts), default=float("inf"))
+    floor = min(sweep_psnrs(nerv_sweeps), default=float("inf"))
     points = [p for pts in as_sweeps(nir).values() for p in pts if p.psnr_rgb >= floor]
     lines = [f"{'PSNR':>6} {'nirvana point':>14} {'sec':>7} {'key groups sec':>14} {'nerv sec':>8} "
              f"{'ratio':>6} {'bound':>6}"]
