@@ -22,6 +22,7 @@ from codec.models.nirvana_net import PatchGrid
 from codec.models.residual import FLAG_BARE, FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
 from codec.registry import get_family
 from codec.video import open_video, write_video
+from tests.codec.sources import RecordingSource
 
 GOP, PATCH = 4, 16
 
@@ -170,20 +171,11 @@ def test_encoder_reads_group_by_group(clip):
     geometry = Geometry(40, 36, len(frames), Fraction(25))
     enc = _cfg(steps=5)
     config = family.make_config(enc, geometry)
-    reads: list[tuple[int, int]] = []
     chunks: list[tuple[int, bytes]] = []
-
-    class Source:
-        def __init__(self) -> None:
-            self.geometry = geometry
-
-        def read(self, offset: int, count: int) -> np.ndarray:
-            reads.append((offset, count))
-            return frames[offset : offset + count]
-
-    stats = family.encode(config, Source(), enc, lambda kind, data: chunks.append((kind, data)),
+    source = RecordingSource(frames, geometry)
+    stats = family.encode(config, source, enc, lambda kind, data: chunks.append((kind, data)),
                           torch.device("cpu"))
-    assert reads == [(0, 4), (4, 4), (8, 3)]
+    assert source.reads == [(0, 4), (4, 4), (8, 3)]
     assert [kind for kind, _ in chunks] == [CHUNK_GROUP] * 3
     assert [(g.first, g.frames) for g in stats.groups] == [(0, 4), (4, 4), (8, 3)]
     assert [g.bytes for g in stats.groups] == [len(data) for _, data in chunks]

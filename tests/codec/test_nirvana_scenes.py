@@ -18,6 +18,7 @@ from codec.metrics import psnr_rgb
 from codec.models import nirvana
 from codec.models.residual import FLAG_FRAMES, GroupRecord, read_group, read_group_head, write_group
 from codec.video import open_video, write_video
+from tests.codec.sources import RecordingSource
 
 GOP, STEPS = 4, 30
 
@@ -118,18 +119,10 @@ def test_frame_counts_in_chunks_are_checked(two_scenes, tmp_path):
 
 def test_read_groups_ends_groups_at_cuts_and_reads_one_group_ahead(two_scenes):
     frames, _, _ = two_scenes
-    reads: list[tuple[int, int]] = []
-
-    class Source:
-        geometry = Geometry(40, 36, len(frames), Fraction(25))
-
-        def read(self, offset: int, count: int) -> np.ndarray:
-            reads.append((offset, count))
-            return frames[offset : offset + count]
-
-    groups = list(nirvana.read_groups(Source(), GOP))
+    source = RecordingSource(frames, Geometry(40, 36, len(frames), Fraction(25)))
+    groups = list(nirvana.read_groups(source, GOP))
     assert [(g.first, len(g.frames), g.regular, g.cut) for g in groups] == [
         (0, 4, 4, False), (4, 2, 4, False), (6, 4, 4, True), (10, 2, 2, False)]
     assert all(np.array_equal(g.frames, frames[g.first : g.first + len(g.frames)]) for g in groups)
     # each frame read once, never more than a group ahead of the group being handed out
-    assert reads == [(0, 4), (4, 4), (8, 2), (10, 2)]
+    assert source.reads == [(0, 4), (4, 4), (8, 2), (10, 2)]
