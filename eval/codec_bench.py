@@ -271,3 +271,45 @@ def _decoder_inputs(family_name: str, model, frames: torch.Tensor, device: torch
             target = frames[: len(idx)].to(device).permute(0, 3, 1, 2).float() / 255
             return (model.encoder(target),)
     return (idx,)
+
+
+@dataclass(frozen=True)
+class SpeedSweeps:
+    """One clip's time-vs-PSNR sweeps, each family's by model size (as the NIRVANA bench runs them)."""
+
+    clip: str
+    frames: int
+    nerv: dict[str, list[RDPoint]]
+    nirvana: dict[str, list[RDPoint]]
+
+
+def merge_speed_sweeps(reports: list[dict]) -> list[SpeedSweeps]:
+    """The time-vs-PSNR sweeps saved in NIRVANA bench reports (``scripts/bench_nirvana.py
+    --json``), put together per clip and model size: sweeps of several runs made side by side,
+    each of a few sizes or step counts, become one clip's sweeps, so that the matched-PSNR and
+    key-group tables can be printed over all of them. A clip is one report key ``NAME:FRAMES``;
+    a clip that lacks either family is left out. Raises ValueError for a report not of this shape."""
+    merged: dict[str, dict[str, dict[str, list[RDPoint]]]] = {}
+    for report in reports:
+        if not isinstance(report, dict):
+            raise ValueError("not a bench report (a JSON object)")
+        for clip, sections in report.items():
+            if clip == "args" or not isinstance(sections, dict):
+                continue
+            for name, points in sections.items():
+                family, _, size = name.removeprefix("speed ").partition(" ")
+                if not name.startswith("speed ") or family not in ("nerv", "nirvana"):
+                    continue
+                try:
+                    parsed = [RDPoint(**p) for p in points]
+                except TypeError as exc:
+                    raise ValueError(f"{clip}, {name!r}: not a list of bench points ({exc})") from None
+                merged.setdefault(clip, {"nerv": {}, "nirvana": {}})[family].setdefault(size, []).extend(parsed)
+    out = []
+    for clip, families in merged.items():
+        name, _, frames = clip.rpartition(":")
+        if not (name and frames.isdigit() and int(frames) > 0):
+            raise ValueError(f"{clip!r}: a clip key should read NAME:FRAMES")
+        if families["nerv"] and families["nirvana"]:
+            out.append(SpeedSweeps(clip, int(frames), families["nerv"], families["nirvana"]))
+    return out

@@ -6,6 +6,7 @@ bits and steps per group, and peak memory against video length.
         --speed-steps nerv=300,1500 --speed-steps nirvana=100,400 --skip-memory   # a reduced run
     python scripts/bench_nirvana.py --clips bikes:250,clip.mp4:120 --scale 2 --skip-rd \\
         --skip-memory --skip-static --preset nerv=m     # any clips (files or sample names), shrunk
+    python scripts/bench_nirvana.py --tables a.json b.json    # the speed tables of saved runs, merged
 
 Every rate is a written file's size and every quality is measured on frames decoded from it
 (eval/codec_bench.py). "Encode time at matched PSNR": each family is encoded at one lambda with
@@ -73,6 +74,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--threads", type=int, help="torch threads (default: every core)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", type=Path, help="also write every number here")
+    ap.add_argument("--tables", type=Path, nargs="+", metavar="JSON",
+                    help="run nothing: print the matched-PSNR and key-group tables of saved --json "
+                         "reports, their sweeps merged per clip and model size (runs made side by side)")
     ap.add_argument("--memory-child", nargs=2, metavar=("Y4M", "STEPS"), help=argparse.SUPPRESS)
     return ap.parse_args()
 
@@ -174,12 +178,42 @@ def run_clip(args, clip: str, count: int, work: Path, report: dict) -> None:
                       f"{cb.rd_table(sweep)}", flush=True)
                 clip_report[f"speed {fam} {preset}"] = [asdict(p) for p in sweep]
         if len(curves) == 2:
-            lines = cb.matched_psnr_table(curves["nerv"], curves["nirvana"], count)
-            print("\nencode time at matched PSNR (nerv / nirvana):\n" + "\n".join(lines))
-            clip_report["matched-psnr time"] = lines
-            bound = cb.key_group_bound_table(curves["nerv"], curves["nirvana"])
-            print("\nthe key groups alone (each nirvana point):\n" + "\n".join(bound))
-            clip_report["key-group bound"] = bound
+            print_speed_tables(curves["nerv"], curves["nirvana"], count, clip_report)
+
+
+def print_speed_tables(nerv: dict, nirvana: dict, frames: int, clip_report: dict) -> None:
+    """The encode-time ratio at matched PSNR and its key-group bound, printed and kept in the report."""
+    from eval import codec_bench as cb
+
+    lines = cb.matched_psnr_table(nerv, nirvana, frames)
+    print("\nencode time at matched PSNR (nerv / nirvana):\n" + "\n".join(lines))
+    clip_report["matched-psnr time"] = lines
+    bound = cb.key_group_bound_table(nerv, nirvana)
+    print("\nthe key groups alone (each nirvana point):\n" + "\n".join(bound))
+    clip_report["key-group bound"] = bound
+
+
+def print_saved_tables(paths: list[Path]) -> None:
+    """``--tables``: the speed tables of saved reports, merged per clip and model size."""
+    from eval.codec_bench import merge_speed_sweeps
+
+    reports = []
+    for path in paths:
+        try:
+            reports.append(json.loads(path.read_text()))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            sys.exit(f"bench_nirvana: {path}: cannot read a JSON report ({exc})")
+    try:
+        clips = merge_speed_sweeps(reports)
+    except ValueError as exc:
+        sys.exit(f"bench_nirvana: {exc}")
+    if not clips:
+        sys.exit("bench_nirvana: no clip has time-vs-PSNR sweeps of both nerv and nirvana in these reports")
+    for sweeps in clips:
+        sizes = ", ".join(f"{fam} {size} ({len(pts)} point{'s' * (len(pts) != 1)})" for fam, by_size in
+                          (("nerv", sweeps.nerv), ("nirvana", sweeps.nirvana)) for size, pts in by_size.items())
+        print(f"\n===== {sweeps.clip}: {sizes} =====")
+        print_speed_tables(sweeps.nerv, sweeps.nirvana, sweeps.frames, {})
 
 
 def run_static(args, work: Path, report: dict, frames: int = 64) -> None:
@@ -266,6 +300,9 @@ def run_memory(args, work: Path, report: dict) -> None:
 
 def main() -> None:
     args = parse_args()
+    if args.tables:
+        print_saved_tables(args.tables)
+        return
     if args.threads:  # codec.encode reads INRV_THREADS; OMP_NUM_THREADS covers the memory children
         os.environ["OMP_NUM_THREADS"] = os.environ["INRV_THREADS"] = str(args.threads)
     if args.memory_child:

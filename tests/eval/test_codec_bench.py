@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
 import pytest
 
-from eval.codec_bench import RDPoint, key_group_bound_table, matched_psnr_table, needed_to_reach
+from eval.codec_bench import (
+    RDPoint,
+    key_group_bound_table,
+    matched_psnr_table,
+    merge_speed_sweeps,
+    needed_to_reach,
+)
 
 
 def _point(family: str, steps: int, psnr: float, seconds: float, passes: float, key: float = 0.0) -> RDPoint:
@@ -94,3 +106,62 @@ def test_key_group_bound_divides_nerv_time_by_the_key_groups_time():
     # that it is at most 20 s), so it gets no row rather than an overstated ratio and bound
     below = key_group_bound_table(nerv, {"s": [_point("nirvana", 100, 23.5, 10.0, 4000, key=4.0)]})
     assert below[1].startswith("(no")
+
+
+def _report(clip: str, **sweeps: list[RDPoint]) -> dict:
+    """A saved bench report (scripts/bench_nirvana.py --json) with these speed sweeps, e.g. nerv_m=[...]."""
+    sections = {f"speed {name.replace('_', ' ')}": [asdict(p) for p in pts] for name, pts in sweeps.items()}
+    return {"args": {"clips": clip}, clip: {"rd nerv": [], **sections}}
+
+
+def test_merge_speed_sweeps_puts_side_by_side_runs_together():
+    """Two runs, each a few sizes and step counts, give the tables of one run over all of them."""
+    nerv_m = [_point("nerv", 300, 24.0, 20.0, 600), _point("nerv", 700, 26.0, 60.0, 1400)]
+    nerv_l = [_point("nerv", 300, 25.5, 30.0, 600), _point("nerv", 700, 28.0, 90.0, 1400)]
+    nir_a = [_point("nirvana", 400, 26.0, 30.0, 12000, key=10.0)]
+    nir_b = [_point("nirvana", 100, 23.0, 10.0, 4000, key=4.0), _point("nirvana", 800, 27.5, 55.0, 20000, key=20.0)]
+    first = _report("bikes:64", nerv_m=nerv_m, nirvana_s=nir_a)
+    second = _report("bikes:64", nerv_l=nerv_l, nirvana_s=nir_b)
+    lone = _report("carphone:120", nerv_s=nerv_m)  # no nirvana sweep: no table
+    (merged,) = merge_speed_sweeps([first, second, lone])
+    assert (merged.clip, merged.frames) == ("bikes:64", 64)
+    assert set(merged.nerv) == {"m", "l"} and list(merged.nirvana) == ["s"]
+    assert sorted(p.steps for p in merged.nirvana["s"]) == [100, 400, 800]
+    expected_nir = {"s": nir_a + nir_b}
+    assert matched_psnr_table(merged.nerv, merged.nirvana, merged.frames) == \
+        matched_psnr_table({"m": nerv_m, "l": nerv_l}, expected_nir, 64)
+    bound = key_group_bound_table(merged.nerv, merged.nirvana)
+    assert bound == key_group_bound_table({"m": nerv_m, "l": nerv_l}, expected_nir)
+    assert [line.split()[0] for line in bound[1:-1]] == ["26.00", "27.50"]  # 23 dB: below nerv's sweeps
+
+
+@pytest.mark.parametrize("report, message", [
+    ([1], "not a bench report"),
+    ({"bikes:64": {"speed nerv s": [{"family": "nerv"}]}}, "not a list of bench points"),
+    ({"bikes": {"speed nerv s": [], "speed nirvana s": []}}, "NAME:FRAMES"),
+])
+def test_merge_speed_sweeps_refuses_what_is_not_a_report(report, message):
+    with pytest.raises(ValueError, match=message):
+        merge_speed_sweeps([report])
+
+
+BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_nirvana.py"
+
+
+def test_bench_tables_option_prints_saved_runs_and_refuses_bad_files(tmp_path):
+    nerv = [_point("nerv", 300, 24.0, 20.0, 600), _point("nerv", 700, 26.0, 60.0, 1400)]
+    nir = [_point("nirvana", 400, 26.0, 30.0, 12000, key=10.0)]
+    a, b, bad = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "bad.json"
+    a.write_text(json.dumps(_report("bikes:64", nerv_s=nerv)))
+    b.write_text(json.dumps(_report("bikes:64", nirvana_s=nir)))
+    bad.write_text("{not json")
+    run = [sys.executable, str(BENCH), "--tables"]
+    ok = subprocess.run(run + [str(a), str(b)], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "bikes:64: nerv s (2 points), nirvana s (1 point)" in ok.stdout
+    row = next(line.split() for line in ok.stdout.splitlines() if line.split()[:1] == ["26.00"])
+    assert row[1:4] == ["60.0", "30.0", "2.0"]
+    for files, message in (([bad], "cannot read a JSON report"), ([a], "no clip has time-vs-PSNR sweeps")):
+        out = subprocess.run(run + [str(f) for f in files], capture_output=True, text=True, timeout=120)
+        assert out.returncode != 0 and "Traceback" not in out.stderr
+        assert out.stderr.strip().startswith("bench_nirvana: ") and message in out.stderr
