@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -27,10 +28,14 @@ from codec.video import VideoWriter, open_video, sample_clip, write_video
 from eval import codec_bench as cb
 from eval.codec_bench import merge_speed_sweeps
 from eval.datasets import folder_sources, prepare
+from eval.plots import Curve, TimeCurve, rd_plot, time_plot
 
 #: Model sizes of the default time-vs-PSNR sweeps: a larger size may reach a high PSNR first
 #: (carphone: nerv m and nirvana l from 27.9 dB up), so each family is timed at its fastest.
 DEFAULT_SPEED_PRESETS = {"nerv": "s,m", "nirvana": "s,m,l"}
+#: The issue's goal for nerv / nirvana encode time at matched PSNR (the paper: 12x on UVG, GPUs):
+#: the speed plots draw each nirvana sweep again at this many times its seconds.
+SPEED_GOAL = 5.0
 
 
 def family_values(items: list[str], defaults: dict[str, str]) -> dict[str, str]:
@@ -71,7 +76,8 @@ def run_clip(args, clip: str, count: int, work: Path, report: dict) -> None:
     families = args.families.split(",")
     steps = family_values(args.steps, {"nirvana": "600", "nerv": "1500", "hnerv": "1500"})
     speed_steps = family_values(args.speed_steps, {"nerv": "300,700,1500,3000", "nirvana": "150,300,600,1200"})
-    clip_report: dict = report.setdefault(f"{clip}:{count}", {})
+    key = f"{clip}:{count}"
+    clip_report: dict = report.setdefault(key, {})
     size = "" if args.scale == 1 else f", shrunk by {args.scale:g}"
     print(f"\n===== {name}, {count} frames{size} =====", flush=True)
     if not args.skip_rd:
@@ -94,6 +100,8 @@ def run_clip(args, clip: str, count: int, work: Path, report: dict) -> None:
                 text = cb.bd_rate_text(curves[anchor], curves["nirvana"])
                 print(f"BD-rate nirvana vs {anchor} (PSNR-RGB): {text}")
                 clip_report[f"bd-rate nirvana vs {anchor}"] = text
+        if args.plots:
+            print(f"plot: {draw_rd(args.plots, key, curves)}")
     if not args.skip_speed:
         fixed = family_presets(args)
         sizes = family_values(args.speed_presets, {f: fixed.get(f, DEFAULT_SPEED_PRESETS[f]) for f in families
@@ -112,6 +120,8 @@ def run_clip(args, clip: str, count: int, work: Path, report: dict) -> None:
                 clip_report[f"speed {fam} {preset}"] = [asdict(p) for p in sweep]
         if len(curves) == 2:
             print_speed_tables(curves["nerv"], curves["nirvana"], count, clip_report)
+            if args.plots:
+                print(f"plot: {draw_speed(args.plots, key, curves['nerv'], curves['nirvana'])}")
 
 
 def print_speed_tables(nerv: dict, nirvana: dict, frames: int, clip_report: dict) -> None:
@@ -124,9 +134,33 @@ def print_speed_tables(nerv: dict, nirvana: dict, frames: int, clip_report: dict
     clip_report["key-group bound"] = bound
 
 
-def print_saved_tables(paths: list[Path]) -> None:
-    """``--tables``: the speed tables of saved reports, merged per clip and model size. Raises
-    ValueError (one line) for a file that is not such a report, or reports with no table to print."""
+def plot_stem(key: str) -> str:
+    """A file name stem for a report's clip key ``NAME:FRAMES`` (NAME a sample clip or a path)."""
+    name, _, frames = key.rpartition(":")
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{Path(name).stem}_{frames}")
+
+
+def draw_rd(plot_dir: Path, key: str, curves: dict[str, list[cb.RDPoint]]) -> Path:
+    """The RD sweeps of one clip (PSNR-RGB, PSNR-YUV and MS-SSIM against the files' bpp)."""
+    series = {fam: Curve(fam, "inrv", {"bpp": [p.bpp for p in pts], "psnr-rgb": [p.psnr_rgb for p in pts],
+                                       "psnr-yuv": [p.psnr_yuv for p in pts], "ms-ssim": [p.ms_ssim for p in pts]})
+              for fam, pts in curves.items()}
+    return rd_plot(plot_dir / f"{plot_stem(key)}_rd.png", f"{key}: rate-distortion", list(series.values()))
+
+
+def draw_speed(plot_dir: Path, key: str, nerv: dict[str, list[cb.RDPoint]],
+               nirvana: dict[str, list[cb.RDPoint]]) -> Path:
+    """Each time-vs-PSNR sweep of one clip, with nirvana's drawn again at SPEED_GOAL times its seconds."""
+    curves = [TimeCurve(f"{fam} {size}".strip(), tuple(p.encode_s for p in pts), tuple(p.psnr_rgb for p in pts))
+              for fam, sweeps in (("nerv", nerv), ("nirvana", nirvana)) for size, pts in sweeps.items()]
+    return time_plot(plot_dir / f"{plot_stem(key)}_speed.png", f"{key}: encode time to reach a PSNR", curves,
+                     goal=SPEED_GOAL, goal_of=[c.label for c in curves if c.label.startswith("nirvana")])
+
+
+def print_saved_tables(paths: list[Path], plot_dir: Path | None = None) -> None:
+    """``--tables``: the speed tables of saved reports, merged per clip and model size (and their
+    speed plots into ``plot_dir``). Raises ValueError (one line) for a file that is not such a
+    report, or reports with no table to print."""
     reports = []
     for path in paths:
         try:
@@ -141,6 +175,8 @@ def print_saved_tables(paths: list[Path]) -> None:
                           (("nerv", sweeps.nerv), ("nirvana", sweeps.nirvana)) for size, pts in by_size.items())
         print(f"\n===== {sweeps.clip}: {sizes} =====")
         print_speed_tables(sweeps.nerv, sweeps.nirvana, sweeps.frames, {})
+        if plot_dir:
+            print(f"plot: {draw_speed(plot_dir, sweeps.clip, sweeps.nerv, sweeps.nirvana)}")
 
 
 def run_static(args, work: Path, report: dict, frames: int = 64) -> None:

@@ -1,4 +1,5 @@
-"""Rate-distortion plots (matplotlib, Agg backend, PNG): one per sequence and one for the average.
+"""Rate-distortion plots (matplotlib, Agg backend, PNG): one per sequence and one for the average;
+and time-quality plots of encoders (PSNR against encode seconds, :func:`time_plot`).
 
 Each figure has PSNR-RGB, PSNR-YUV and MS-SSIM against bpp (log scale). Our curves are solid with
 markers; inrv families and anchors get different marker shapes. On UVG the published curves of
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from eval.published import PublishedCurve
 
-__all__ = ["Curve", "rd_plot"]
+__all__ = ["Curve", "TimeCurve", "rd_plot", "time_plot"]
 
 PANELS = (("psnr-rgb", "PSNR-RGB (dB)"), ("psnr-yuv", "PSNR-YUV 6:1:1 (dB)"), ("ms-ssim", "MS-SSIM (RGB)"))
 
@@ -26,6 +27,15 @@ class Curve:
     label: str
     kind: str
     series: dict
+
+
+@dataclass(frozen=True)
+class TimeCurve:
+    """One encoder's sweep of training lengths: encode seconds and the PSNR each file reached."""
+
+    label: str
+    seconds: tuple[float, ...]
+    psnr: tuple[float, ...]
 
 
 def _points(curve: Curve, key: str) -> tuple[list[float], list[float]]:
@@ -44,7 +54,6 @@ def rd_plot(path: Path, title: str, curves: Seq[Curve], published: Seq[Published
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     panels = [p for p in PANELS if any(_points(c, p[0])[0] for c in curves)] or list(PANELS[:1])
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
@@ -60,14 +69,54 @@ def rd_plot(path: Path, title: str, curves: Seq[Curve], published: Seq[Published
                 style = "--" if len(pub.points) > 1 else "none"
                 ax.plot(pub.bpp, pub.psnr, linestyle=style, marker="x", markersize=4, linewidth=0.9,
                         color=str(0.25 + 0.5 * j / max(len(published), 1)), label=f"{pub.label} (published)")
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("bits per pixel")
-        ax.set_ylabel(label)
-        ax.grid(True, which="both", alpha=0.3)
+        _log_x_axes(ax, "bits per pixel", label)
     axes[0][0].legend(fontsize=7, loc="lower right")
     fig.suptitle(title)
+    return _save(plt, fig, path)
+
+
+def time_plot(path: Path, title: str, curves: Seq[TimeCurve], goal: float | None = None,
+              goal_of: Seq[str] = ()) -> Path:
+    """PSNR against encode seconds on a log scale, one line per curve, into a PNG at ``path``:
+    the horizontal gap between two curves at a PSNR is their speed ratio there. With ``goal``,
+    each curve named in ``goal_of`` is drawn again, dotted, at ``goal`` times its seconds: a curve
+    that lies right of that copy is more than ``goal`` times slower."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    for i, curve in enumerate(curves):
+        pairs = sorted(zip(curve.seconds, curve.psnr))
+        if not pairs:
+            continue
+        x, y = [a for a, _ in pairs], [b for _, b in pairs]
+        ax.plot(x, y, marker="o", markersize=4, linewidth=1.5, color=f"C{i % 10}", label=curve.label)
+        if goal and curve.label in goal_of:
+            ax.plot([goal * v for v in x], y, linestyle=":", linewidth=1.2, color=f"C{i % 10}",
+                    label=f"{curve.label}, seconds x {goal:g} (the {goal:g}x goal)")
+    _log_x_axes(ax, "encode seconds", "PSNR-RGB (dB), decoded from the file", ticks=(1.0, 2.0, 5.0))
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title(title)
+    return _save(plt, fig, path)
+
+
+def _log_x_axes(ax, xlabel: str, ylabel: str, ticks: tuple[float, ...] | None = None) -> None:
+    """A log-scale x axis labelled in plain numbers (major ticks at ``ticks`` x 10^k when given), a grid."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    if ticks:
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _save(plt, fig, path: Path) -> Path:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -6,7 +6,7 @@ bits and steps per group, and peak memory against video length.
         --speed-steps nerv=300,1500 --speed-steps nirvana=100,400 --skip-memory   # a reduced run
     python scripts/bench_nirvana.py --clips bikes:250,clip.mp4:120 --scale 2 --skip-rd \\
         --skip-memory --skip-static --preset nerv=m     # any clips (files or sample names), shrunk
-    python scripts/bench_nirvana.py --tables a.json b.json    # the speed tables of saved runs, merged
+    python scripts/bench_nirvana.py --tables a.json b.json --plots plots/   # saved runs merged, drawn
 
 Every rate is a written file's size and every quality is measured on frames decoded from it
 (eval/nirvana_bench.py, eval/codec_bench.py). "Encode time at matched PSNR": each family is encoded at one lambda with
@@ -16,7 +16,8 @@ model size of ``--speed-presets`` (default nerv s and m, nirvana s, m and l) is 
 PSNR a family is timed by its fastest size there (the table names it). A second table bounds
 the ratio at each nirvana point by its key groups alone (nerv's seconds over the training seconds
 of the first group and of the first group after each scene cut): what it would be if every later
-group cost nothing.
+group cost nothing. ``--plots DIR`` draws each clip's RD curves and its time-vs-PSNR sweeps (log
+seconds, so the gap between two curves is their speed ratio; nirvana's drawn again at 5x its time).
 Memory: a synthetic 640x360 clip of N frames is encoded in a fresh process per N; its peak RSS
 (and the growth over the RSS before encoding) is compared between lengths.
 """
@@ -62,6 +63,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--threads", type=int, help="torch threads (default: every core)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", type=Path, help="also write every number here")
+    ap.add_argument("--plots", type=Path, metavar="DIR",
+                    help="also draw each clip's RD curves and time-vs-PSNR sweeps (PNG) into DIR")
     ap.add_argument("--tables", type=Path, nargs="+", metavar="JSON",
                     help="run nothing: print the matched-PSNR and key-group tables of saved --json "
                          "reports, their sweeps merged per clip and model size (runs made side by side)")
@@ -90,7 +93,7 @@ def main() -> None:
 
     if args.tables:
         try:
-            bench.print_saved_tables(args.tables)
+            bench.print_saved_tables(args.tables, args.plots)
         except ValueError as exc:
             sys.exit(f"bench_nirvana: {exc}")
         return

@@ -156,8 +156,11 @@ def test_bench_tables_option_prints_saved_runs_and_refuses_bad_files(tmp_path):
     b.write_text(json.dumps(_report("bikes:64", nirvana_s=nir)))
     bad.write_text("{not json")
     run = [sys.executable, str(BENCH), "--tables"]
-    ok = subprocess.run(run + [str(a), str(b)], capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(run + [str(a), str(b), "--plots", str(tmp_path / "plots")],
+                        capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
+    plot = tmp_path / "plots" / "bikes_64_speed.png"
+    assert f"plot: {plot}" in ok.stdout and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "bikes:64: nerv s (2 points), nirvana s (1 point)" in ok.stdout
     row = next(line.split() for line in ok.stdout.splitlines() if line.split()[:1] == ["26.00"])
     assert row[1:4] == ["60.0", "30.0", "2.0"]
@@ -165,3 +168,10 @@ def test_bench_tables_option_prints_saved_runs_and_refuses_bad_files(tmp_path):
         out = subprocess.run(run + [str(f) for f in files], capture_output=True, text=True, timeout=120)
         assert out.returncode != 0 and "Traceback" not in out.stderr
         assert out.stderr.strip().startswith("bench_nirvana: ") and message in out.stderr
+
+
+def test_plot_stem_names_a_clip_key_as_a_file():
+    from eval.nirvana_bench import plot_stem
+
+    assert plot_stem("bikes:64") == "bikes_64"
+    assert plot_stem("videos/My clip (1).mp4:120") == "My_clip_1_120"
