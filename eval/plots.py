@@ -75,12 +75,11 @@ def rd_plot(path: Path, title: str, curves: Seq[Curve], published: Seq[Published
     return _save(plt, fig, path)
 
 
-def time_plot(path: Path, title: str, curves: Seq[TimeCurve], goal: float | None = None,
-              goal_of: Seq[str] = ()) -> Path:
+def time_plot(path: Path, title: str, curves: Seq[TimeCurve], guides: Seq[TimeCurve] = ()) -> Path:
     """PSNR against encode seconds on a log scale, one line per curve, into a PNG at ``path``:
-    the horizontal gap between two curves at a PSNR is their speed ratio there. With ``goal``,
-    each curve named in ``goal_of`` is drawn again, dotted, at ``goal`` times its seconds: a curve
-    that lies right of that copy is more than ``goal`` times slower."""
+    the horizontal gap between two curves at a PSNR is their speed ratio there. ``guides`` are
+    drawn dotted in black (e.g. a curve at 5x another's seconds: what lies left of it is less than
+    5x slower)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,13 +88,12 @@ def time_plot(path: Path, title: str, curves: Seq[TimeCurve], goal: float | None
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     for i, curve in enumerate(curves):
         pairs = sorted(zip(curve.seconds, curve.psnr))
-        if not pairs:
-            continue
-        x, y = [a for a, _ in pairs], [b for _, b in pairs]
-        ax.plot(x, y, marker="o", markersize=4, linewidth=1.5, color=f"C{i % 10}", label=curve.label)
-        if goal and curve.label in goal_of:
-            ax.plot([goal * v for v in x], y, linestyle=":", linewidth=1.2, color=f"C{i % 10}",
-                    label=f"{curve.label}, seconds x {goal:g} (the {goal:g}x goal)")
+        ax.plot([a for a, _ in pairs], [b for _, b in pairs], marker="o", markersize=4, linewidth=1.5,
+                color=f"C{i % 10}", label=curve.label)
+    for guide in guides:
+        pairs = sorted(zip(guide.seconds, guide.psnr))
+        ax.plot([a for a, _ in pairs], [b for _, b in pairs], linestyle=":", linewidth=1.4, color="black",
+                label=guide.label)
     _log_x_axes(ax, "encode seconds", "PSNR-RGB (dB), decoded from the file", ticks=(1.0, 2.0, 5.0))
     ax.legend(fontsize=7, loc="best")
     ax.set_title(title)
