@@ -155,8 +155,14 @@ def draw_speed(plot_dir: Path, key: str, nerv: dict[str, list[cb.RDPoint]],
     needs less than SPEED_GOAL times nirvana's time."""
     curves = [TimeCurve(f"{fam} {size}".strip(), tuple(p.encode_s for p in pts), tuple(p.psnr_rgb for p in pts))
               for fam, sweeps in (("nerv", nerv), ("nirvana", nirvana)) for size, pts in sweeps.items()]
-    levels = sorted(set(cb.sweep_psnrs(nirvana)))
-    fastest = [(reach[0], psnr) for psnr in levels if (reach := cb.cheapest_to_reach(nirvana, psnr))]
+    # at the PSNRs of nirvana's time-PSNR front (no point of any size higher in less time): below a
+    # sweep's first point its time is unknown, and a level there would draw a vertical step
+    front, best = [], float("-inf")
+    for p in sorted((p for pts in nirvana.values() for p in pts), key=lambda q: q.encode_s):
+        if p.psnr_rgb > best:
+            front.append(p.psnr_rgb)
+            best = p.psnr_rgb
+    fastest = [(reach[0], psnr) for psnr in front if (reach := cb.cheapest_to_reach(nirvana, psnr))]
     goal = TimeCurve(f"nirvana's fastest x {SPEED_GOAL:g} (the issue's goal)",
                      tuple(SPEED_GOAL * t for t, _ in fastest), tuple(psnr for _, psnr in fastest))
     return time_plot(plot_dir / f"{plot_stem(key)}_speed.png", f"{key}: encode time to reach a PSNR", curves, [goal])
