@@ -59,7 +59,6 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
     """Encode video file ``src`` into ``dst`` (a ``.inrv`` file), then measure it honestly."""
     config = config or EncodeConfig()
     family = get_family(config.model)
-    family.check_options(config)
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
     dst = Path(dst)
@@ -100,7 +99,7 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
         decode_seconds=decode_seconds,
         steps=stats.steps,
         estimated_bpp=stats.estimated_bits / geometry.pixels,
-        lmbda=config.rate_lambda,
+        lmbda=stats.lmbda,
         threads=threads,
         frame_passes=stats.frame_steps_per_second * stats.seconds,
         groups=stats.groups,
@@ -177,6 +176,10 @@ class CodedVideo:
         if self._decoder is None:
             self._decoder = self.family.decoder(self.config, self.geometry, self._stream, self.device)
         return self._decoder
+
+    def describe_chunks(self) -> str | None:
+        """What the family adds about the chunks for ``inrv info`` (a table per group, say), or None."""
+        return self.family.describe_chunks(self.config, self.geometry, self._stream)
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
         """Yield decoded frames ``start .. stop - 1`` one by one, (H, W, 3) uint8."""

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from codec import __version__
 
+BUILTIN_COMMANDS = ("encode", "decode", "info", "demo")
 DEMO_FRAMES = 32
 DEMO_STEPS = 800  # about a minute of HNeRV training on 2 CPU cores
 
@@ -32,42 +35,50 @@ def _add_threads_option(p: argparse.ArgumentParser) -> None:
 
 
 def _add_encode_options(p: argparse.ArgumentParser) -> None:
-    from codec.registry import family_names
+    """The common encode flags, then every registered family's own options (one flag per option
+    name; an option some families lack says which families read it)."""
+    from codec.registry import families
 
-    p.add_argument("--model", default="hnerv", choices=family_names(), help="model family")
-    rate = p.add_mutually_exclusive_group()
-    rate.add_argument("--quality", "-q", type=int, help="1 (smallest) .. 8 (best); default 4")
-    rate.add_argument("--lmbda", type=float, help="rate-distortion lambda (loss = D + lambda * bpp)")
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--preset", help="network size: xs, s, m, l, xl")
-    size.add_argument("--params", type=int, help="network size as a parameter budget")
-    p.add_argument("--steps", type=int, help="training steps")
-    p.add_argument("--time-budget", type=float, help="training time limit in seconds")
+    registered = families()
+    p.add_argument("--model", default="hnerv", choices=[f.name for f in registered], help="model family: "
+                   + "; ".join(f"{f.name}: {f.summary}" for f in registered))
+    groups = {"rate": p.add_mutually_exclusive_group()}
+    groups["rate"].add_argument("--quality", "-q", type=int, help="1 (smallest) .. 8 (best); default 4")
     p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
-    p.add_argument("--gop", type=int, help="nirvana: frames per group (default 8)")
-    p.add_argument("--patch", type=int, help="nirvana: patch size in pixels (default 8; 16 for frames under 128x128 pixels)")
-    p.add_argument("--scene-cut", type=float, metavar="DB",
-                   help="nirvana: a new group starts where consecutive frames are less "
-                        "than DB PSNR apart (default 12; 0: never)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--seed", type=int, default=0)
     _add_threads_option(p)
-    p.add_argument("--post-quant", type=int, metavar="BITS",
-                   help="nerv, hnerv: the baseline: train in float, quantize to BITS after training")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    for name, (spec, users) in _family_options(registered).items():
+        if spec.group and spec.group not in groups:
+            groups[spec.group] = p.add_mutually_exclusive_group()
+        target = groups[spec.group] if spec.group else p
+        who = "" if len(users) == len(registered) else ", ".join(users) + ": "
+        target.add_argument(spec.flag, dest=f"option_{name}", type=spec.kind, metavar=spec.metavar or spec.name.upper(),
+                            help=who + spec.help)
+
+
+def _family_options(registered) -> dict:
+    """option name -> (its declaration, the families declaring it), in first-declared order. One
+    name must mean one flag and one type in every family that declares it."""
+    merged: dict = {}
+    for family in registered:
+        for spec in family.options_cls.specs():
+            first, users = merged.setdefault(spec.name, (spec, []))
+            if (first.flag, first.kind, first.group) != (spec.flag, spec.kind, spec.group):
+                raise RuntimeError(f"option {spec.name!r}: {family.name} declares it unlike {users[0]}")
+            users.append(family.name)
+    return merged
 
 
 def _encode_config(args: argparse.Namespace):
     from codec.config import EncodeConfig
 
     start, count = args.frames
-    return EncodeConfig(
-        model=args.model, quality=args.quality, lmbda=args.lmbda, preset=args.preset,
-        params=args.params, steps=args.steps, time_budget=args.time_budget, start=start,
-        count=count, device=args.device, seed=args.seed, gop=args.gop, patch=args.patch,
-        scene_cut=args.scene_cut,
-        post_quant_bits=args.post_quant, threads=args.threads, progress=not args.quiet,
-    )
+    options = {k.removeprefix("option_"): v for k, v in vars(args).items()
+               if k.startswith("option_") and v is not None}
+    return EncodeConfig(model=args.model, quality=args.quality, start=start, count=count, device=args.device,
+                        seed=args.seed, threads=args.threads, progress=not args.quiet, options=options)
 
 
 def _print_result(r) -> None:
@@ -107,6 +118,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import codec
     from codec.config import EncodeConfig
+    from codec.registry import families_declaring
     from codec.video import sample_clip
 
     src = sample_clip("carphone")
@@ -114,8 +126,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stream = out / "carphone.inrv"
     print(f"encoding the first {DEMO_FRAMES} frames of {src.name} (176x144) with {args.model} ...")
-    config = EncodeConfig(model=args.model, count=DEMO_FRAMES, steps=args.steps or DEMO_STEPS,
-                          device=args.device, threads=args.threads)
+    trains = args.model in families_declaring("steps")  # a family without steps hears of --steps
+    config = EncodeConfig(model=args.model, count=DEMO_FRAMES, device=args.device, threads=args.threads,
+                          options={"steps": args.steps or DEMO_STEPS if trains else args.steps})
     _print_result(codec.encode(src, stream, config))
     decoded = out / "carphone_decoded.mp4"
     lossless = out / "carphone_decoded.mkv"
@@ -158,20 +171,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_threads_option(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("eval", help="rate-distortion evaluation against x264/x265/AV1/VVC", add_help=False)
-    p.set_defaults(func=None)
+    for name, entry in _plugins().items():
+        p = sub.add_parser(name, help=entry.help, add_help=False)
+        p.set_defaults(func=None)
     return parser
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """A sub-command another package adds to ``inrv`` (the ``inrv.commands`` entry-point group):
+    ``main(argv) -> exit status`` gets the arguments after the command's name."""
+
+    load: Callable[[], Callable[[list[str]], int]]
+    help: str
+
+
+def _plugins() -> dict[str, Plugin]:
+    """Sub-commands from installed packages (this distribution's ``eval``: the evaluation harness),
+    found without importing them: the codec does not depend on what builds on it."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: Plugin(ep.load, f"{ep.module.partition('.')[0]}: see inrv {ep.name} --help")
+            for ep in entry_points(group="inrv.commands")}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = bool(argv) and argv[0] == "--debug"
     try:
-        if argv[int(debug):int(debug) + 1] == ["eval"]:
-            # The evaluation harness builds on the codec; this CLI is its one entry point.
-            from eval.cli import main as eval_main
-
-            return eval_main(argv[int(debug) + 1:])
+        command = argv[int(debug):int(debug) + 1]
+        plugins = _plugins() if command and command[0] not in BUILTIN_COMMANDS else {}
+        if command and command[0] in plugins:
+            return plugins[command[0]].load()(argv[int(debug) + 1:])
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

@@ -1,32 +1,30 @@
-"""The interface every model family implements, and what they exchange with the public API."""
+"""The interface every model family implements, and what it exchanges with the public API.
+
+A family (a package under ``codec/families/``, registered in :mod:`codec.registry`) declares its
+options (:attr:`Family.options_cls`), turns them and the video's geometry into its frozen stream
+config (:meth:`Family.make_config`), encodes frames into chunks (:meth:`Family.encode`), builds a
+decoder over a stream's chunks (:meth:`Family.decoder`) and describes a stream for ``inrv info``.
+The decoder side must import nothing of training (no compressai, pytorch_msssim or fitting
+loop): a family imports its training modules inside :meth:`Family.encode`.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-import numpy as np
-import torch
-
-from bitstream import BitstreamError
-from bitstream.fields import ByteReader, ByteWriter
-from bitstream.tensor import QuantizedTensor, read_tensor, write_tensor
-from codec.config import FAMILY_OPTIONS, EncodeConfig
 from codec.configio import pack_config, unpack_config
-from codec.errors import ConfigError
-from codec.registry import families_reading
+from codec.options import Options
 from codec.results import GroupResult
 
-#: Chunk kinds (u8 in the stream). Permanent, like family ids.
-CHUNK_NETWORK = 1
-CHUNK_EMBEDDINGS = 2
-CHUNK_GROUP = 3
-CHUNK_SEGMENT = 4
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
-MAX_TENSORS_PER_CHUNK = 4096
+    from codec.config import EncodeConfig
 
 ChunkSink = Callable[[int, bytes], None]
 
@@ -48,7 +46,7 @@ class FrameSource(Protocol):
 
     geometry: Geometry
 
-    def read(self, offset: int, count: int) -> np.ndarray: ...
+    def read(self, offset: int, count: int) -> "np.ndarray": ...
 
 
 class ChunkSource(Protocol):
@@ -65,7 +63,8 @@ class ChunkSource(Protocol):
 
 @dataclass(frozen=True)
 class FamilyStats:
-    """What an encode did, for reports: steps, training-time estimates, per-group details."""
+    """What an encode did, for reports: steps, training-time estimates, per-group details, and the
+    rate-distortion lambda it trained with (``None`` for a family without one)."""
 
     steps: int
     seconds: float
@@ -73,49 +72,38 @@ class FamilyStats:
     train_psnr: float
     frame_steps_per_second: float
     groups: tuple[GroupResult, ...] = ()
+    lmbda: float | None = None
 
 
 class Decoder(ABC):
     """Renders frames from a stream's chunks."""
 
     @abstractmethod
-    def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
-        """Yield (n, H, W, 3) uint8 arrays covering frames ``start`` .. ``stop - 1``."""
+    def render(self, start: int, stop: int) -> Iterator["np.ndarray"]:
+        """Yield (n, H, W, 3) uint8 arrays covering frames ``start .. stop - 1``."""
 
 
 class Family(ABC):
-    """A model family: makes its config, encodes frames into chunks, builds a decoder."""
+    """A model family: declares its options, makes its config, encodes frames into chunks, builds
+    a decoder. ``summary``: what the family is for, in a line (``inrv encode --help``, docs)."""
 
     name: ClassVar[str]
     family_id: ClassVar[int]
     config_cls: ClassVar[type]
-    #: The fields of :data:`codec.config.FAMILY_OPTIONS` this family reads.
-    options: ClassVar[frozenset[str]] = frozenset()
-
-    def check_options(self, enc: EncodeConfig) -> None:
-        """A family-specific option given to a family that does not read it is a mistake the user
-        should hear about (``--gop 8 --model nerv`` would otherwise encode without groups)."""
-        for field, flag in FAMILY_OPTIONS.items():
-            if getattr(enc, field) is not None and field not in self.options:
-                users = families_reading(field)
-                raise ConfigError(f"{flag} does not apply to --model {self.name}"
-                                  + (f" (only to {', '.join(users)})" if users else ""))
+    options_cls: ClassVar[type[Options]] = Options
+    summary: ClassVar[str] = ""
 
     @abstractmethod
-    def make_config(self, enc: EncodeConfig, geometry: Geometry) -> Any:
-        """The family's frozen config for this video (presets, --params, strides for its size)."""
+    def make_config(self, enc: "EncodeConfig", geometry: Geometry) -> Any:
+        """The family's frozen config for this video (from ``enc.quality`` and ``enc.options``)."""
 
     @abstractmethod
-    def encode(
-        self, config: Any, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
-        device: torch.device,
-    ) -> FamilyStats:
-        """Fit and write every chunk through ``sink``."""
+    def encode(self, config: Any, source: FrameSource, enc: "EncodeConfig", sink: ChunkSink,
+               device: "torch.device") -> FamilyStats:
+        """Fit (or predict) and write every chunk through ``sink``."""
 
     @abstractmethod
-    def decoder(
-        self, config: Any, geometry: Geometry, stream: ChunkSource, device: torch.device
-    ) -> Decoder:
+    def decoder(self, config: Any, geometry: Geometry, stream: ChunkSource, device: "torch.device") -> Decoder:
         """A decoder over ``stream``; it reads chunks lazily where the family allows it."""
 
     def pack(self, config: Any) -> bytes:
@@ -126,34 +114,8 @@ class Family(ABC):
 
     def describe(self, config: Any) -> dict[str, Any]:
         """Human-readable config for ``inrv info``."""
-        from dataclasses import asdict
-
         return asdict(config)
 
-
-def pack_tensors(tensors: list[QuantizedTensor]) -> bytes:
-    """A chunk payload holding a count and then each tensor record."""
-    w = ByteWriter()
-    w.uvarint(len(tensors))
-    for t in tensors:
-        write_tensor(w, t)
-    return w.getvalue()
-
-
-def unpack_tensors(data: bytes, expected: int | None = None, chunk: int | None = None,
-                   base_offset: int = 0) -> list[QuantizedTensor]:
-    r = ByteReader(data, base_offset=base_offset, chunk=chunk)
-    count = r.uvarint()
-    if count > MAX_TENSORS_PER_CHUNK or (expected is not None and count != expected):
-        raise BitstreamError(
-            f"chunk holds {count} tensors, expected {expected}", chunk=chunk, offset=base_offset
-        )
-    tensors = [read_tensor(r) for _ in range(count)]
-    r.expect_end()
-    return tensors
-
-
-def to_uint8(frames: torch.Tensor) -> np.ndarray:
-    """(B,3,H,W) float in [0,1] -> (B,H,W,3) uint8, rounding to nearest."""
-    x = frames.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+    def describe_chunks(self, config: Any, geometry: Geometry, stream: ChunkSource) -> str | None:
+        """Anything ``inrv info`` should add about the chunks (a table per group, say); None: nothing."""
+        return None

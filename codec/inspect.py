@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from bitstream.payloads import CHUNK_NAMES
 from codec.api import CodedVideo
-from codec.family import CHUNK_EMBEDDINGS, CHUNK_GROUP, CHUNK_NETWORK, CHUNK_SEGMENT
-
-CHUNK_NAMES = {
-    CHUNK_NETWORK: "network",
-    CHUNK_EMBEDDINGS: "embeddings",
-    CHUNK_GROUP: "group",
-    CHUNK_SEGMENT: "segment",
-}
 
 
 def describe_stream(path) -> str:
@@ -40,7 +33,7 @@ def describe_stream(path) -> str:
         for name, total in per_kind.items():
             lines.append(f"  {name:<11} {total:>10}")
         lines.append(f"  {'total':<11} {info.file_bytes:>10}")
-        extra = coded.family.describe_chunks(coded._stream) if hasattr(coded.family, "describe_chunks") else None
+        extra = coded.describe_chunks()
         if extra:
             lines += ["", extra]
         return "\n".join(lines)

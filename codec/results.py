@@ -59,6 +59,7 @@ class EncodeResult:
     trained with (the same command with the same count gives the same file). ``frame_passes``: the
     training's work in frames rendered (steps times frames per step; a batch of patches counts as
     its share of a frame), so that ``encode_seconds / frame_passes`` is the cost of one.
+    ``lmbda``: the rate-distortion lambda the family trained with (``None`` for one without).
     ``groups``: one :class:`GroupResult` per group for group-wise families, empty otherwise."""
 
     path: Path
@@ -74,7 +75,7 @@ class EncodeResult:
     decode_seconds: float
     steps: int
     estimated_bpp: float
-    lmbda: float
+    lmbda: float | None
     threads: int
     frame_passes: float
     groups: tuple[GroupResult, ...] = ()

@@ -1,5 +1,6 @@
 """Benchmarks of inrv's own families: RD sweeps, BD-rates between families, quantization in
-training against post-training quantization, training throughput, decode speed and GFLOP/s.
+training against post-training quantization, training throughput, decode speed and GFLOP/s,
+through codec's public API.
 
 Every rate is a written file's size and every quality is measured on frames decoded from it.
 ``scripts/bench_codec.py`` prints these; nothing here is asserted.
@@ -13,14 +14,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import codec
 from codec.config import EncodeConfig
 from codec.device import configure_threads
-from codec.family import Geometry
-from codec.fit import FitConfig, fit
-from codec.registry import get_family
 from codec.video import open_video
 from eval.bdrate import bd_rate
 from eval.metrics import ms_ssim
@@ -175,7 +172,8 @@ def rd_sweep(src: Path, workdir: Path, base: EncodeConfig, lambdas: list[float])
     from dataclasses import replace
 
     return [
-        encode_point(src, workdir / f"{base.model}_{i}.inrv", replace(base, lmbda=lm), f"lambda={lm:g}")
+        encode_point(src, workdir / f"{base.model}_{i}.inrv", replace(base, options=replace(base.options, lmbda=lm)),
+                     f"lambda={lm:g}")
         for i, lm in enumerate(lambdas)
     ]
 
@@ -185,7 +183,8 @@ def size_sweep(src: Path, workdir: Path, base: EncodeConfig, presets: list[str],
     from dataclasses import replace
 
     return [
-        encode_point(src, workdir / f"{base.model}_{tag}_{p}.inrv", replace(base, preset=p), f"{tag} {p}")
+        encode_point(src, workdir / f"{base.model}_{tag}_{p}.inrv",
+                     replace(base, options=replace(base.options, preset=p)), f"{tag} {p}")
         for p in presets
     ]
 
@@ -218,59 +217,47 @@ class SpeedReport:
     family: str
     width: int
     height: int
-    params: int
+    file_bytes: int
     train_frame_steps_per_s: float
     decode_fps: float
     gflop_per_frame: float
     gflops_achieved: float
 
 
-def speed(family_name: str, frames: np.ndarray, preset: str, steps: int = 30,
+def speed(family_name: str, src: Path, count: int, workdir: Path, preset: str, steps: int = 30,
           device: str = "cpu") -> SpeedReport:
-    """Training throughput, decoder frames/s and achieved GFLOP/s of the decoder's forward pass."""
+    """Training throughput (frame passes per second of encoding), decoder frames/s and achieved
+    GFLOP/s of the decoder, through the public API: encode ``count`` frames of ``src`` for
+    ``steps`` steps, then render every frame of the file (counted with torch's FLOP counter)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    dev = torch.device(device)
     configure_threads()
-    n, h, w, _ = frames.shape
-    geometry = Geometry(w, h, n, Fraction(25))
-    family = get_family(family_name)
-    cfg = family.make_config(EncodeConfig(model=family_name, preset=preset), geometry)
-    tensor = torch.from_numpy(frames)
-    model = family.trainable(cfg, geometry, tensor).to(dev)
-    stats = fit(model, tensor, FitConfig(steps=steps, progress=False), dev)
-    net = family.build_net(cfg, geometry).to(dev).eval()
-    params = sum(p.numel() for p in net.parameters())
-    inputs = _decoder_inputs(family_name, model, tensor, dev)
-    with torch.inference_mode():
-        net(*inputs)  # warm-up
+    out = workdir / f"speed_{family_name}.inrv"
+    config = EncodeConfig.of(model=family_name, count=count, preset=preset, steps=steps, device=device,
+                             progress=False)
+    result = codec.encode(src, out, config)
+    with codec.open(out, device=device) as coded:
+        def render() -> None:
+            for _ in coded.decoder.render(0, count):
+                pass
+
+        render()  # warm-up
         counter = FlopCounterMode(display=False)
         with counter:
-            net(*inputs)
+            render()
         flops = counter.get_total_flops()
         reps, t0 = 0, time.perf_counter()
         while reps < 3 or time.perf_counter() - t0 < 2.0:
-            net(*inputs)
+            render()
             reps += 1
         seconds = (time.perf_counter() - t0) / reps
-    batch = inputs[0].shape[0]
     return SpeedReport(
-        family=family_name, width=w, height=h, params=params,
-        train_frame_steps_per_s=stats.frame_steps_per_second,
-        decode_fps=batch / seconds,
-        gflop_per_frame=flops / batch / 1e9,
+        family=family_name, width=result.width, height=result.height, file_bytes=result.file_bytes,
+        train_frame_steps_per_s=result.frame_passes / max(result.encode_seconds, 1e-9),
+        decode_fps=count / seconds,
+        gflop_per_frame=flops / count / 1e9,
         gflops_achieved=flops / seconds / 1e9,
     )
-
-
-def _decoder_inputs(family_name: str, model, frames: torch.Tensor, device: torch.device):
-    """A batch of 4 frames' worth of decoder input."""
-    idx = torch.arange(min(4, len(frames)), device=device)
-    if family_name == "hnerv":
-        with torch.no_grad():
-            target = frames[: len(idx)].to(device).permute(0, 3, 1, 2).float() / 255
-            return (model.encoder(target),)
-    return (idx,)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """inrv model families as evaluated methods, through the public API only.
 
-A point is ``codec.encode(sequence file, out.inrv, EncodeConfig(model=family, quality=q | lmbda=l,
-steps=..., count=frames))``. Rate is the ``.inrv`` file's size (header, tables, every chunk). The
+A point is ``codec.encode(sequence file, out.inrv, EncodeConfig(model=family, quality=q,
+count=frames, options={"lmbda": l, "steps": ...}))``: the family's own options (a lambda, training
+steps or time) go to it only where it declares them. Rate is the ``.inrv`` file's size (header, tables, every chunk). The
 timed decode is ``codec.decode`` to a ``.y4m`` (the user-facing decoder, file writing included); the
 frames that are measured come from ``codec.open(path).frames()``, i.e. the decoder's RGB output, and
 are compared with the same code and the same reference as the anchors' frames.
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from codec.config import QUALITY_LAMBDAS, EncodeConfig
+from codec.config import QUALITIES, EncodeConfig
 from codec.errors import ConfigError
 from eval.base import DecodedChunk, Decoded, Encoded, Setting, spread
 from eval.measure import PeakMemory
@@ -33,8 +34,8 @@ __all__ = ["InrvMethod"]
 class InrvMethod:
     """A :class:`~eval.base.Method` for one registered model family.
 
-    ``steps`` / ``time_budget`` bound training (None: the family's defaults); ``device`` is passed on
-    (``auto`` uses CUDA when present).
+    ``steps`` / ``time_budget`` bound training (None: the family's defaults; a family that does not
+    declare them does not get them); ``device`` is passed on (``auto`` uses CUDA when present).
     """
 
     kind: Literal["inrv"] = "inrv"
@@ -65,7 +66,7 @@ class InrvMethod:
         return f"inrv {self.family}, quality/lambda sweep, {steps}, device {self.device}"
 
     def settings(self, points: int) -> list[Setting]:
-        values = spread(min(QUALITY_LAMBDAS), max(QUALITY_LAMBDAS), points, integer=True)
+        values = spread(QUALITIES[0], QUALITIES[-1], points, integer=True)
         return [Setting("quality", v) for v in values]
 
     def parse_setting(self, text: str) -> Setting:
@@ -73,8 +74,9 @@ class InrvMethod:
         try:
             if text.strip().isdigit():
                 quality = int(text)
-                if quality not in QUALITY_LAMBDAS:
-                    raise ConfigError(f"{self.name}: quality must be in 1..{max(QUALITY_LAMBDAS)}, got {quality}")
+                if quality not in QUALITIES:
+                    raise ConfigError(f"{self.name}: quality must be in {QUALITIES[0]}..{QUALITIES[-1]}, "
+                                      f"got {quality}")
                 return Setting("quality", float(quality))
             lmbda = float(text)
         except ValueError:
@@ -84,16 +86,15 @@ class InrvMethod:
         return Setting("lmbda", lmbda)
 
     def _config(self, seq: "Sequence", setting: Setting) -> EncodeConfig:
-        knob = {"quality": int(setting.value)} if setting.knob == "quality" else {"lmbda": float(setting.value)}
-        return EncodeConfig(
-            model=self.family,
-            steps=self.steps,
-            time_budget=self.time_budget,
-            count=seq.num_frames,
-            device=self.device,
-            progress=False,
-            **knob,
-        )
+        from codec.registry import get_family
+
+        declared = {s.name for s in get_family(self.family).options_cls.specs()}
+        options = {k: v for k, v in (("steps", self.steps), ("time_budget", self.time_budget)) if k in declared}
+        quality = int(setting.value) if setting.knob == "quality" else None
+        if setting.knob == "lmbda":
+            options["lmbda"] = float(setting.value)  # an error for a family without a lambda
+        return EncodeConfig(model=self.family, quality=quality, count=seq.num_frames, device=self.device,
+                            progress=False, options=options)
 
     def encode(self, seq: "Sequence", setting: Setting, workdir: Path) -> Encoded:
         import codec

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 import codec
-import codec.models  # noqa: F401  (torch, compressai: most of a memory child's RSS, before encoding)
 from codec.config import EncodeConfig
 from codec.video import VideoWriter, open_video, sample_clip, write_video
 from eval import codec_bench as cb
@@ -52,13 +51,13 @@ def family_presets(args) -> dict[str, str]:
 
 def base_config(args, family: str, count: int, steps: int, preset: str | None = None):
     extra = dict(gop=args.gop, patch=args.patch) if family == "nirvana" else {}
-    return EncodeConfig(model=family, count=count, steps=steps, device=args.device, progress=False,
-                        preset=preset or family_presets(args).get(family), **extra)
+    return EncodeConfig.of(model=family, count=count, steps=steps, device=args.device, progress=False,
+                           preset=preset or family_presets(args).get(family), **extra)
 
 
 def group_table(path: Path) -> str:
     with codec.open(path, device="cpu") as coded:
-        return coded.family.describe_chunks(coded._stream)
+        return coded.describe_chunks()
 
 
 def prepare_clip(args, clip: str, count: int, work: Path) -> tuple[str, Path, int]:
@@ -88,7 +87,7 @@ def run_clip(args, clip: str, count: int, work: Path, report: dict) -> None:
             lambdas = [float(x) for x in per_family[fam].split(",")]
             base = base_config(args, fam, count, int(steps[fam]))
             curves[fam] = cb.rd_sweep(src, work / name, base, lambdas)
-            print(f"\n-- RD sweep {fam} ({base.steps} steps) --\n{cb.rd_table(curves[fam])}", flush=True)
+            print(f"\n-- RD sweep {fam} ({base.options.steps} steps) --\n{cb.rd_table(curves[fam])}", flush=True)
             clip_report[f"rd {fam}"] = [asdict(p) for p in curves[fam]]
             if fam == "nirvana":
                 for i, lm in enumerate(lambdas):
@@ -112,7 +111,8 @@ def run_clip(args, clip: str, count: int, work: Path, report: dict) -> None:
             for preset in sizes[fam].split(","):
                 sweep = curves[fam][preset] = []
                 for n in (int(x) for x in speed_steps[fam].split(",")):
-                    cfg = replace(base_config(args, fam, count, n, preset), lmbda=args.speed_lambda)
+                    base = base_config(args, fam, count, n, preset)
+                    cfg = replace(base, options=replace(base.options, lmbda=args.speed_lambda))
                     out = work / name / f"speed_{fam}_{preset}_{n}.inrv"
                     sweep.append(cb.encode_point(src, out, cfg, f"{preset} steps={n}"))
                 print(f"\n-- time vs PSNR, {fam} preset {preset}, lambda={args.speed_lambda:g} --\n"
@@ -233,11 +233,13 @@ def peak_rss_kib() -> int:
 
 def memory_child(y4m: str, steps: int) -> None:
     """Encode ``y4m`` with nirvana and print a JSON line with RSS figures (KiB)."""
+    import torch  # noqa: F401  (most of the RSS, before any encoding)
+
     import codec
-    import codec.models  # noqa: F401  (torch, compressai: most of the RSS, before any encoding)
+
     baseline = peak_rss_kib()
     out = Path(y4m).with_suffix(".inrv")
-    result = codec.encode(y4m, out, EncodeConfig(model="nirvana", steps=steps, device="cpu", progress=False))
+    result = codec.encode(y4m, out, EncodeConfig.of(model="nirvana", steps=steps, device="cpu", progress=False))
     peak = peak_rss_kib()
     print(json.dumps({"frames": result.num_frames, "peak_kib": peak, "before_kib": baseline,
                       "bpp": result.bpp, "psnr": result.psnr_rgb, "encode_s": result.encode_seconds}))
@@ -253,7 +255,8 @@ def run_memory(args, work: Path, report: dict) -> None:
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         path.unlink()
     print(f"\n===== peak memory, nirvana, synthetic 640x360, {args.memory_steps} steps =====")
-    print("(before: peak RSS after importing torch and the codec; growth: what encoding added)")
+    print("(before: peak RSS after importing torch; growth: what encoding added, the training modules' "
+          "imports included)")
     print(f"{'frames':>6} {'peak MiB':>9} {'before MiB':>11} {'growth MiB':>11} {'encode s':>9} {'PSNR':>6}")
     for r in rows:
         print(f"{r['frames']:>6} {r['peak_kib'] / 1024:>9.1f} {r['before_kib'] / 1024:>11.1f} "

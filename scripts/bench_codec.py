@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 from codec.config import EncodeConfig
-from codec.registry import get_family
-from codec.video import open_video, sample_clip
+from codec.registry import families_declaring
+from codec.video import sample_clip
 from eval import codec_bench as cb
 
 
@@ -41,8 +41,8 @@ def main() -> None:
             print(f"\n== carphone 176x144, {n} frames, {args.steps} steps, preset {args.preset} ==")
             curves = {}
             for fam in families:
-                base = EncodeConfig(model=fam, count=n, steps=args.steps, preset=args.preset,
-                                    device=args.device, progress=False)
+                base = EncodeConfig.of(model=fam, count=n, steps=args.steps, preset=args.preset,
+                                       device=args.device, progress=False)
                 curves[fam] = cb.rd_sweep(src, work, base, lambdas)
                 print(cb.rd_table(curves[fam]))
                 print(f"{fam}: monotone in rate and quality: {cb.is_monotone(curves[fam])}")
@@ -51,29 +51,28 @@ def main() -> None:
             if not args.skip_ptq and n == min(int(x) for x in args.frames.split(",")):
                 presets = args.ptq_presets.split(",")
                 for fam in families:
-                    if "post_quant_bits" not in get_family(fam).options:
+                    if fam not in families_declaring("post_quant_bits"):
                         print(f"{fam}: no 8-bit post-training baseline (the family takes no --post-quant)")
                         continue
-                    base = EncodeConfig(model=fam, count=n, steps=args.steps, quality=args.ptq_quality,
-                                        device=args.device, progress=False)
+                    base = EncodeConfig.of(model=fam, count=n, steps=args.steps, quality=args.ptq_quality,
+                                           device=args.device, progress=False)
                     qat = cb.size_sweep(src, work, base, presets, "qat")
-                    ptq_base = EncodeConfig(model=fam, count=n, steps=args.steps, post_quant_bits=8,
-                                            device=args.device, progress=False)
+                    ptq_base = EncodeConfig.of(model=fam, count=n, steps=args.steps, post_quant_bits=8,
+                                               device=args.device, progress=False)
                     ptq = cb.size_sweep(src, work, ptq_base, presets, "ptq8")
                     print(cb.rd_table(qat + ptq))
                     print(f"{fam}: BD-rate of quantization in training vs 8-bit after training: "
                           f"{cb.bd_rate_text(ptq, qat)}")
     if not args.skip_speed:
         print("\n== speed on this machine (CPU unless --device) ==")
-        print(f"{'family':<7} {'size':<9} {'params':>8} {'train frame-steps/s':>20} {'decode fps':>11} "
+        print(f"{'family':<7} {'size':<9} {'bytes':>8} {'train frame-steps/s':>20} {'decode fps':>11} "
               f"{'GFLOP/frame':>12} {'GFLOP/s':>8}")
-        for clip, count in (("carphone", 8), ("bikes", 8)):
-            with open_video(sample_clip(clip)) as video:
-                frames = video.read(0, count)
-            for fam in families:
-                r = cb.speed(fam, frames, args.preset, device=args.device)
-                print(f"{r.family:<7} {r.width}x{r.height:<5} {r.params:>8} {r.train_frame_steps_per_s:>20.1f} "
-                      f"{r.decode_fps:>11.1f} {r.gflop_per_frame:>12.3f} {r.gflops_achieved:>8.1f}")
+        with tempfile.TemporaryDirectory() as tmp:
+            for clip, count in (("carphone", 8), ("bikes", 8)):
+                for fam in families:
+                    r = cb.speed(fam, sample_clip(clip), count, Path(tmp), args.preset, device=args.device)
+                    print(f"{r.family:<7} {r.width}x{r.height:<5} {r.file_bytes:>8} {r.train_frame_steps_per_s:>20.1f} "
+                          f"{r.decode_fps:>11.1f} {r.gflop_per_frame:>12.3f} {r.gflops_achieved:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ FAMILIES = ["nerv", "hnerv"]
 def _cfg(model: str, **kw) -> EncodeConfig:
     kw.setdefault("steps", 40)
     kw.setdefault("preset", "xs")
-    return EncodeConfig(model=model, device="cpu", progress=False, **kw)
+    return EncodeConfig.of(model=model, device="cpu", progress=False, **kw)
 
 
 @pytest.fixture(scope="module", params=FAMILIES)

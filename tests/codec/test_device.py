@@ -47,14 +47,14 @@ def test_bad_environment_value_is_a_config_error(monkeypatch, value):
 
 def test_bad_counts_are_config_errors():
     with pytest.raises(ConfigError, match="--threads"):
-        EncodeConfig(threads=0)
+        EncodeConfig.of(threads=0)
     with pytest.raises(ConfigError, match="thread count"):
         device.configure_threads(device.MAX_THREADS + 1)
 
 
 def test_same_config_same_file(tmp_path, carphone_y4m):
     """The encoder is deterministic for a given thread count: two runs write the same bytes."""
-    config = EncodeConfig(model="nerv", preset="xs", steps=15, count=3, device="cpu", progress=False,
+    config = EncodeConfig.of(model="nerv", preset="xs", steps=15, count=3, device="cpu", progress=False,
                           threads=1)
     a = codec.encode(carphone_y4m, tmp_path / "a.inrv", config)
     b = codec.encode(carphone_y4m, tmp_path / "b.inrv", config)

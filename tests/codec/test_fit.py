@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from codec.errors import ConfigError, InrvError
-from codec.fit import FitConfig, fit
+from codec.tools.fit import FitConfig, fit
 
 
 class Flat(nn.Module):
@@ -82,7 +82,7 @@ def test_non_finite_loss_after_all_restarts_is_one_clear_error():
 def test_a_restart_goes_back_to_the_optimizer_state_of_the_snapshot(monkeypatch):
     """One bump of the loss costs one restart; the optimizer is restored, not rebuilt (a fresh
     Adam's first steps move every weight by the full rate and set off the next spike)."""
-    import codec.fit as fit_module
+    import codec.tools.fit as fit_module
 
     class Bump(Flat):
         calls = 0

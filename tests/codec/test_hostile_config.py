@@ -27,7 +27,7 @@ REFUSE_WITHIN_S = 2.0
 def small_file(request, tmp_path_factory, carphone_y4m):
     family = request.param
     out = tmp_path_factory.mktemp("hostile") / f"{family}.inrv"
-    config = EncodeConfig(model=family, preset="xs", steps=2, count=2, device="cpu", progress=False)
+    config = EncodeConfig.of(model=family, preset="xs", steps=2, count=2, device="cpu", progress=False)
     codec.encode(carphone_y4m, out, config)
     return family, out
 
@@ -58,7 +58,7 @@ def test_config_under_the_cap_that_the_stream_does_not_hold_is_refused_unbuilt(t
     """130M parameters (under the cap) asked for by a header whose network chunk holds a tiny
     network: the shapes are compared on the meta device; the network (520 MB) is never built."""
     path = tmp_path / "nerv.inrv"
-    codec.encode(carphone_y4m, path, EncodeConfig(model="nerv", preset="xs", steps=2, count=2,
+    codec.encode(carphone_y4m, path, EncodeConfig.of(model="nerv", preset="xs", steps=2, count=2,
                                                   device="cpu", progress=False))
     family = get_family("nerv")
     with StreamReader(path) as reader:

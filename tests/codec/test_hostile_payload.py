@@ -33,7 +33,7 @@ def streams(tmp_path_factory, carphone_y4m) -> dict[str, tuple[object, list[tupl
     for family in FAMILIES:
         path = tmp_path_factory.mktemp("payload") / f"{family}.inrv"
         extra = dict(gop=2, patch=16) if family == "nirvana" else {}
-        codec.encode(carphone_y4m, path, EncodeConfig(model=family, preset="xs", steps=3, count=4,
+        codec.encode(carphone_y4m, path, EncodeConfig.of(model=family, preset="xs", steps=3, count=4,
                                                        device="cpu", progress=False, **extra))
         with StreamReader(path) as reader:
             chunks = [(info.kind, payload) for info, payload in reader.iter_chunks()]

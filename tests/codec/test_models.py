@@ -13,13 +13,14 @@ from bitstream import BitstreamError
 from bitstream.container import StreamReader, encode_stream, Header
 from codec.config import EncodeConfig
 from codec.configio import pack_config, unpack_config
-from codec.family import CHUNK_EMBEDDINGS, CHUNK_NETWORK, Geometry, unpack_tensors
-from codec.fit import FitConfig, fit
-from codec.models.blocks import base_grid, plan_strides
-from codec.models.hnerv import HnervConfig
-from codec.models.nerv import NervConfig
-from codec.models.whole import PRESETS
-from codec.quant import TensorQuantizer
+from bitstream.payloads import CHUNK_EMBEDDINGS, CHUNK_NETWORK, unpack_tensors
+from codec.family import Geometry
+from codec.tools.fit import FitConfig, fit
+from codec.tools.blocks import base_grid, plan_strides
+from codec.families.hnerv.config import HnervConfig
+from codec.families.nerv.config import NervConfig
+from codec.tools.whole import PRESETS
+from codec.tools.qat import TensorQuantizer
 from codec.registry import FAMILY_IDS, family_by_id, family_names, get_family
 
 GEOMETRY = Geometry(176, 144, 6, Fraction(30))
@@ -47,12 +48,12 @@ def test_presets_and_budgets_are_met(name):
     family = get_family(name)
     counts = []
     for preset in ("xs", "s", "m"):
-        cfg = family.make_config(EncodeConfig(model=name, preset=preset), GEOMETRY)
+        cfg = family.make_config(EncodeConfig.of(model=name, preset=preset), GEOMETRY)
         n = sum(p.numel() for p in family.build_net(cfg, GEOMETRY).parameters())
         assert 0.6 * PRESETS[preset] <= n <= PRESETS[preset]
         counts.append(n)
     assert counts == sorted(counts)
-    cfg = family.make_config(EncodeConfig(model=name, params=30_000), GEOMETRY)
+    cfg = family.make_config(EncodeConfig.of(model=name, params=30_000), GEOMETRY)
     assert sum(p.numel() for p in family.build_net(cfg, GEOMETRY).parameters()) <= 30_000
 
 
@@ -91,7 +92,7 @@ def test_stream_integers_equal_trained_integers(name, carphone_frames):
     """The codes written are exactly round(w / s) of the trained model, and the decoder's weights
     are exactly the quantized weights the model was trained with."""
     family = get_family(name)
-    cfg = family.make_config(EncodeConfig(model=name, preset="xs"), GEOMETRY)
+    cfg = family.make_config(EncodeConfig.of(model=name, preset="xs"), GEOMETRY)
     frames = torch.from_numpy(carphone_frames)
     model = family.trainable(cfg, GEOMETRY, frames)
     fit(model, frames, FitConfig(steps=5, progress=False), torch.device("cpu"))
@@ -122,7 +123,7 @@ def test_stream_integers_equal_trained_integers(name, carphone_frames):
 def test_rate_knob_orders_the_estimate(carphone_frames):
     """A larger lambda gives fewer estimated bits after the same training."""
     family = get_family("nerv")
-    cfg = family.make_config(EncodeConfig(model="nerv", preset="xs"), GEOMETRY)
+    cfg = family.make_config(EncodeConfig.of(model="nerv", preset="xs"), GEOMETRY)
     frames = torch.from_numpy(carphone_frames)
     bits = []
     for lmbda in (1e-4, 3e-1):

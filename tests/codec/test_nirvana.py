@@ -14,12 +14,17 @@ from bitstream.fields import ByteWriter
 from bitstream.tensor import write_ints
 from codec.config import EncodeConfig
 from codec.errors import ConfigError
-from codec.family import CHUNK_GROUP, Geometry
+from bitstream.payloads import CHUNK_GROUP
+from codec.family import Geometry
 from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
-from codec.models import nirvana, residual
-from codec.models.nirvana_net import PatchGrid
-from codec.models.residual import FLAG_BARE, FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LatentNetwork, LatentTensor, LayerDecoder, read_group, write_group
+from codec.families.nirvana import config as nirvana_config
+from codec.families.nirvana import decode as nirvana_decode
+from codec.tools import latents as residual
+from codec.tools.patches import PatchGrid
+from bitstream.payloads import FLAG_BARE, FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LayerDecoder, read_group, write_group
+from codec.tools.latents import LatentNetwork, LatentTensor
+from codec.tools.weights import layer_weights
 from codec.registry import get_family
 from codec.video import open_video, write_video
 from tests.codec.sources import RecordingSource
@@ -29,7 +34,7 @@ GOP, PATCH = 4, 16
 
 def _cfg(**kw) -> EncodeConfig:
     kw.setdefault("steps", 30)
-    return EncodeConfig(model="nirvana", device="cpu", progress=False, gop=GOP, patch=PATCH, **kw)
+    return EncodeConfig.of(model="nirvana", device="cpu", progress=False, gop=GOP, patch=PATCH, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +87,8 @@ def test_range_decode_equals_full_decode(encoded):
 
 def test_range_decode_renders_only_the_groups_asked_for(encoded, monkeypatch):
     rendered: list[int] = []
-    real = nirvana.render_group
-    monkeypatch.setattr(nirvana, "render_group", lambda net, grid, count, device: rendered.append(count) or real(net, grid, count, device))
+    real = nirvana_decode.render_patches
+    monkeypatch.setattr(nirvana_decode, "render_patches", lambda net, grid, count, device: rendered.append(count) or real(net, grid, count, device))
     with codec.open(encoded.path, device="cpu") as coded:
         list(coded.frames(9, 11))
     assert rendered == [3]  # the last group only; groups 0 and 1 were integer adds
@@ -145,7 +150,7 @@ def test_static_clip_costs_little_after_the_first_group(carphone_frames, tmp_pat
     result = codec.encode(src, out, _cfg(steps=40))
     with codec.open(out, device="cpu") as coded:
         sizes = [c.total for c in coded.chunks if c.kind == CHUNK_GROUP]
-        table = coded.family.describe_chunks(coded._stream)
+        table = coded.describe_chunks()
     assert len(sizes) == 4
     assert all(size < 0.1 * sizes[0] for size in sizes[1:]), sizes
     rows = [line.split() for line in table.splitlines()[1:-1]]  # the last line: the decoders
@@ -243,9 +248,9 @@ def test_kernel_maps_decode_to_the_trained_weights():
     assert mapped.kernel.grad is not None and mapped.kernel.grad.abs().sum() > 0
     decoder = mapped.decoder()
     assert decoder.kernel.dtype == np.float16
-    decoded = decoder.weights(mapped.codes().numpy())
+    decoded = layer_weights(decoder, mapped.codes().numpy())
     assert torch.allclose(decoded, mapped.weight().detach(), atol=1e-6)
-    assert not torch.allclose(decoded, LayerDecoder(decoder.scale, decoder.shift).weights(mapped.codes().numpy()))
+    assert not torch.allclose(decoded, layer_weights(LayerDecoder(decoder.scale, decoder.shift), mapped.codes().numpy()))
     mapped.next_group()  # residual coding: the map is frozen with the rest of the decoder
     assert not mapped.kernel.requires_grad and mapped.delta.requires_grad
 
@@ -305,25 +310,25 @@ def test_patch_grid_covers_any_size():
 def test_config_options_and_errors():
     family = get_family("nirvana")
     geometry = Geometry(176, 144, 30, Fraction(25))
-    config = family.make_config(EncodeConfig(model="nirvana", gop=6, patch=24), geometry)
+    config = family.make_config(EncodeConfig.of(model="nirvana", gop=6, patch=24), geometry)
     assert (config.gop, config.patch, config.strides) == (6, 24, (2, 2, 2))
     assert family.unpack(family.pack(config)) == config
-    default = family.make_config(EncodeConfig(model="nirvana"), geometry)
-    assert (default.gop, default.patch) == (nirvana.DEFAULT_GOP, 8)
-    small = family.make_config(EncodeConfig(model="nirvana"), Geometry(88, 72, 30, Fraction(25)))
+    default = family.make_config(EncodeConfig.of(model="nirvana"), geometry)
+    assert (default.gop, default.patch) == (nirvana_config.DEFAULT_GOP, 8)
+    small = family.make_config(EncodeConfig.of(model="nirvana"), Geometry(88, 72, 30, Fraction(25)))
     assert small.patch == 16  # small frames keep larger patches
-    four = family.make_config(EncodeConfig(model="nirvana", patch=4), geometry)
+    four = family.make_config(EncodeConfig.of(model="nirvana", patch=4), geometry)
     assert (four.strides, four.base) == ((2,), 2)  # the smallest patch grows from a 2 x 2 map
     with pytest.raises(ConfigError):
-        family.make_config(EncodeConfig(model="nirvana", patch=7), geometry)
+        family.make_config(EncodeConfig.of(model="nirvana", patch=7), geometry)
     with pytest.raises(ConfigError):
-        family.make_config(EncodeConfig(model="nirvana", preset="huge"), geometry)
+        family.make_config(EncodeConfig.of(model="nirvana", preset="huge"), geometry)
 
 
 def test_time_budget_is_shared_by_the_groups(clip, tmp_path):
     path, _ = clip
     out = tmp_path / "budget.inrv"
-    result = codec.encode(path, out, EncodeConfig(model="nirvana", device="cpu", progress=False, gop=GOP,
+    result = codec.encode(path, out, EncodeConfig.of(model="nirvana", device="cpu", progress=False, gop=GOP,
                                                   patch=PATCH, time_budget=1.5))
     assert result.steps > 0
     assert result.encode_seconds < 1.5 + 10  # training bounded; the rest is I/O and measuring
@@ -333,7 +338,7 @@ def test_progress_shows_the_whole_video_and_each_group(clip, tmp_path, capsys):
     """Besides each group's training bar, one bar follows the whole video: frames done out of all,
     and the last group's steps, bytes and PSNR."""
     path, _ = clip
-    result = codec.encode(path, tmp_path / "p.inrv", EncodeConfig(model="nirvana", device="cpu", gop=GOP,
+    result = codec.encode(path, tmp_path / "p.inrv", EncodeConfig.of(model="nirvana", device="cpu", gop=GOP,
                                                                    patch=PATCH, steps=12))
     err = capsys.readouterr().err
     assert "nirvana group 1/3" in err  # group 0's own bar

@@ -15,8 +15,10 @@ from codec.errors import ConfigError
 from codec.family import Geometry
 from codec.inspect import describe_stream
 from codec.metrics import psnr_rgb
-from codec.models import nirvana
-from codec.models.residual import FLAG_FRAMES, GroupRecord, read_group, read_group_head, write_group
+from codec.families.nirvana import encode as nirvana
+from codec.families.nirvana.config import CUT_PSNR
+from codec.tools.groups import read_groups, scene_cuts
+from bitstream.payloads import FLAG_FRAMES, GroupRecord, read_group, read_group_head, write_group
 from codec.video import open_video, write_video
 from tests.codec.sources import RecordingSource
 
@@ -34,17 +36,17 @@ def two_scenes(tmp_path_factory, carphone_frames):
     with open_video(path) as video:
         frames = video.read()
     out = path.with_suffix(".inrv")
-    result = codec.encode(path, out, EncodeConfig(model="nirvana", device="cpu", progress=False, gop=GOP,
+    result = codec.encode(path, out, EncodeConfig.of(model="nirvana", device="cpu", progress=False, gop=GOP,
                                                   patch=16, steps=STEPS))
     return frames, out, result
 
 
 def test_scene_cuts_finds_the_cut_and_one_at_the_start(two_scenes):
     frames, _, _ = two_scenes
-    assert nirvana.scene_cuts(frames, None) == [6]
-    assert nirvana.scene_cuts(frames[6:], frames[5]) == [0]
-    assert nirvana.scene_cuts(frames[:6], None) == []
-    assert nirvana.scene_cuts(frames[:1], None) == []
+    assert scene_cuts(frames, None, CUT_PSNR) == [6]
+    assert scene_cuts(frames[6:], frames[5], CUT_PSNR) == [0]
+    assert scene_cuts(frames[:6], None, CUT_PSNR) == []
+    assert scene_cuts(frames[:1], None, CUT_PSNR) == []
 
 
 def test_groups_end_at_the_cut_and_the_next_scene_gets_the_long_schedule(two_scenes):
@@ -73,17 +75,17 @@ def test_groups_end_at_the_cut_and_the_next_scene_gets_the_long_schedule(two_sce
 
 def test_scene_cuts_can_be_turned_off_or_tuned(two_scenes, tmp_path):
     frames, _, _ = two_scenes
-    assert nirvana.scene_cuts(frames, None, threshold=0) == []
-    assert nirvana.scene_cuts(frames, None, threshold=100) == list(range(1, len(frames)))
+    assert scene_cuts(frames, None, threshold=0) == []
+    assert scene_cuts(frames, None, threshold=100) == list(range(1, len(frames)))
     path = tmp_path / "cut.y4m"
     write_video(path, frames, fps=25)
     out = tmp_path / "fixed.inrv"
-    codec.encode(path, out, EncodeConfig(model="nirvana", device="cpu", progress=False, gop=GOP, patch=16,
+    codec.encode(path, out, EncodeConfig.of(model="nirvana", device="cpu", progress=False, gop=GOP, patch=16,
                                          steps=3, scene_cut=0))
     with codec.open(out, device="cpu") as coded:
         assert coded.decoder.plan == [(0, 4), (4, 4), (8, 4)]
     with pytest.raises(ConfigError, match="--scene-cut"):
-        EncodeConfig(model="nirvana", scene_cut=-1)
+        EncodeConfig.of(model="nirvana", scene_cut=-1)
 
 
 def test_frame_counts_in_chunks_are_checked(two_scenes, tmp_path):
@@ -120,7 +122,7 @@ def test_frame_counts_in_chunks_are_checked(two_scenes, tmp_path):
 def test_read_groups_ends_groups_at_cuts_and_reads_one_group_ahead(two_scenes):
     frames, _, _ = two_scenes
     source = RecordingSource(frames, Geometry(40, 36, len(frames), Fraction(25)))
-    groups = list(nirvana.read_groups(source, GOP))
+    groups = list(read_groups(source, GOP, CUT_PSNR))
     assert [(g.first, len(g.frames), g.regular, g.cut) for g in groups] == [
         (0, 4, 4, False), (4, 2, 4, False), (6, 4, 4, True), (10, 2, 2, False)]
     assert all(np.array_equal(g.frames, frames[g.first : g.first + len(g.frames)]) for g in groups)

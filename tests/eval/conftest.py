@@ -93,8 +93,8 @@ class FakeCodec:
         return EncodeResult(
             path=Path(dst), model="fake", width=w, height=h, num_frames=n, file_bytes=size,
             bpp=size * 8 / (w * h * n), psnr_rgb=0.0, psnr_yuv=0.0, encode_seconds=time.perf_counter() - start,
-            decode_seconds=0.0, steps=config.steps or 1, estimated_bpp=0.0, lmbda=config.rate_lambda,
-            threads=1, frame_passes=float(n * (config.steps or 1)),
+            decode_seconds=0.0, steps=config.options.steps or 1, estimated_bpp=0.0, lmbda=config.options.lmbda,
+            threads=1, frame_passes=float(n * (config.options.steps or 1)),
         )
 
     def open(self, path, device: str = "auto") -> FakeCoded:

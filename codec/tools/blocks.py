@@ -1,6 +1,7 @@
-"""Building blocks shared by the NeRV-style families.
+"""Building blocks shared by the NeRV-style families (decoder side: nothing here trains).
 
-* Positional encoding of the frame index (NeRV, Chen et al., NeurIPS 2021, eq. 2).
+* Positional encoding of the frame index (NeRV, Chen et al., NeurIPS 2021, eq. 2), and how many
+  levels a clip's length needs.
 * NeRV block: Conv -> PixelShuffle -> GELU (NeRV; HNeRV, Chen et al., CVPR 2023).
 * Upsampling trunk: a stack of such blocks and a 3x3 RGB head with ``tanh * 0.5 + 0.5`` (HNeRV).
 * Stride planning: any resolution, no cropping of the video. The trunk's output is the smallest
@@ -35,6 +36,12 @@ class PositionalEncoding(nn.Module):
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         x = t[..., None].float() * self.freqs
         return torch.cat([torch.sin(x), torch.cos(x)], dim=-1)
+
+
+def pe_levels_for(positions: int) -> int:
+    """Encoding levels whose highest frequency resolves ``positions`` steps (frames, or patch rows
+    and columns), plus a margin."""
+    return int(min(80, max(8, math.ceil(math.log(max(positions, 2)) / math.log(1.25)) + 4)))
 
 
 def plan_strides(height: int, width: int, stages: int, target_cells: float) -> tuple[int, ...]:
@@ -124,22 +131,3 @@ def unit_output(y: torch.Tensor) -> torch.Tensor:
     function in one operation. On CPUs torch's sigmoid is far faster than its tanh (one AVX-512
     core, 608k values: 0.25 against 1.6 ms forward), and the output covers every pixel of a step."""
     return torch.sigmoid(2.0 * y)
-
-
-def count_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def fit_width(build, budget: int, lo: float = 0.05, hi: float = 64.0) -> float:
-    """Largest width multiplier ``m`` with ``count_params(build(m)) <= budget`` (bisection)."""
-    if count_params(build(lo)) > budget:
-        return lo
-    for _ in range(40):
-        mid = math.sqrt(lo * hi)
-        if count_params(build(mid)) <= budget:
-            lo = mid
-        else:
-            hi = mid
-        if hi / lo < 1.01:
-            break
-    return lo

@@ -1,4 +1,4 @@
-"""The fitting loop shared by every per-video family (NeRV, HNeRV, each NIRVANA group).
+"""The fitting loop shared by every family that fits a network (NeRV, HNeRV, each NIRVANA group).
 
 Adam with linear warm-up and cosine decay (the schedule of NeRV, Chen et al. 2021), loss =
 distortion + lambda * estimated bpp. Training stops at ``steps``, at ``time_budget`` seconds, or,
@@ -147,6 +147,120 @@ def frames_to_tensor(frames_u8: torch.Tensor, device: torch.device) -> torch.Ten
     return frames_u8.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
 
 
+@dataclass
+class _Running:
+    """Running (exponential) means of the loss and the MSE, the lowest of each so far, and the
+    steps since the running loss last improved by 0.1%."""
+
+    ema: float | None = None
+    mse_ema: float | None = None
+    best: float = math.inf
+    best_mse: float = math.inf
+    since_best: int = 0
+
+    def next(self, loss: float, mse: float) -> tuple[float, float]:
+        """The running loss and MSE that a step of ``loss`` and ``mse`` would make."""
+        return (loss if self.ema is None else 0.9 * self.ema + 0.1 * loss,
+                mse if self.mse_ema is None else 0.9 * self.mse_ema + 0.1 * mse)
+
+    def advance(self, running: float, running_mse: float) -> None:
+        """A step was taken with these running figures."""
+        self.ema, self.mse_ema = running, running_mse
+        self.best_mse = min(self.best_mse, self.mse_ema)
+        if self.ema < self.best * (1 - 1e-3):
+            self.best, self.since_best = self.ema, 0
+        else:
+            self.since_best += 1
+
+    def rewind(self) -> None:
+        """Back to the best figures, after a restart."""
+        self.ema, self.since_best = self.best, 0
+        self.mse_ema = self.best_mse if math.isfinite(self.best_mse) else None
+
+
+class _Guard:
+    """The divergence guards (module docstring): a snapshot of model and optimizer every
+    :data:`SNAPSHOT_EVERY` steps while the loss is good, and the restart from it."""
+
+    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer, cfg: FitConfig, whole: bool) -> None:
+        self.model, self.opt, self.cfg, self.whole = model, opt, cfg, whole
+        self.snapshot = _snapshot(model, opt)
+        self.lr_scale, self.restarts = 1.0, 0
+
+    def restart(self, step: int, loss: float, mse: float, running: tuple[float, float], stats: _Running) -> bool:
+        """True when this step is dropped and training goes back to the last snapshot (with the
+        optimizer's state of that moment: a fresh Adam's first steps move every weight by the full
+        rate and set off the next spike) at half the learning rate."""
+        cfg = self.cfg
+        # the step's own loss when it sees the whole target; the running loss when it sees part
+        # of it (one batch's loss also varies with the batch's content)
+        level, mse_level = (loss, mse) if self.whole else running
+        collapsed = cfg.collapse_guard is not None and mse_level > cfg.collapse_guard * stats.best_mse
+        if not (not math.isfinite(loss) or level > cfg.spike_guard * stats.best or collapsed):
+            if step % SNAPSHOT_EVERY == 0 and level <= stats.best:
+                self.snapshot = _snapshot(self.model, self.opt)
+            return False
+        if self.restarts >= MAX_RESTARTS:
+            if not math.isfinite(loss):
+                raise InrvError(f"{cfg.desc}: training diverged (loss {loss}); "
+                                "try a smaller model or a larger --lmbda")
+            return False
+        self.model.load_state_dict(self.snapshot[0])
+        self.opt.load_state_dict(self.snapshot[1])
+        self.lr_scale, self.restarts = self.lr_scale * 0.5, self.restarts + 1
+        stats.rewind()
+        return True
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One step's loss (a tensor to back-propagate), and its figures as floats."""
+
+    loss: torch.Tensor
+    loss_v: float
+    mse: float
+    bits: float
+
+
+def _step(model: Fittable, frames: torch.Tensor, idx: torch.Tensor, cfg: FitConfig, pixels: int,
+          noise: bool, device: torch.device) -> _Step:
+    """The rate-distortion loss of the batch ``idx``."""
+    target = frames_to_tensor(frames[idx], device)
+    with autocast(device):
+        pred = model.render(idx.to(device), target)
+    d = distortion(pred.float(), target, cfg.loss)
+    bits = model.rate_bits(noise)
+    loss = d + cfg.lmbda * bits / pixels
+    loss_v = float(loss.detach())
+    # the batch's MSE as decoded; with the MSE loss, the distortion itself (every family's output,
+    # a sigmoid, lies in [0, 1]: the decoder's clamp changes nothing) instead of another pass
+    # over the batch (bikes' group 0: 4.5 of a step's 127 ms)
+    if cfg.loss == "mse":
+        mse = float(d.detach())
+    else:
+        mse = float(F.mse_loss(pred.detach().float().clamp(0, 1), target))
+    return _Step(loss, loss_v, mse, float(bits.detach()))
+
+
+def _progress(cfg: FitConfig, step: int, elapsed: float) -> float:
+    """How far training is, 0..1: by steps, or by time when that is further."""
+    progress = step / cfg.steps
+    if cfg.time_budget:
+        progress = max(progress, elapsed / cfg.time_budget)
+    return progress
+
+
+def _early_stop(cfg: FitConfig, step: int, stats: _Running) -> str | None:
+    """Why training stops after ``step`` steps short of ``cfg.steps`` (None: it goes on)."""
+    if step < cfg.min_steps:
+        return None
+    if cfg.patience is not None and stats.since_best >= cfg.patience:
+        return "plateau"
+    if cfg.target_psnr is not None and _psnr(stats.mse_ema) >= cfg.target_psnr:
+        return "target"
+    return None
+
+
 def fit(
     model: Fittable,
     frames: torch.Tensor,
@@ -159,104 +273,49 @@ def fit(
     pixels = frames.numel() // 3  # RGB pixels: a sample may hold several frames as channels
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = _adam(model, cfg)
-    lr_scale, restarts = 1.0, 0
     batch = min(cfg.batch, n)
-    whole = batch == n
-    guard = cfg.spike_guard
-    snapshot = _snapshot(model, opt) if guard is not None else None
+    guard = _Guard(model, opt, cfg, whole=batch == n) if cfg.spike_guard is not None else None
+    stats, last, last_loss = _Running(), _Step(torch.zeros(()), 0.0, 0.0, 0.0), 0.0
     start = time.perf_counter()
-    best, since_best, ema = math.inf, 0, None
-    mse_ema = None  # running MSE for target_psnr: one batch (e.g. of patches) is too noisy
-    best_mse = math.inf  # the lowest running MSE so far, for the collapse guard
-    stopped = "steps"
-    bar = tqdm(total=cfg.steps, desc=cfg.desc, disable=not cfg.progress, leave=False, unit="step")
-    step = 0
-    loss_v = mse_v = bits_v = 0.0
-    while step < cfg.steps:
-        elapsed = time.perf_counter() - start
-        progress = step / cfg.steps
-        if cfg.time_budget:
-            progress = max(progress, elapsed / cfg.time_budget)
+    stopped, step = "steps", 0
+    with tqdm(total=cfg.steps, desc=cfg.desc, disable=not cfg.progress, leave=False, unit="step") as bar:
+        while step < cfg.steps:
+            progress = _progress(cfg, step, time.perf_counter() - start)
             if progress >= 1.0:
                 stopped = "time"
                 break
-        for group in opt.param_groups:
-            group["lr"] = group["base_lr"] * lr_scale * lr_factor(progress, cfg.warmup)
-        idx = torch.randperm(n, generator=gen)[:batch]
-        target = frames_to_tensor(frames[idx], device)
-        noise = progress < 1.0 - cfg.hard_round_tail
-        with autocast(device):
-            pred = model.render(idx.to(device), target)
-        d = distortion(pred.float(), target, cfg.loss)
-        bits = model.rate_bits(noise)
-        loss = d + cfg.lmbda * bits / pixels
-        loss_v = float(loss.detach())
-        running = loss_v if ema is None else 0.9 * ema + 0.1 * loss_v
-        # the batch's MSE as decoded; with the MSE loss, the distortion itself (every family's output,
-        # a sigmoid, lies in [0, 1]: the decoder's clamp changes nothing) instead of another pass
-        # over the batch (bikes' group 0: 4.5 of a step's 127 ms)
-        if cfg.loss == "mse":
-            batch_mse = float(d.detach())
-        else:
-            batch_mse = float(F.mse_loss(pred.detach().float().clamp(0, 1), target))
-        running_mse = batch_mse if mse_ema is None else 0.9 * mse_ema + 0.1 * batch_mse
-        if guard is not None:
-            # the step's own loss when it sees the whole target; the running loss when it sees part
-            # of it (one batch's loss also varies with the batch's content)
-            level, mse_level = (loss_v, batch_mse) if whole else (running, running_mse)
-            collapsed = cfg.collapse_guard is not None and mse_level > cfg.collapse_guard * best_mse
-            if not math.isfinite(loss_v) or level > guard * best or collapsed:
-                if restarts >= MAX_RESTARTS:
-                    if not math.isfinite(loss_v):
-                        raise InrvError(f"{cfg.desc}: training diverged (loss {loss_v}); "
-                                        "try a smaller model or a larger --lmbda")
-                else:
-                    # back to the last parameters whose loss was good, with the optimizer's state
-                    # of that moment (a fresh Adam's first steps move every weight by the full
-                    # rate and set off the next spike), at half the rate
-                    model.load_state_dict(snapshot[0])
-                    opt.load_state_dict(snapshot[1])
-                    lr_scale, restarts = lr_scale * 0.5, restarts + 1
-                    ema, since_best = best, 0
-                    mse_ema = best_mse if math.isfinite(best_mse) else None
-                    step += 1
-                    continue
-            elif step % SNAPSHOT_EVERY == 0 and level <= best:
-                snapshot = _snapshot(model, opt)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        bits_v, mse_v = float(bits.detach()), batch_mse
-        ema = running
-        mse_ema = running_mse
-        best_mse = min(best_mse, mse_ema)
-        if ema < best * (1 - 1e-3):
-            best, since_best = ema, 0
-        else:
-            since_best += 1
-        bar.update(1)
-        if step % 10 == 0 or step == cfg.steps:
-            bar.set_postfix(loss=f"{loss_v:.2e}", psnr=f"{_psnr(mse_v):.2f}", bpp=f"{bits_v / pixels:.4f}")
-        if step >= cfg.min_steps:
-            if cfg.patience is not None and since_best >= cfg.patience:
-                stopped = "plateau"
+            lr_scale = guard.lr_scale if guard is not None else 1.0
+            for group in opt.param_groups:
+                group["lr"] = group["base_lr"] * lr_scale * lr_factor(progress, cfg.warmup)
+            idx = torch.randperm(n, generator=gen)[:batch]
+            now = _step(model, frames, idx, cfg, pixels, progress < 1.0 - cfg.hard_round_tail, device)
+            last_loss = now.loss_v  # also a dropped step's
+            running = stats.next(now.loss_v, now.mse)
+            if guard is not None and guard.restart(step, now.loss_v, now.mse, running, stats):
+                step += 1
+                continue
+            opt.zero_grad(set_to_none=True)
+            now.loss.backward()
+            opt.step()
+            step, last = step + 1, now
+            stats.advance(*running)
+            bar.update(1)
+            if step % 10 == 0 or step == cfg.steps:
+                bar.set_postfix(loss=f"{now.loss_v:.2e}", psnr=f"{_psnr(now.mse):.2f}", bpp=f"{now.bits / pixels:.4f}")
+            stopped = _early_stop(cfg, step, stats) or stopped
+            if stopped != "steps":
                 break
-            if cfg.target_psnr is not None and _psnr(mse_ema) >= cfg.target_psnr:
-                stopped = "target"
-                break
-    bar.close()
     seconds = time.perf_counter() - start
     return FitStats(
         steps=step,
         seconds=seconds,
-        loss=loss_v,
-        psnr=_psnr(mse_v),
-        estimated_bits=bits_v,
-        estimated_bpp=bits_v / pixels,
+        loss=last_loss,
+        psnr=_psnr(last.mse),
+        estimated_bits=last.bits,
+        estimated_bpp=last.bits / pixels,
         frame_steps_per_second=step * batch / max(seconds, 1e-9),
         stopped=stopped,
-        restarts=restarts,
+        restarts=guard.restarts if guard is not None else 0,
     )
 
 

@@ -1,4 +1,4 @@
-"""Integer latents with learned per-layer decoders, coded as residuals between groups (NIRVANA).
+"""Integer latents with learned per-layer decoders, trained as residuals between groups (NIRVANA).
 
 Following NIRVANA (Maiya et al., CVPR 2023), itself after Oktay et al. ("Scalable Model Compression
 by Entropy Penalized Reparameterization", ICLR 2020), every stored tensor is an integer latent
@@ -11,49 +11,27 @@ such maps in place of a fixed DCT). A map is stored as float16 and used as float
 (straight-through), so the encoder trains against exactly the map the decoder reads.
 
 Rounding is straight-through; the rate term is the bits of ``q - q_prev + U(-1/2, 1/2)`` under a
-learned factorized density per tensor (compressai's ``EntropyBottleneck``, Ballé et al., ICLR
-2018), where ``q_prev`` is the previous group's latent (zero for the first group): every group
+learned factorized density per tensor (:mod:`codec.tools.rate`, Ballé et al., ICLR 2018), where ``q_prev`` is the previous group's latent (zero for the first group): every group
 after the first pays, in training, for its *residual*, which is exactly what the stream stores.
 
 Between groups (:meth:`LatentNetwork.next_group`) the decoders are frozen (residuals stay in the
-same units; a chunk says "unchanged" with one flag bit), the trained parameter becomes the
+same units; a group record says "unchanged" with one flag bit: :mod:`bitstream.payloads`), the trained parameter becomes the
 residual itself, starting at zero, and the rate term switches to a residual density that the
 following groups keep refining.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call
 
-from bitstream import BitstreamError
-from bitstream.fields import ByteReader, ByteWriter
-from bitstream.entropy import decode_ints, encode_ints
-from bitstream.tensor import read_ints
-from codec.quant import round_ste
+from bitstream.payloads import MAX_CODE, LayerDecoder, kernel_taps
+from codec.tools import rate
+from codec.tools.qat import initial_log_step, round_ste
+from codec.tools.weights import apply_kernel
 
-with warnings.catch_warnings():  # compressai's import warns about torch.jit.script
-    warnings.simplefilter("ignore")
-    from compressai.entropy_models import EntropyBottleneck
-
-#: Codes of a tensor must stay within this magnitude (an encoder guard and a decoder check).
-MAX_CODE = 2**30
-FLAG_DECODERS = 1
-#: The decoders include one kernel map per multi-tap convolution (only together with FLAG_DECODERS).
-FLAG_KERNEL_MAPS = 2
-#: The group's frame count follows the steps (groups cut short at a scene cut).
-FLAG_FRAMES = 4
-#: The latents are bare entropy-coded values, their counts taken from the model config (written
-#: since 2026-11-26; without this flag each tensor record repeats its shape, as
-#: ``bitstream.tensor.write_ints`` writes it: 31 bytes per group of a 12-tensor network).
-FLAG_BARE = 8
-TABLE_POINTS = 512
 INTER_INIT_SCALE = 1.0
 #: A later group trains each tensor's residual in units of RESIDUAL_SPREAD times the spread
 #: (standard deviation) of group 0's codes of that tensor, and never of less than one bin (see
@@ -73,72 +51,9 @@ RESIDUAL_SPREAD = 1.0
 FREEZE_LATER_BIASES = True
 
 
-def tabulated_bits(model: EntropyBottleneck, y: torch.Tensor, channel: torch.Tensor) -> torch.Tensor:
-    """``sum(-log2 P_c(y))`` of values ``y`` (flat) of channels ``channel`` under ``model``.
-
-    Each channel's factorized density is a function of one variable, so it is evaluated on a grid
-    of ``TABLE_POINTS`` points spanning that channel's values, once per step for all channels in
-    one batched call, and interpolated linearly: the same estimate and gradients as evaluating it
-    at every latent, at a fraction of the cost (per-value evaluation dominated a training step of
-    these small networks on CPUs).
-    """
-    channels, n = model.channels, TABLE_POINTS
-    with torch.no_grad():
-        lo = torch.zeros(channels, device=y.device).scatter_reduce(0, channel, y, "amin", include_self=False)
-        hi = torch.zeros(channels, device=y.device).scatter_reduce(0, channel, y, "amax", include_self=False)
-        lo, hi = torch.floor(lo) - 1.0, torch.ceil(hi) + 1.0
-    steps = torch.linspace(0.0, 1.0, n, device=y.device)
-    grid = lo[:, None] + (hi - lo)[:, None] * steps
-    likelihood, _, _ = model._likelihood(grid.view(channels, 1, n))
-    table = -torch.log2(likelihood.clamp_min(1e-9)).view(-1)
-    pos = (y - lo[channel]) * ((n - 1) / (hi - lo))[channel]
-    i = pos.detach().floor().clamp(0, n - 2)
-    frac = pos - i
-    flat = i.long() + channel * n
-    return (table[flat] * (1 - frac) + table[flat + 1] * frac).sum()
-
-
-def kernel_taps(shape: tuple[int, ...]) -> int:
-    """Taps per kernel (``kh * kw``) of a conv weight ``(out, in, kh, kw)`` with more than one tap;
-    0 for every other tensor (those have no kernel map)."""
-    return shape[2] * shape[3] if len(shape) == 4 and shape[2] * shape[3] > 1 else 0
-
-
 def as_stored_kernel(matrix: torch.Tensor) -> torch.Tensor:
     """The map as the stream holds it (float16 values), with straight-through gradients."""
     return matrix + (matrix.to(torch.float16).to(matrix.dtype) - matrix).detach()
-
-
-def apply_kernel(q: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-    """``M q`` for every kernel of ``q`` (a conv latent, kernels on its last two axes)."""
-    k = matrix.shape[0]
-    return (q.reshape(-1, k) @ matrix.T).reshape(q.shape)
-
-
-@dataclass(frozen=True, eq=False)
-class LayerDecoder:
-    """How one tensor's integer latents become weights: ``scale * (M q) + shift`` (``M``: the
-    kernel map, float16 values; ``None`` means the identity)."""
-
-    scale: float
-    shift: float
-    kernel: np.ndarray | None = None
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LayerDecoder) or (self.scale, self.shift) != (other.scale, other.shift):
-            return False
-        if self.kernel is None or other.kernel is None:
-            return self.kernel is other.kernel
-        return bool(np.array_equal(self.kernel, other.kernel))
-
-    __hash__ = None  # type: ignore[assignment]  # holds an array
-
-    def weights(self, codes: np.ndarray) -> torch.Tensor:
-        """The float32 weights of ``codes`` (what decoding computes)."""
-        q = torch.from_numpy(codes).float()
-        if self.kernel is not None:
-            q = apply_kernel(q, torch.from_numpy(self.kernel.astype(np.float32)))
-        return q * torch.tensor(self.scale, dtype=torch.float32) + torch.tensor(self.shift, dtype=torch.float32)
 
 
 class LatentTensor(nn.Module):
@@ -165,11 +80,8 @@ class LatentTensor(nn.Module):
         taps = kernel_taps(tuple(ref.shape)) if kernel_map else 0
         # the map starts as the identity: the same network as without one
         self.kernel = nn.Parameter(torch.eye(taps)) if taps else None
-        spread = float(ref.std()) if ref.numel() > 1 else 0.0
-        if not math.isfinite(spread) or spread <= 0:
-            spread = float(ref.abs().max()) or 1e-2
         self.latent = nn.Parameter(ref.clone())
-        self.log_step = nn.Parameter(torch.tensor(math.log(spread * 4.0 / 2.0**init_bits)))
+        self.log_step = nn.Parameter(torch.tensor(initial_log_step(ref, init_bits)))
         self.shift = nn.Parameter(torch.zeros(()))
         self.delta = nn.Parameter(torch.zeros_like(ref), requires_grad=False)
         self.register_buffer("prev", torch.zeros_like(ref))
@@ -241,8 +153,8 @@ class LatentNetwork(nn.Module):
         # initial densities as wide as the values they start with (latents spread over about
         # 2**init_bits bins; residuals start at zero), so no value starts in a flat tail
         self.entropy = nn.ModuleDict({
-            "intra": EntropyBottleneck(len(params), init_scale=2.0**init_bits),
-            "inter": EntropyBottleneck(len(params), init_scale=INTER_INIT_SCALE),
+            "intra": rate.density(len(params), init_scale=2.0**init_bits),
+            "inter": rate.density(len(params), init_scale=INTER_INIT_SCALE),
         })
         self.entropy["inter"].requires_grad_(False)
         self.residual_coding = False
@@ -262,7 +174,7 @@ class LatentNetwork(nn.Module):
         """Differentiable bits of every residual ``q - q_prev`` (of ``q`` in the first group)."""
         y = torch.cat([t.residual().reshape(-1) for t in self.tensors])
         y = y + torch.empty_like(y).uniform_(-0.5, 0.5) if noise else round_ste(y)
-        return tabulated_bits(self.entropy["inter" if self.residual_coding else "intra"], y, self.channel)
+        return rate.tabulated_bits(self.entropy["inter" if self.residual_coding else "intra"], y, self.channel)
 
     def codes(self) -> list[np.ndarray]:
         out = [t.codes().cpu().numpy() for t in self.tensors]
@@ -281,99 +193,3 @@ class LatentNetwork(nn.Module):
             self.residual_coding = True
             self.entropy["intra"].requires_grad_(False)
             self.entropy["inter"].requires_grad_(True)
-
-
-@dataclass(frozen=True)
-class GroupRecord:
-    """One group's chunk: the steps it trained, decoders (``None``: unchanged), latent residuals,
-    and its frame count when it is not the regular one (``None``: ``min(gop, frames left)``)."""
-
-    steps: int
-    decoders: tuple[LayerDecoder, ...] | None
-    residuals: tuple[np.ndarray, ...]
-    frames: int | None = None
-
-
-def write_group(record: GroupRecord) -> bytes:
-    """``u8 flags | uvarint steps | uvarint frames if flags & 4 | decoders if flags & 1 | values per
-    tensor``; the decoders are ``[f32 scale, f32 shift]`` per tensor, then (flags & 2) a ``k x k``
-    f16 kernel map per multi-tap convolution, in tensor order; each tensor's residual is its
-    values alone (:func:`bitstream.entropy.encode_ints`, flags & 8): the reader knows the shapes."""
-    w = ByteWriter()
-    decoders = record.decoders
-    maps = decoders is not None and any(d.kernel is not None for d in decoders)
-    if record.frames is not None and record.frames < 1:
-        raise ValueError("a group holds at least one frame")
-    w.u8((FLAG_DECODERS if decoders is not None else 0) | (FLAG_KERNEL_MAPS if maps else 0)
-         | (FLAG_FRAMES if record.frames is not None else 0) | FLAG_BARE)
-    w.uvarint(record.steps)
-    if record.frames is not None:
-        w.uvarint(record.frames)
-    if decoders is not None:
-        w.f32_array(np.asarray([(d.scale, d.shift) for d in decoders], dtype=np.float32).reshape(-1))
-        if maps:
-            for d, residual in zip(decoders, record.residuals):
-                taps = kernel_taps(residual.shape)
-                if (d.kernel is None) != (taps == 0) or (d.kernel is not None and d.kernel.shape != (taps, taps)):
-                    raise ValueError("kernel maps must be given for every multi-tap convolution and only there")
-                if d.kernel is not None:
-                    w.f16_array(d.kernel)
-    for residual in record.residuals:
-        w.raw(encode_ints(residual.reshape(-1).astype(np.int64)))
-    return w.getvalue()
-
-
-#: The most bytes a group chunk's head takes: flags, then two uvarints of at most 10 bytes.
-GROUP_HEAD_BYTES = 1 + 10 + 10
-
-
-@dataclass(frozen=True)
-class GroupHead:
-    """What a group chunk says before its decoders and latents."""
-
-    flags: int
-    steps: int
-    frames: int | None
-
-
-def read_group_head(data: bytes, chunk: int | None = None, base_offset: int = 0) -> tuple[ByteReader, GroupHead]:
-    """The reader positioned after flags, steps and frame count, and those three."""
-    r = ByteReader(data, base_offset=base_offset, chunk=chunk)
-    flags = r.u8()
-    known = FLAG_DECODERS | FLAG_KERNEL_MAPS | FLAG_FRAMES | FLAG_BARE
-    if flags & ~known or (flags & FLAG_KERNEL_MAPS and not flags & FLAG_DECODERS):
-        raise BitstreamError(f"group chunk has unknown flags {flags:#x}", chunk=chunk, offset=base_offset)
-    steps = r.uvarint()
-    frames = r.uvarint() if flags & FLAG_FRAMES else None
-    if frames == 0:
-        raise BitstreamError("group chunk holds no frames", chunk=chunk, offset=base_offset)
-    return r, GroupHead(flags, steps, frames)
-
-
-def read_group(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = None,
-               base_offset: int = 0) -> GroupRecord:
-    """Inverse of :func:`write_group` for a network whose tensors have ``shapes`` (also reads the
-    earlier layout without flag 8, whose tensor records carry their shapes)."""
-    r, head = read_group_head(data, chunk, base_offset)
-    flags = head.flags
-    decoders = None
-    if flags & FLAG_DECODERS:
-        values = r.f32_array(2 * len(shapes)).reshape(-1, 2)
-        kernels: list[np.ndarray | None] = [None] * len(shapes)
-        if flags & FLAG_KERNEL_MAPS:
-            for i, shape in enumerate(shapes):
-                taps = kernel_taps(shape)
-                if taps:
-                    kernels[i] = r.f16_array(taps * taps).reshape(taps, taps)
-        if not np.isfinite(values).all() or any(k is not None and not np.isfinite(k).all() for k in kernels):
-            raise BitstreamError("group chunk holds a non-finite decoder", chunk=chunk)
-        decoders = tuple(LayerDecoder(float(s), float(b), k) for (s, b), k in zip(values, kernels))
-    residuals = []
-    for shape in shapes:
-        ints = np.asarray(decode_ints(r, math.prod(shape)) if flags & FLAG_BARE else read_ints(r))
-        if ints.size != math.prod(shape):
-            raise BitstreamError(f"group chunk holds {ints.size} latents for a tensor of shape {shape}",
-                                 chunk=chunk)
-        residuals.append(ints.astype(np.int64).reshape(shape))
-    r.expect_end()
-    return GroupRecord(steps=head.steps, decoders=decoders, residuals=tuple(residuals), frames=head.frames)

@@ -1,42 +1,32 @@
-"""What NeRV and HNeRV share: one network for the whole clip, fitted by :func:`codec.fit.fit`.
+"""What NeRV and HNeRV share: one network for the whole clip, fitted by :func:`codec.tools.fit.fit`.
 
 A family of this kind provides a decoder network, a trainable wrapper (decoder network + its
 quantizers + any encoder that is not stored) and the inputs the decoder needs per frame. The
 stream holds a ``CHUNK_NETWORK`` chunk (every parameter, quantized) and, for families with
-per-frame content, a ``CHUNK_EMBEDDINGS`` chunk.
+per-frame content, a ``CHUNK_EMBEDDINGS`` chunk. The training side is imported by
+:meth:`WholeVideoFamily.encode` only.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from bitstream import BitstreamError
+from bitstream.payloads import CHUNK_NETWORK, unpack_tensors
 from codec.config import EncodeConfig
 from codec.device import autocast
-from codec.errors import ConfigError
-from codec.family import (
-    CHUNK_NETWORK,
-    ChunkSink,
-    ChunkSource,
-    Decoder,
-    Family,
-    FamilyStats,
-    FrameSource,
-    Geometry,
-    pack_tensors,
-    to_uint8,
-    unpack_tensors,
-)
-from codec.fit import FitConfig, fit
-from codec.models.blocks import count_params, fit_width
-from codec.quant import NetworkQuantizer, check_shapes, load_quantized
+from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
+from codec.options import option
+from codec.tools.fitted import DEFAULT_PRESET, MAX_PARAMS, FitOptions, rate_lambda, step_limit
+from codec.tools.sizing import checked_shell, config_for_budget, param_budget
+from codec.tools.weights import check_shapes, load_quantized, to_uint8
 
 #: Named sizes: total stored values (weights + biases), as a parameter budget.
 PRESETS: dict[str, int] = {
@@ -46,43 +36,23 @@ PRESETS: dict[str, int] = {
     "l": 500_000,
     "xl": 1_500_000,
 }
-DEFAULT_PRESET = "s"
-MAX_STORED_VALUES = 200_000_000
 RENDER_BATCH = 4
 
 
-def param_budget(enc: EncodeConfig) -> int:
-    if enc.params is not None:
-        return enc.params
-    preset = enc.preset or DEFAULT_PRESET
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-    return PRESETS[preset]
+@dataclass(frozen=True)
+class WholeOptions(FitOptions):
+    """The options of a whole-clip family: those of every fitting family, and the baseline."""
 
-
-class QuantizedNetwork(nn.Module):
-    """A decoder network trained through its quantizers (the stream's view of the weights)."""
-
-    def __init__(self, net: nn.Module, post_bits: int | None = None) -> None:
-        super().__init__()
-        self.net = net
-        self.quant = NetworkQuantizer(net, post_bits=post_bits)
-
-    def run(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return functional_call(self.net, self.quant.quantized_params(self.net), inputs)
-
-    def bits(self, noise: bool) -> torch.Tensor:
-        return self.quant.bits(self.net, noise)
-
-    def network_chunk(self) -> tuple[int, bytes]:
-        return CHUNK_NETWORK, pack_tensors(self.quant.export(self.net))
+    post_quant_bits: int | None = option(
+        help="the baseline: train in float without a rate term, quantize to BITS after training "
+             "(NeRV's post-hoc quantization; for comparisons only)", flag="--post-quant", low=2, high=16,
+        metavar="BITS")
 
 
 class WholeVideoFamily(Family):
     """Base of the families that fit one network to the whole clip."""
 
-    options = frozenset({"post_quant_bits"})
-
+    options_cls = WholeOptions
     default_steps: ClassVar[int] = 1500
     lr: ClassVar[float] = 1e-3
     batch: ClassVar[int] = 2
@@ -98,7 +68,7 @@ class WholeVideoFamily(Family):
     @abstractmethod
     def trainable(self, config: Any, geometry: Geometry, frames: torch.Tensor,
                   post_bits: int | None = None) -> nn.Module:
-        """A :class:`codec.fit.Fittable` that also has ``chunks(frames) -> list[(kind, bytes)]``.
+        """A :class:`codec.tools.fit.Fittable` that also has ``chunks(frames) -> list[(kind, bytes)]``.
 
         ``post_bits``: train in float and quantize afterwards (the baseline), see TensorQuantizer."""
 
@@ -108,26 +78,26 @@ class WholeVideoFamily(Family):
         """A function giving the decoder network's inputs for frames ``start .. stop - 1``."""
 
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> Any:
-        budget = param_budget(enc)
-
-        def build(m: float) -> nn.Module:
-            with torch.device("meta"):
-                return self.build_net(self.build_config(m, geometry), geometry)
-
-        return self.build_config(fit_width(build, budget), geometry)
+        opts = enc.options
+        budget = param_budget(opts.params, opts.preset or DEFAULT_PRESET, PRESETS)
+        return config_for_budget(lambda m: self.build_config(m, geometry),
+                                 lambda config: self.build_net(config, geometry), budget)
 
     def encode(self, config: Any, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
                device: torch.device) -> FamilyStats:
-        geometry = source.geometry
+        from codec.tools.fit import FitConfig, fit
+
+        geometry, opts = source.geometry, enc.options
         torch.manual_seed(enc.seed)
         frames = torch.from_numpy(source.read(0, geometry.num_frames))
-        model = self.trainable(config, geometry, frames, enc.post_quant_bits).to(device)
+        model = self.trainable(config, geometry, frames, opts.post_quant_bits).to(device)
+        lmbda = rate_lambda(enc)
         fit_cfg = FitConfig(
-            steps=enc.steps or (self.default_steps if enc.time_budget is None else 10**9),
-            time_budget=enc.time_budget,
+            steps=step_limit(opts, self.default_steps),
+            time_budget=opts.time_budget,
             lr=self.lr,
             batch=self.batch,
-            lmbda=enc.rate_lambda,
+            lmbda=lmbda,
             seed=enc.seed,
             progress=enc.progress,
             desc=f"{self.name} fit",
@@ -142,18 +112,14 @@ class WholeVideoFamily(Family):
             estimated_bits=stats.estimated_bits,
             train_psnr=stats.psnr,
             frame_steps_per_second=stats.frame_steps_per_second,
+            lmbda=lmbda,
         )
 
     def load_network(self, config: Any, geometry: Geometry, stream: ChunkSource,
                      device: torch.device) -> nn.Module:
-        """The decoder network with the stream's dequantized parameters."""
-        # sizes and shapes are checked on the meta device, before anything is allocated: a
-        # hostile config could otherwise ask for gigabytes that the stream does not hold
-        with torch.device("meta"):
-            shell = self.build_net(config, geometry)
-        values = count_params(shell)
-        if values > MAX_STORED_VALUES:
-            raise BitstreamError(f"model config asks for {values} parameters")
+        """The decoder network with the stream's dequantized parameters (sizes and shapes are
+        checked on the meta device, before anything is allocated)."""
+        shell = checked_shell(lambda: self.build_net(config, geometry), MAX_PARAMS)
         index = find_chunk(stream, CHUNK_NETWORK)
         info = stream.chunks[index]
         expected = len(list(shell.parameters()))

@@ -5,27 +5,36 @@ trained as a float ``w`` with a learned step ``s``; the network always runs on
 ``w_hat = s * round_ste(w / s)``, so the integers ``round(w / s)`` written to the file are exactly
 the ones the network was trained with (straight-through rounding, LSQ-style gradients for the step:
 Esser et al., "Learned Step Size Quantization", ICLR 2020). The rate term follows the factorized
-prior of Ballé et al. ("Variational image compression with a scale hyperprior", ICLR 2018), via
-compressai's ``EntropyBottleneck``: the bits of ``w / s + U(-1/2, 1/2)`` under a learned density,
+prior of Ballé et al. ("Variational image compression with a scale hyperprior", ICLR 2018,
+:mod:`codec.tools.rate`): the bits of ``w / s + U(-1/2, 1/2)`` under a learned density,
 one density per tensor. That estimate only steers training; the stream's size is what counts.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from bitstream import QuantizedTensor
+from bitstream.payloads import CHUNK_NETWORK, pack_tensors
+from codec.tools import rate
 
-with warnings.catch_warnings():  # compressai's import warns about torch.jit.script
-    warnings.simplefilter("ignore")
-    from compressai.entropy_models import EntropyBottleneck
+
+def initial_log_step(reference: torch.Tensor, init_bits: float) -> float:
+    """log of the step that starts a tensor close to an ``init_bits``-bit uniform quantizer over
+    about +-2 standard deviations of ``reference`` (its largest magnitude, or 0.01, where the
+    spread is zero or not finite)."""
+    ref = reference.detach().float()
+    spread = float(ref.std()) if ref.numel() > 1 else 0.0
+    if not math.isfinite(spread) or spread <= 0:
+        spread = float(ref.abs().max()) or 1e-2
+    return math.log(spread * 4.0 / 2.0**init_bits)
 
 
 def round_ste(x: torch.Tensor) -> torch.Tensor:
@@ -56,13 +65,9 @@ class TensorQuantizer(nn.Module):
                  post_bits: int | None = None) -> None:
         super().__init__()
         self.post_bits = post_bits
-        spread = float(reference.detach().float().std()) if reference.numel() > 1 else 0.0
-        if not math.isfinite(spread) or spread <= 0:
-            spread = float(reference.detach().abs().max()) or 1e-2
-        step = spread * 4.0 / 2.0**init_bits
-        self.log_step = nn.Parameter(torch.tensor(math.log(step), dtype=torch.float32))
+        self.log_step = nn.Parameter(torch.tensor(initial_log_step(reference, init_bits), dtype=torch.float32))
         # the density starts as wide as the initial integers (2**init_bits levels over +-2 std)
-        self.entropy = EntropyBottleneck(1, init_scale=2.0**init_bits / 2)
+        self.entropy = rate.density(1, init_scale=2.0**init_bits / 2)
 
     @property
     def step(self) -> torch.Tensor:
@@ -95,8 +100,7 @@ class TensorQuantizer(nn.Module):
             y = y + torch.empty_like(y).uniform_(-0.5, 0.5)
         else:
             y = round_ste(y)
-        likelihood, _, _ = self.entropy._likelihood(y.reshape(1, 1, -1).float())
-        return -torch.log2(likelihood.clamp_min(1e-9)).sum()
+        return rate.bits(self.entropy, y)
 
     def export(self, w: torch.Tensor) -> QuantizedTensor:
         """The stream record of ``w``: integer codes and the float32 step."""
@@ -141,28 +145,19 @@ class NetworkQuantizer(nn.Module):
         return [q.export(p) for _, p, q in self.items(net)]
 
 
-def load_quantized(net: nn.Module, tensors: list[QuantizedTensor]) -> None:
-    """Set ``net``'s parameters to the dequantized stream tensors (decoder side).
+class QuantizedNetwork(nn.Module):
+    """A decoder network trained through its quantizers (the stream's view of the weights)."""
 
-    Dequantization is ``codes * step`` in float32, the same product the encoder trained with.
-    """
-    check_shapes(net, tensors)
-    with torch.no_grad():
-        for p, t in zip(net.parameters(), tensors):
-            p.copy_(torch.from_numpy(dequantize(t)))
+    def __init__(self, net: nn.Module, post_bits: int | None = None) -> None:
+        super().__init__()
+        self.net = net
+        self.quant = NetworkQuantizer(net, post_bits=post_bits)
 
+    def run(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return functional_call(self.net, self.quant.quantized_params(self.net), inputs)
 
-def check_shapes(net: nn.Module, tensors: list[QuantizedTensor]) -> None:
-    """ValueError unless the stream's tensors have the shapes of ``net``'s parameters, in order
-    (``net`` may live on the meta device: nothing is read but shapes)."""
-    params = list(net.named_parameters())
-    if len(params) != len(tensors):
-        raise ValueError(f"stream holds {len(tensors)} tensors, network needs {len(params)}")
-    for (name, p), t in zip(params, tensors):
-        if tuple(p.shape) != tuple(t.shape):
-            raise ValueError(f"tensor {name}: stream shape {t.shape}, network {tuple(p.shape)}")
+    def bits(self, noise: bool) -> torch.Tensor:
+        return self.quant.bits(self.net, noise)
 
-
-def dequantize(t: QuantizedTensor) -> np.ndarray:
-    """float32 values of a stream tensor, computed like the encoder's ``round(w/s) * s``."""
-    return t.dequantize().astype(np.float32)
+    def network_chunk(self) -> tuple[int, bytes]:
+        return CHUNK_NETWORK, pack_tensors(self.quant.export(self.net))

@@ -1,0 +1,71 @@
+"""``hnerv``: HNeRV, "A Hybrid Neural Representation for Videos" (Chen et al., CVPR 2023).
+
+A ConvNeXt-style encoder (patchify convs with kernel = stride, Liu et al. 2022) turns each frame
+into a tiny embedding (``embed_dim x h0 x w0``); the decoder maps it through HNeRV blocks
+(Conv(k) -> PixelShuffle -> GELU, channels divided by 1.2 per stage) to RGB with
+``tanh * 0.5 + 0.5``. The stream holds the decoder's weights and every frame's quantized
+embedding; the encoder is not stored. Differences from the paper: kernels are
+``min(1 + 2i, 3)`` instead of ``min(1 + 2i, 5)`` (cheaper on CPUs), the strides follow the
+frame size (HNeRV crops UVG to 960x1920), and everything is quantized during training with a
+rate term (HNeRV rounds to 8-bit weights / 6-bit embeddings after training).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from bitstream import BitstreamError
+from bitstream.payloads import CHUNK_EMBEDDINGS, unpack_tensors
+from codec.family import ChunkSource, Geometry
+from codec.families.hnerv.config import HnervConfig
+from codec.families.hnerv.net import HnervDecoderNet
+from codec.tools.blocks import base_grid, plan_strides, stage_channels
+from codec.tools.weights import dequantize
+from codec.tools.whole import WholeVideoFamily, find_chunk
+
+
+class HnervFamily(WholeVideoFamily):
+    name = "hnerv"
+    family_id = 2
+    config_cls = HnervConfig
+    summary = "one network for the whole clip, a small learned embedding per frame"
+    lr = 5e-3
+    batch = 2
+
+    def build_config(self, width: float, geometry: Geometry) -> HnervConfig:
+        stages = 5
+        strides = plan_strides(geometry.height, geometry.width, stages, target_cells=24)
+        return HnervConfig(
+            embed_dim=16,
+            channels=stage_channels(max(4, round(64 * width)), stages, ratio=1.2, floor=4),
+            strides=strides,
+            kernels=tuple(min(1 + 2 * i, 3) for i in range(stages)),
+        )
+
+    def build_net(self, config: HnervConfig, geometry: Geometry) -> nn.Module:
+        return HnervDecoderNet(config, geometry)
+
+    def trainable(self, config: HnervConfig, geometry: Geometry, frames: torch.Tensor,
+                  post_bits: int | None = None) -> nn.Module:
+        from codec.families.hnerv.encode import HnervTrainable
+
+        return HnervTrainable(config, geometry, frames, post_bits)
+
+    def decoder_inputs(self, config: HnervConfig, geometry: Geometry, stream: ChunkSource,
+                       device: torch.device) -> Callable[[int, int], tuple[torch.Tensor, ...]]:
+        """Every frame's dequantized embedding, from the stream's one embeddings chunk."""
+        index = find_chunk(stream, CHUNK_EMBEDDINGS)
+        info = stream.chunks[index]
+        (record,) = unpack_tensors(stream.read_chunk(index), 1, index, info.payload_offset)
+        h0, w0 = base_grid(geometry.height, geometry.width, config.strides)
+        expected = (geometry.num_frames, config.embed_dim, h0, w0)
+        if tuple(record.shape) != expected:
+            raise BitstreamError(f"embeddings have shape {record.shape}, expected {expected}", chunk=index)
+        emb = torch.from_numpy(dequantize(record)).to(device)
+        return lambda start, stop: (emb[start:stop],)
+
+
+FAMILY = HnervFamily()

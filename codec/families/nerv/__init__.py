@@ -1,0 +1,59 @@
+"""``nerv``: NeRV, "Neural Representations for Videos" (Chen et al., NeurIPS 2021).
+
+Frame index ``t`` -> positional encoding -> MLP stem to a ``c0 x h0 x w0`` map -> NeRV blocks
+(Conv3x3 -> PixelShuffle -> GELU) -> RGB. Differences from the paper, all measured choices for
+small clips on CPUs: the number of encoding levels follows the clip length (NeRV uses 40-80 for
+hundreds of frames), channels shrink by 1.4 per stage (NeRV halves them, floor 96), and weights
+are quantized during training (NeRV prunes and quantizes after training and writes no file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from codec.family import ChunkSource, Geometry
+from codec.families.nerv.config import NervConfig
+from codec.families.nerv.net import NervNet
+from codec.tools.blocks import pe_levels_for, plan_strides, stage_channels
+from codec.tools.whole import WholeVideoFamily
+
+
+class NervFamily(WholeVideoFamily):
+    name = "nerv"
+    family_id = 1
+    config_cls = NervConfig
+    summary = "one network for the whole clip, frame index in"
+    lr = 1e-2
+    batch = 2
+
+    def build_config(self, width: float, geometry: Geometry) -> NervConfig:
+        stages = 4 if geometry.width * geometry.height <= 400 * 400 else 5
+        strides = plan_strides(geometry.height, geometry.width, stages, target_cells=100)
+        first = max(4, round(32 * width))
+        return NervConfig(
+            pe_levels=pe_levels_for(geometry.num_frames),
+            hidden=max(8, round(64 * width)),
+            c0=first,
+            channels=stage_channels(first, stages, ratio=1.4, floor=4),
+            strides=strides,
+            kernels=(3,) * stages,
+        )
+
+    def build_net(self, config: NervConfig, geometry: Geometry) -> nn.Module:
+        return NervNet(config, geometry)
+
+    def trainable(self, config: NervConfig, geometry: Geometry, frames: torch.Tensor,
+                  post_bits: int | None = None) -> nn.Module:
+        from codec.families.nerv.encode import NervTrainable
+
+        return NervTrainable(NervNet(config, geometry), post_bits)
+
+    def decoder_inputs(self, config: NervConfig, geometry: Geometry, stream: ChunkSource,
+                       device: torch.device) -> Callable[[int, int], tuple[torch.Tensor, ...]]:
+        return lambda start, stop: (torch.arange(start, stop, device=device),)
+
+
+FAMILY = NervFamily()

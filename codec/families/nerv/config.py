@@ -1,0 +1,25 @@
+"""The stream config of ``nerv`` (packed into the header by :mod:`codec.configio`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codec.tools.blocks import check_stages
+
+
+@dataclass(frozen=True)
+class NervConfig:
+    """Positional-encoding levels, the stem's hidden width and ``c0``-channel base map, then one
+    NeRV block per ``(channels, strides, kernels)`` entry."""
+
+    pe_levels: int
+    hidden: int
+    c0: int
+    channels: tuple[int, ...]
+    strides: tuple[int, ...]
+    kernels: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.pe_levels <= 128 and 1 <= self.hidden <= 8192 and 1 <= self.c0 <= 4096):
+            raise ValueError("NeRV stem sizes out of range")
+        check_stages("NeRV", self.strides, self.channels, self.kernels)

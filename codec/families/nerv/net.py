@@ -1,0 +1,35 @@
+"""The ``nerv`` decoder network (NeRV, Chen et al., NeurIPS 2021)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from codec.family import Geometry
+from codec.families.nerv.config import NervConfig
+from codec.tools.blocks import PositionalEncoding, UpsampleTrunk, base_grid
+
+
+class NervNet(nn.Module):
+    """Frame indices (B,) -> frames (B,3,H,W)."""
+
+    def __init__(self, cfg: NervConfig, geometry: Geometry) -> None:
+        super().__init__()
+        self.num_frames = geometry.num_frames
+        self.h0, self.w0 = base_grid(geometry.height, geometry.width, cfg.strides)
+        self.c0 = cfg.c0
+        self.pe = PositionalEncoding(cfg.pe_levels)
+        self.stem = nn.Sequential(
+            nn.Linear(self.pe.dim, cfg.hidden),
+            nn.GELU(),
+            nn.Linear(cfg.hidden, cfg.c0 * self.h0 * self.w0),
+            nn.GELU(),
+        )
+        self.trunk = UpsampleTrunk(
+            cfg.c0, cfg.channels, cfg.strides, cfg.kernels, geometry.height, geometry.width
+        )
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        t = idx.float() / max(1, self.num_frames - 1)
+        x = self.stem(self.pe(t)).view(-1, self.c0, self.h0, self.w0)
+        return self.trunk(x)

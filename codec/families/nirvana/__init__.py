@@ -1,0 +1,126 @@
+"""``nirvana``: NIRVANA (Maiya et al., "NIRVANA: Neural Implicit Representations of Videos with
+Adaptive Networks and Autoregressive Patch-wise Modeling", CVPR 2023).
+
+The video is cut into groups of ``gop`` frames (the last one may be shorter). Each group gets a
+small patch-wise network (:mod:`codec.families.nirvana.net`): patch coordinates in, that patch in
+every frame of the group out. Groups are encoded in order, each one streamed: read its frames,
+fit, write its chunk, drop it, so memory does not grow with the video's length.
+
+* **Autoregressive initialisation**: group ``g`` starts from group ``g - 1``'s trained latents,
+  decoders and entropy models; group 0 gets the long schedule (``--steps``, default
+  ``encode.DEFAULT_STEPS``), later groups at most ``encode.LATER_STEPS_FRACTION`` of it.
+* **Quantization in training** (:mod:`codec.tools.latents`): integer latents with learned
+  per-layer decoders (scale/shift, and a per-kernel linear map for the convolutions),
+  straight-through rounding, rate term = bits of the latents
+  (group 0) or of their residual to the previous group (later groups).
+* **Residual stream** (:mod:`bitstream.payloads`): one ``CHUNK_GROUP`` chunk per group holding the group's training steps,
+  its decoders only when they changed (group 0; they are frozen afterwards, a flag says so) and
+  its latents minus the previous group's, each tensor entropy coded with the bitstream's cheapest
+  model (an all-zero tensor costs a few bytes).
+* **Adaptive effort**: a later group first measures the inherited network on its frames; if that
+  already reaches group 0's quality (static content) it is not trained at all and its residual is
+  zero. Otherwise it trains until it reaches that quality or its loss stops improving for
+  ``encode.PATIENCE`` steps.
+* **Random access**: decoding frames of group ``g`` adds the residuals of groups ``0..g``
+  (integer adds, no rendering) and renders only the groups asked for.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from codec.config import EncodeConfig
+from codec.errors import ConfigError
+from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
+from codec.families.nirvana.config import (
+    DEFAULT_GOP,
+    DEFAULT_PATCH,
+    MAX_VALUES,
+    MIN_VALUES,
+    PRESETS,
+    SMALL_FRAME_PATCH,
+    SMALL_FRAME_PIXELS,
+    NirvanaConfig,
+    NirvanaOptions,
+)
+from codec.families.nirvana.net import NirvanaNet
+from codec.tools.blocks import pe_levels_for
+from codec.tools.fitted import DEFAULT_PRESET
+from codec.tools.patches import PatchGrid
+from codec.tools.sizing import config_for_budget, param_budget
+
+#: SIREN frequency of the stem's sine activations, x100 (2.0 measured +0.5 dB over 1.0 on carphone).
+OMEGA = 200
+
+
+def default_patch(width: int, height: int) -> int:
+    """The patch side ``--patch`` defaults to for frames of ``width x height``."""
+    return DEFAULT_PATCH if width * height >= SMALL_FRAME_PIXELS else SMALL_FRAME_PATCH
+
+
+def patch_strides(patch: int) -> tuple[int, ...]:
+    """Upsampling strides (2s first, then 3s and 5s) taking a base map of side <= 4 to ``patch``
+    (at least one stage: a 4-pixel patch grows from a 2 x 2 map)."""
+    strides, rest = [], patch
+    for s in (2, 3, 5):
+        while rest % s == 0 and (rest > 4 or (not strides and rest > s)):
+            strides.append(s)
+            rest //= s
+    if not strides:
+        raise ConfigError(f"--patch {patch} cannot be reached by upsampling: use a multiple of 4 (e.g. 8 or 16)")
+    return tuple(strides)
+
+
+class NirvanaFamily(Family):
+    name = "nirvana"
+    family_id = 3
+    config_cls = NirvanaConfig
+    options_cls = NirvanaOptions
+    summary = ("one small patch network per group of frames, each group stored as a residual of the one "
+               "before: long videos, streamed group by group")
+
+    def build_config(self, width: float, gop: int, patch: int, grid: PatchGrid) -> NirvanaConfig:
+        strides = patch_strides(patch)
+        first = max(4, round(24 * width))
+        return NirvanaConfig(
+            gop=gop,
+            patch=patch,
+            pe_levels=pe_levels_for(max(grid.rows, grid.cols)),
+            hidden=max(8, round(64 * width)),
+            mlp_layers=2,
+            c0=first,
+            channels=tuple(max(4, round(first / 1.4 ** (i + 1))) for i in range(len(strides))),
+            strides=strides,
+            omega=OMEGA,
+        )
+
+    def make_config(self, enc: EncodeConfig, geometry: Geometry) -> NirvanaConfig:
+        opts = enc.options
+        gop = min(opts.gop or DEFAULT_GOP, geometry.num_frames)  # a short clip: no unused frame outputs
+        patch = opts.patch or default_patch(geometry.width, geometry.height)
+        grid = PatchGrid(geometry.height, geometry.width, patch)
+        budget = param_budget(opts.params, opts.preset or DEFAULT_PRESET, PRESETS,
+                              per=grid.count * patch * patch * gop, bounds=(MIN_VALUES, MAX_VALUES))
+        return config_for_budget(lambda m: self.build_config(m, gop, patch, grid),
+                                 lambda config: NirvanaNet(config, grid), budget)
+
+    def encode(self, config: NirvanaConfig, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
+               device: torch.device) -> FamilyStats:
+        from codec.families.nirvana.encode import encode
+
+        return encode(config, source, enc, sink, device)
+
+    def decoder(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource,
+                device: torch.device) -> Decoder:
+        from codec.families.nirvana.decode import NirvanaDecoder
+
+        return NirvanaDecoder(config, geometry, stream, device)
+
+    def describe_chunks(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource) -> str:
+        """The per-group table of ``inrv info`` (:func:`codec.families.nirvana.decode.group_table`)."""
+        from codec.families.nirvana.decode import NirvanaDecoder, group_table
+
+        return group_table(NirvanaDecoder(config, geometry, stream, torch.device("cpu")), geometry)
+
+
+FAMILY = NirvanaFamily()
