@@ -11,7 +11,7 @@ loop): a family imports its training modules inside :meth:`Family.encode`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -92,6 +92,9 @@ class Family(ABC):
     config_cls: ClassVar[type]
     options_cls: ClassVar[type[Options]] = Options
     summary: ClassVar[str] = ""
+    #: Options of a small, fast encode (seconds on a CPU): what the contract tests and the golden
+    #: streams of ``tests/codec`` use.
+    quick_options: ClassVar[Mapping[str, Any]] = {}
 
     @abstractmethod
     def make_config(self, enc: "EncodeConfig", geometry: Geometry) -> Any:

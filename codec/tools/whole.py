@@ -53,6 +53,7 @@ class WholeVideoFamily(Family):
     """Base of the families that fit one network to the whole clip."""
 
     options_cls = WholeOptions
+    quick_options = {"preset": "xs", "steps": 20}
     default_steps: ClassVar[int] = 1500
     lr: ClassVar[float] = 1e-3
     batch: ClassVar[int] = 2
@@ -136,23 +137,27 @@ class WholeVideoFamily(Family):
                 device: torch.device) -> Decoder:
         net = self.load_network(config, geometry, stream, device)
         inputs = self.decoder_inputs(config, geometry, stream, device)
-        return NetworkDecoder(net, inputs, device)
+        return NetworkDecoder(net, inputs, device, geometry.num_frames)
 
 
 class NetworkDecoder(Decoder):
-    """Runs a decoder network over frame ranges, a few frames at a time."""
+    """Runs a decoder network over frame ranges, :data:`RENDER_BATCH` frames at a time.
+
+    Batches are aligned (frames ``4k .. 4k + 3``) whatever range is asked for: a convolution's
+    floating-point result can depend on the batch it runs in, so a frame is always rendered in the
+    same batch and a range decode gives exactly the frames of a full decode."""
 
     def __init__(self, net: nn.Module, inputs: Callable[[int, int], tuple[torch.Tensor, ...]],
-                 device: torch.device) -> None:
-        self.net, self.inputs, self.device = net, inputs, device
+                 device: torch.device, num_frames: int) -> None:
+        self.net, self.inputs, self.device, self.num_frames = net, inputs, device, num_frames
 
     def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
         with torch.inference_mode():
-            for first in range(start, stop, RENDER_BATCH):
-                last = min(stop, first + RENDER_BATCH)
+            for first in range(start - start % RENDER_BATCH, stop, RENDER_BATCH):
+                last = min(self.num_frames, first + RENDER_BATCH)
                 with autocast(self.device):
-                    out = self.net(*self.inputs(first, last))
-                yield to_uint8(out)
+                    out = to_uint8(self.net(*self.inputs(first, last)))
+                yield out[max(start, first) - first : min(stop, last) - first]
 
 
 def find_chunk(stream: ChunkSource, kind: int) -> int:

@@ -37,6 +37,9 @@ def carphone_small(tmp_path_factory) -> Sequence:
     return prepare(source, frames=4, scale=2, cache_dir=tmp_path_factory.mktemp("sources-small"))
 
 
+FAKE_ID = 60_000  # an id no family has
+
+
 @pytest.fixture
 def fake_codec(monkeypatch) -> "FakeCodec":
     """The stand-in family ``fake``, installed as ``codec.encode/decode/open`` for one test."""
@@ -76,7 +79,7 @@ class FakeCodec:
     interrupt_at: int | None = None
 
     def encode(self, src, dst, config) -> EncodeResult:
-        self.calls.append(config.quality if config.quality is not None else config.lmbda)
+        self.calls.append(config.quality if config.quality is not None else config.options.lmbda)
         if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
             raise KeyboardInterrupt
         start = time.perf_counter()
@@ -109,9 +112,21 @@ class FakeCodec:
         return DecodeResult(path=Path(dst), first_frame=start, num_frames=len(frames), seconds=time.perf_counter() - t0)
 
     def install(self, monkeypatch) -> "FakeCodec":
-        """Make ``codec.encode/decode/open`` this fake and list ``fake`` among the families."""
+        """Make ``codec.encode/decode/open`` this fake, register ``fake`` (with the options of the
+        fitting families) and list it alone among the families."""
         import codec
+        import codec.registry as registry
         import eval.methods
+        from codec.family import Family
+        from codec.tools.fitted import FitOptions
+
+        class FakeFamily(Family):
+            name, family_id, options_cls = "fake", FAKE_ID, FitOptions
+            make_config = encode = decoder = None  # codec.encode/open are the fake's
+
+        monkeypatch.setitem(registry.FAMILIES, FAKE_ID, ("fake", "(the stand-in of tests/eval)"))
+        monkeypatch.setitem(registry.FAMILY_IDS, "fake", FAKE_ID)
+        monkeypatch.setitem(registry._loaded, FAKE_ID, FakeFamily())
 
         monkeypatch.setattr(codec, "encode", self.encode, raising=False)
         monkeypatch.setattr(codec, "decode", self.decode, raising=False)

@@ -76,6 +76,7 @@ class NirvanaFamily(Family):
     family_id = 3
     config_cls = NirvanaConfig
     options_cls = NirvanaOptions
+    quick_options = {"preset": "xs", "steps": 20, "gop": 2, "patch": 16}
     summary = ("one small patch network per group of frames, each group stored as a residual of the one "
                "before: long videos, streamed group by group")
 
