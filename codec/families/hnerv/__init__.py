@@ -33,7 +33,6 @@ class HnervFamily(WholeVideoFamily):
     config_cls = HnervConfig
     summary = "one network for the whole clip, a small learned embedding per frame"
     lr = 5e-3
-    batch = 2
 
     def build_config(self, width: float, geometry: Geometry) -> HnervConfig:
         stages = 5

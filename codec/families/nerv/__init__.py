@@ -27,7 +27,6 @@ class NervFamily(WholeVideoFamily):
     config_cls = NervConfig
     summary = "one network for the whole clip, frame index in"
     lr = 1e-2
-    batch = 2
 
     def build_config(self, width: float, geometry: Geometry) -> NervConfig:
         stages = 4 if geometry.width * geometry.height <= 400 * 400 else 5
