@@ -49,16 +49,17 @@ def pack_tensors(tensors: list[QuantizedTensor]) -> bytes:
     return w.getvalue()
 
 
-def unpack_tensors(data: bytes, expected: int | None = None, chunk: int | None = None,
+def unpack_tensors(data: bytes, shapes: list[tuple[int, ...]] | None = None, chunk: int | None = None,
                    base_offset: int = 0) -> list[QuantizedTensor]:
-    """Inverse of :func:`pack_tensors`; ``expected``: the count the reader's config implies."""
+    """Inverse of :func:`pack_tensors`. ``shapes``: the tensors the reader's config implies; a
+    payload with another count, or a record of another shape, is refused before its values are
+    decoded (a record's claimed size allocates nothing)."""
     r = ByteReader(data, base_offset=base_offset, chunk=chunk)
     count = r.uvarint()
-    if count > MAX_TENSORS_PER_CHUNK or (expected is not None and count != expected):
-        raise BitstreamError(
-            f"chunk holds {count} tensors, expected {expected}", chunk=chunk, offset=base_offset
-        )
-    tensors = [read_tensor(r) for _ in range(count)]
+    if count > MAX_TENSORS_PER_CHUNK or (shapes is not None and count != len(shapes)):
+        raise BitstreamError(f"chunk holds {count} tensors, expected {len(shapes) if shapes else '<= 4096'}",
+                             chunk=chunk, offset=base_offset)
+    tensors = [read_tensor(r, expect=None if shapes is None else shapes[i]) for i in range(count)]
     r.expect_end()
     return tensors
 

@@ -174,9 +174,14 @@ def write_tensor(
     _write_codes(w, t.codes, methods)
 
 
-def read_tensor(r: ByteReader, *, max_symbols: int = MAX_SYMBOLS) -> QuantizedTensor:
-    """Read a :func:`write_tensor` record; every bound is checked before allocating."""
+def read_tensor(r: ByteReader, *, max_symbols: int = MAX_SYMBOLS,
+                expect: tuple[int, ...] | None = None) -> QuantizedTensor:
+    """Read a :func:`write_tensor` record; every bound is checked before allocating. ``expect``:
+    the shape the reader's model needs; another shape is an error before any value is decoded."""
+    at = r.position
     shape = _read_shape(r, max_symbols)
+    if expect is not None and shape != tuple(expect):
+        raise r.error(f"tensor record has shape {shape}, the model needs {tuple(expect)}", at=at)
     at = r.position
     flags = r.u8()
     if flags & ~_KNOWN_FLAGS:

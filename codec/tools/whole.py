@@ -123,8 +123,8 @@ class WholeVideoFamily(Family):
         shell = checked_shell(lambda: self.build_net(config, geometry), MAX_PARAMS)
         index = find_chunk(stream, CHUNK_NETWORK)
         info = stream.chunks[index]
-        expected = len(list(shell.parameters()))
-        tensors = unpack_tensors(stream.read_chunk(index), expected, index, info.payload_offset)
+        shapes = [tuple(p.shape) for p in shell.parameters()]
+        tensors = unpack_tensors(stream.read_chunk(index), shapes, index, info.payload_offset)
         try:
             check_shapes(shell, tensors)
             net = self.build_net(config, geometry)

@@ -12,6 +12,7 @@ rate term (HNeRV rounds to 8-bit weights / 6-bit embeddings after training).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -23,6 +24,7 @@ from codec.family import ChunkSource, Geometry
 from codec.families.hnerv.config import HnervConfig
 from codec.families.hnerv.net import HnervDecoderNet
 from codec.tools.blocks import base_grid, plan_strides, stage_channels
+from codec.tools.fitted import MAX_PARAMS
 from codec.tools.weights import dequantize
 from codec.tools.whole import WholeVideoFamily, find_chunk
 
@@ -58,11 +60,12 @@ class HnervFamily(WholeVideoFamily):
         """Every frame's dequantized embedding, from the stream's one embeddings chunk."""
         index = find_chunk(stream, CHUNK_EMBEDDINGS)
         info = stream.chunks[index]
-        (record,) = unpack_tensors(stream.read_chunk(index), 1, index, info.payload_offset)
         h0, w0 = base_grid(geometry.height, geometry.width, config.strides)
         expected = (geometry.num_frames, config.embed_dim, h0, w0)
-        if tuple(record.shape) != expected:
-            raise BitstreamError(f"embeddings have shape {record.shape}, expected {expected}", chunk=index)
+        if math.prod(expected) > MAX_PARAMS:  # a header's frame count must not size an allocation alone
+            raise BitstreamError(f"embeddings of {math.prod(expected)} values exceed the limit of {MAX_PARAMS}",
+                                 chunk=index)
+        (record,) = unpack_tensors(stream.read_chunk(index), [expected], index, info.payload_offset)
         emb = torch.from_numpy(dequantize(record)).to(device)
         return lambda start, stop: (emb[start:stop],)
 
