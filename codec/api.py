@@ -7,6 +7,7 @@ that file, never on the encoder's own reconstruction.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import numpy as np
 
 from bitstream import BitstreamError
 from bitstream.container import Header, StreamReader, StreamWriter
-from codec.config import EncodeConfig
+from codec.config import MAX_DECODE_PIXELS, EncodeConfig
 from codec.device import configure_threads, resolve_device
 from codec.errors import ConfigError
 from codec.family import Decoder, Family, Geometry
@@ -31,6 +32,39 @@ PathLike = str | os.PathLike
 PIX_FMT_RGB24 = 0
 MATRIX_BT601 = 0
 MEASURE_CHUNK = 8
+#: Bytes per pixel of the raw outputs (4:2:0 for .y4m and .yuv, RGB for a PNG folder at most),
+#: checked against the free space of the target's disk before anything is written.
+RAW_BYTES_PER_PIXEL = {"y4m": 1.5, "raw-yuv": 1.5, "png": 3.0}
+
+
+def check_target(src: PathLike, dst: PathLike) -> None:
+    """ConfigError when ``dst`` is ``src`` itself (also through links) or, for a file output, an
+    existing folder: caught before any work, so neither the input nor hours of training are lost."""
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and src.exists() and os.path.samefile(src, dst):
+        raise ConfigError(f"the output {dst} is the input: choose another name")
+
+
+def _check_output_file(dst: Path) -> None:
+    if dst.is_dir():
+        raise ConfigError(f"the output {dst} is a folder: give a file name")
+
+
+def _check_decode_size(width: int, height: int, frames: int, dst: Path, max_pixels: int | None) -> None:
+    """The pixel cap (``max_pixels`` 0 or None: none) and, for raw outputs, the free disk space."""
+    from codec.video.writer import kind_for_path
+
+    pixels = width * height * frames
+    if max_pixels and pixels > max_pixels:
+        raise ConfigError(f"the stream decodes to {frames} frames of {width}x{height} ({pixels:.3g} pixels), "
+                          f"over the limit of {max_pixels:.3g}: --max-pixels N (0: no limit) lifts it")
+    per_pixel = RAW_BYTES_PER_PIXEL.get(kind_for_path(dst))
+    if per_pixel is not None:
+        need = int(pixels * per_pixel)
+        parent = next((p for p in dst.absolute().parents if p.exists()), Path.cwd())
+        free = shutil.disk_usage(parent).free
+        if need > free:
+            raise ConfigError(f"{dst} needs {need / 1e9:.3g} GB, {free / 1e9:.3g} GB are free there")
 
 
 @dataclass
@@ -59,9 +93,11 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
     """Encode video file ``src`` into ``dst`` (a ``.inrv`` file), then measure it honestly."""
     config = config or EncodeConfig()
     family = get_family(config.model)
+    dst = Path(dst)
+    check_target(src, dst)
+    _check_output_file(dst)
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
-    dst = Path(dst)
     with open_video(src) as reader:
         info = reader.info
         start, count = _frame_range(info.num_frames, config.start, config.count)
@@ -177,6 +213,10 @@ class CodedVideo:
             self._decoder = self.family.decoder(self.config, self.geometry, self._stream, self.device)
         return self._decoder
 
+    def read_chunk(self, index: int) -> bytes:
+        """Chunk ``index``'s payload, its CRC checked (BitstreamError on damage)."""
+        return self._stream.read_chunk(index)
+
     def describe_chunks(self) -> str | None:
         """What the family adds about the chunks for ``inrv info`` (a table per group, say), or None."""
         return self.family.describe_chunks(self.config, self.geometry, self._stream)
@@ -205,14 +245,19 @@ def open(path: PathLike, device: str = "auto") -> CodedVideo:  # noqa: A001 - pu
 
 
 def decode(src: PathLike, dst: PathLike, *, start: int = 0, count: int | None = None,
-           device: str = "auto", threads: int | None = None) -> DecodeResult:
+           device: str = "auto", threads: int | None = None,
+           max_pixels: int | None = MAX_DECODE_PIXELS) -> DecodeResult:
     """Decode ``src`` (``.inrv``) to ``dst``: .y4m, .mkv (lossless FFV1), .mp4, .yuv or a folder
     of PNGs. ``start``/``count`` select a frame range; only those frames are rendered.
     ``threads``: CPU threads (``None``: every core, or ``INRV_THREADS``); rendering with another
-    count can move a rare sample by one level (measured: 4 in a million on the demo's file)."""
+    count can move a rare sample by one level (measured: 4 in a million on the demo's file).
+    ``max_pixels``: refuse to decode more pixels than this (None or 0: no limit); raw outputs
+    (.y4m, .yuv, PNG) must also fit in the free space of the target's disk."""
+    check_target(src, dst)
     configure_threads(threads)
     with CodedVideo(src, device) as coded:
         first, n = _frame_range(coded.info.num_frames, start, count)
+        _check_decode_size(coded.info.width, coded.info.height, n, Path(dst), max_pixels)
         t0 = time.perf_counter()
         with VideoWriter(dst, width=coded.info.width, height=coded.info.height,
                          fps=coded.info.fps) as writer:

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codec import __version__
+from codec.config import MAX_DECODE_PIXELS
+
+#: Signals that end a command like Ctrl-C does: outputs in progress are removed, exit 128 + signal.
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
 BUILTIN_COMMANDS = ("encode", "decode", "info", "demo")
 DEMO_FRAMES = 32
@@ -102,16 +106,18 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
     start, count = args.frames
     r = codec.decode(args.input, args.output, start=start, count=count, device=args.device,
-                     threads=args.threads)
+                     threads=args.threads, max_pixels=args.max_pixels)
     print(f"wrote {r.path}: frames {r.first_frame}..{r.first_frame + r.num_frames - 1} "
           f"in {r.seconds:.2f} s ({r.fps:.1f} fps)")
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from codec.inspect import describe_stream
+    from codec.inspect import describe_stream, verify_stream
 
     print(describe_stream(args.input))
+    if args.verify:
+        print(verify_stream(args.input))
     return 0
 
 
@@ -156,11 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="OUT.y4m, OUT.mkv (FFV1), OUT.mp4, OUT.yuv or OUT_DIR/")
     p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
     p.add_argument("--device", default="auto")
+    p.add_argument("--max-pixels", type=int, default=MAX_DECODE_PIXELS, metavar="N",
+                   help=f"refuse streams that decode to more pixels (default 2^34 = {MAX_DECODE_PIXELS:,}, "
+                        "about 8,300 frames of 1080p; 0: no limit)")
     _add_threads_option(p)
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("info", help="show a .inrv file's header, chunks and bytes")
     p.add_argument("input")
+    p.add_argument("--verify", action="store_true",
+                   help="also check every chunk's CRC and decode every frame (exit 1 on damage)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("demo", help="encode and decode the built-in sample clip (carphone)")
@@ -195,9 +206,38 @@ def _plugins() -> dict[str, Plugin]:
             for ep in entry_points(group="inrv.commands")}
 
 
+class Stopped(KeyboardInterrupt):
+    """A stop signal (SIGTERM, SIGHUP) raised where the program is, so that every ``with`` block
+    and writer cleans up as it does for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_stop_signal(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
+def _say(message: str) -> None:
+    """One line on stderr, on a line of its own even where a progress bar was drawn."""
+    try:
+        from tqdm.auto import tqdm
+
+        tqdm.write(message, file=sys.stderr)
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        print(message, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = bool(argv) and argv[0] == "--debug"
+    previous = {}
+    for name in STOP_SIGNALS:
+        if hasattr(signal, name):
+            previous[name] = signal.signal(getattr(signal, name), _on_stop_signal)
     try:
         command = argv[int(debug):int(debug) + 1]
         plugins = _plugins() if command and command[0] not in BUILTIN_COMMANDS else {}
@@ -209,9 +249,18 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         return args.func(args)
+    except Stopped as exc:
+        _say(f"inrv: stopped by {signal.Signals(exc.signum).name}")
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        print("inrv: interrupted", file=sys.stderr)
+        _say("inrv: interrupted")
         return 130
+    except MemoryError:
+        if debug:
+            raise
+        _say("inrv: error: out of memory: try a smaller network (--preset, --params), fewer frames "
+             "(--frames) or a group-wise family (--model nirvana)")
+        return 1
     except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
         if debug:
             raise
@@ -221,8 +270,11 @@ def main(argv: list[str] | None = None) -> int:
         kind = "invalid stream" if isinstance(exc, BitstreamError) else "error"
         if not isinstance(exc, (InrvError, BitstreamError, OSError)):
             kind = f"internal error ({type(exc).__name__})"
-        print(f"inrv: {kind}: {exc}", file=sys.stderr)
+        _say(f"inrv: {kind}: {exc}")
         return 1
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 if __name__ == "__main__":

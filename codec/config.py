@@ -13,6 +13,10 @@ from codec.options import Options
 #: The rate-quality knob every family maps to its own parameters: 1 (smallest) .. 8 (best).
 QUALITIES = range(1, 9)
 DEFAULT_QUALITY = 4
+#: ``codec.decode`` refuses a stream that decodes to more pixels than this unless told otherwise
+#: (``max_pixels``, ``inrv decode --max-pixels``): 2^34 pixels, about 8,300 frames of 1080p. A
+#: header may claim ten million frames in a few kilobytes, and a whole-clip network renders any.
+MAX_DECODE_PIXELS = 2**34
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +18,7 @@ from bitstream import BitstreamError, ByteReader, ByteWriter, StreamReader, enco
 from bitstream.entropy import Method
 from bitstream.payloads import CHUNK_EMBEDDINGS, CHUNK_NETWORK
 from codec.config import EncodeConfig
+from codec.errors import ConfigError
 
 
 def _small(tmp_path_factory, carphone_y4m, model: str):
@@ -53,3 +58,127 @@ def test_a_record_larger_than_the_model_is_refused_before_decoding(tmp_path_fact
         with codec.open(path, device="cpu") as coded:
             list(coded.frames())
     assert time.perf_counter() - start < 2.0
+
+
+def _forged(tmp_path_factory, carphone_y4m, tmp_path, frames: int) -> Path:
+    """A small nerv stream whose header claims ``frames`` frames (a whole-clip network renders any)."""
+    header, chunks = _small(tmp_path_factory, carphone_y4m, "nerv")
+    path = tmp_path / f"claims_{frames}.inrv"
+    path.write_bytes(encode_stream(dataclasses.replace(header, num_frames=frames), chunks))
+    return path
+
+
+def test_a_stream_claiming_ten_million_frames_is_not_decoded_to_disk(tmp_path_factory, carphone_y4m, tmp_path):
+    """12 KB toward a 380 GB y4m before the fix: now the pixel cap, and without it the free space."""
+    path = _forged(tmp_path_factory, carphone_y4m, tmp_path, 10**7)
+    for out in ("out.y4m", "out.mkv", "frames"):
+        with pytest.raises(ConfigError, match="over the limit"):
+            codec.decode(path, tmp_path / out, device="cpu")
+    with pytest.raises(ConfigError, match="GB are free"):
+        codec.decode(path, tmp_path / "out.y4m", device="cpu", max_pixels=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    r = codec.decode(path, tmp_path / "part.y4m", start=10**7 - 2, device="cpu")  # a range under the cap
+    assert r.num_frames == 2
+
+
+def test_the_output_is_never_the_input(carphone_y4m, tmp_path):
+    src = tmp_path / "in.y4m"
+    src.write_bytes(carphone_y4m.read_bytes())
+    link = tmp_path / "link.y4m"
+    link.symlink_to(src)
+    before = src.read_bytes()
+    for dst in (src, link):
+        with pytest.raises(ConfigError, match="is the input"):
+            codec.encode(src, dst, EncodeConfig.of(model="nerv", steps=2, device="cpu", progress=False))
+    stream = tmp_path / "x.inrv"
+    codec.encode(src, stream, EncodeConfig.of(model="nerv", preset="xs", steps=2, count=2, device="cpu",
+                                             progress=False))
+    data = stream.read_bytes()
+    with pytest.raises(ConfigError, match="is the input"):
+        codec.decode(stream, stream, device="cpu")
+    assert src.read_bytes() == before and stream.read_bytes() == data
+
+
+def test_a_folder_as_the_encode_target_is_refused_before_training(carphone_y4m, tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="is a folder"):
+        codec.encode(carphone_y4m, tmp_path, EncodeConfig.of(model="nerv", steps=10**6, device="cpu",
+                                                            progress=False))
+    assert time.perf_counter() - start < 5.0
+
+
+def test_size_options_are_bounded():
+    with pytest.raises(ConfigError, match="--params"):
+        EncodeConfig.of(model="nerv", params=10**12)
+    with pytest.raises(ConfigError, match="--patch"):
+        EncodeConfig.of(model="nirvana", patch=1000)
+    with pytest.raises(ConfigError, match="--gop"):
+        EncodeConfig.of(model="nirvana", gop=65)
+
+
+def test_patch_sizes_are_explained_by_what_they_can_reach():
+    from codec.families.nirvana import patch_strides
+
+    assert patch_strides(6) == (2,)  # accepted: 3 x 3 -> 6 x 6
+    with pytest.raises(ConfigError, match="strides of 2, 3 and 5"):
+        patch_strides(7)
+
+
+def test_out_of_memory_is_one_line(monkeypatch, capsys, carphone_y4m, tmp_path):
+    from codec.cli import main
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(codec, "encode", exhausted)
+    assert main(["encode", str(carphone_y4m), "-o", str(tmp_path / "x.inrv"), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("inrv: error: out of memory")
+
+
+def test_info_verify_checks_every_chunk(tmp_path_factory, carphone_y4m, tmp_path, capsys):
+    from codec.cli import main
+
+    header, chunks = _small(tmp_path_factory, carphone_y4m, "hnerv")
+    good = tmp_path / "good.inrv"
+    good.write_bytes(encode_stream(header, chunks))
+    data = bytearray(good.read_bytes())
+    data[-6] ^= 0x01  # inside the last chunk's payload: its CRC no longer matches
+    bad = tmp_path / "bad.inrv"
+    bad.write_bytes(bytes(data))
+    assert main(["info", str(bad)]) == 0  # the header and chunk table alone are fine
+    assert main(["info", str(bad), "--verify"]) == 1
+    assert "CRC mismatch" in capsys.readouterr().err
+    assert main(["info", str(good), "--verify"]) == 0
+    assert "verified: 2 chunks (CRC), 2 frames decoded" in capsys.readouterr().out
+
+
+def _wait_for_part(folder: Path, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(p.name.endswith(".part") for p in folder.iterdir()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no output in progress"
+        time.sleep(0.05)
+    time.sleep(0.5)  # well inside the work
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_stop_signals_leave_no_debris(tmp_path_factory, carphone_y4m, tmp_path, sig):
+    """Before the fix: SIGTERM and SIGHUP left the hidden .part files of encode and decode."""
+    forged = _forged(tmp_path_factory, carphone_y4m, tmp_path_factory.mktemp("forged"), 100_000)
+    commands = {
+        "encode": ["encode", str(carphone_y4m), "-o", "out.inrv", "--model", "nerv", "--steps", "100000"],
+        "decode": ["decode", str(forged), "-o", "out.y4m", "--max-pixels", "0"],
+    }
+    for name, args in commands.items():
+        work = tmp_path / name
+        work.mkdir()
+        proc = subprocess.Popen([sys.executable, "-m", "codec.cli", *args, "--threads", "1"], cwd=work,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_for_part(work, proc)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + sig, err
+        assert list(work.iterdir()) == [], name
+        last = [line for line in err.replace("\r", "\n").splitlines() if line.strip()][-1]
+        assert last == f"inrv: stopped by {signal.Signals(sig).name}"  # on a line of its own

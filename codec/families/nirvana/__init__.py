@@ -67,7 +67,8 @@ def patch_strides(patch: int) -> tuple[int, ...]:
             strides.append(s)
             rest //= s
     if not strides:
-        raise ConfigError(f"--patch {patch} cannot be reached by upsampling: use a multiple of 4 (e.g. 8 or 16)")
+        raise ConfigError(f"--patch {patch} cannot be reached by upsampling (strides of 2, 3 and 5 from a map "
+                          "of side 4 at most): use e.g. 6, 8, 12 or 16")
     return tuple(strides)
 
 
