@@ -145,9 +145,8 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
 def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float, float, float]:
     """Mean PSNR-RGB and PSNR-YUV of the decoded file against the source, and decode seconds.
 
-    PSNR-YUV is NaN for odd frame sizes (RGB sources such as PNG folders), which have no 4:2:0 form.
+    PSNR-YUV compares 4:2:0 planes (of odd sizes too: ceil(W/2) x ceil(H/2) chroma).
     """
-    has_yuv = reader.info.width % 2 == 0 and reader.info.height % 2 == 0
     rgb_scores: list[np.ndarray] = []
     yuv_scores: list[np.ndarray] = []
     seconds = 0.0
@@ -158,13 +157,11 @@ def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float
             seconds += time.perf_counter() - t0
             n = len(decoded)
             rgb_scores.append(psnr_rgb(reader.read(start + position, n), decoded))
-            if has_yuv:
-                ref_yuv = reader.read_yuv(start + position, n)
-                yuv_scores.append(psnr_yuv420(ref_yuv, rgb_to_yuv420(decoded)))
+            ref_yuv = reader.read_yuv(start + position, n)
+            yuv_scores.append(psnr_yuv420(ref_yuv, rgb_to_yuv420(decoded)))
             position += n
             t0 = time.perf_counter()
-    yuv = float(np.concatenate(yuv_scores).mean()) if yuv_scores else float("nan")
-    return float(np.concatenate(rgb_scores).mean()), yuv, seconds
+    return float(np.concatenate(rgb_scores).mean()), float(np.concatenate(yuv_scores).mean()), seconds
 
 
 class CodedVideo:

@@ -14,7 +14,9 @@ Definitions (ITU-R BT.601, Kr = 0.299, Kb = 0.114, as ffmpeg's default for SD ma
   (the "fancy upsampling" of libjpeg; edges replicate). The inverse BT.601 matrix follows, then
   rounding half up and clipping to [0, 255]. Bilinear upsampling is used for every codec in evaluation.
 
-4:2:0 requires even width and height; odd sizes raise :class:`~codec.errors.VideoError`.
+Any width and height: chroma planes are ``ceil(W/2) x ceil(H/2)`` (as ffmpeg's ``yuv420p`` and y4m
+lay them out); at an odd edge the last chroma sample averages the samples it covers (the frame is
+edge-replicated to even size before subsampling) and upsampling is cropped to the frame.
 Both functions accept a batch ``(N, H, W, 3)`` or a single frame ``(H, W, 3)`` (and planes with or
 without the leading frame axis) and return arrays with the same leading shape.
 """
@@ -25,7 +27,8 @@ import numpy as np
 
 from codec.errors import VideoError
 
-__all__ = ["KR", "KB", "RGB_TO_YCBCR", "YCBCR_TO_RGB", "rgb_to_yuv420", "yuv420_to_rgb", "check_even"]
+__all__ = ["KR", "KB", "RGB_TO_YCBCR", "YCBCR_TO_RGB", "rgb_to_yuv420", "yuv420_to_rgb", "check_even",
+           "chroma_size"]
 
 KR = 0.299
 KB = 0.114
@@ -48,8 +51,13 @@ YCBCR_TO_RGB: np.ndarray = np.where(np.abs(_INVERSE) < 1e-12, 0.0, _INVERSE).ast
 _OFFSETS = np.array([16.0, 128.0, 128.0], dtype=np.float32)
 
 
+def chroma_size(width: int, height: int) -> tuple[int, int]:
+    """``(width, height)`` of the 4:2:0 chroma planes of a ``width x height`` frame."""
+    return (width + 1) // 2, (height + 1) // 2
+
+
 def check_even(width: int, height: int) -> None:
-    """Raise :class:`VideoError` unless both dimensions are even (4:2:0 needs them so)."""
+    """Raise :class:`VideoError` unless both dimensions are even (what x264's 4:2:0 needs)."""
     if width % 2 or height % 2:
         raise VideoError(f"4:2:0 needs even width and height, got {width}x{height}")
 
@@ -62,7 +70,12 @@ def _round_into(x: np.ndarray, out: np.ndarray) -> None:
 
 
 def _subsample(plane: np.ndarray) -> np.ndarray:
-    """Average 2x2 blocks of float planes ``(..., H, W)`` -> ``(..., H/2, W/2)``."""
+    """Average 2x2 blocks of float planes ``(..., H, W)`` -> ``(..., ceil(H/2), ceil(W/2))`` (an odd
+    last row or column is replicated first)."""
+    h, w = plane.shape[-2:]
+    if h % 2 or w % 2:
+        pad = [(0, 0)] * (plane.ndim - 2) + [(0, h % 2), (0, w % 2)]
+        plane = np.pad(plane, pad, mode="edge")
     out = plane[..., 0::2, 0::2] + plane[..., 1::2, 0::2]
     out += plane[..., 0::2, 1::2]
     out += plane[..., 1::2, 1::2]
@@ -130,27 +143,29 @@ def _yuv_frame_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarr
     """Convert one frame's uint8 planes into ``out`` ``(H, W, 3)`` (float32 inside)."""
     yf = y.astype(np.float32)
     yf -= _OFFSETS[0]
-    cb = upsample_chroma(u)
+    h, w = y.shape
+    cb = upsample_chroma(u)[:h, :w]
     cb -= _OFFSETS[1]
-    cr = upsample_chroma(v)
+    cr = upsample_chroma(v)[:h, :w]
     cr -= _OFFSETS[2]
     for ch in range(3):
         _round_into(_mix(YCBCR_TO_RGB, ch, yf, cb, cr, 0.5), out[..., ch])
 
 
 def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Convert uint8 RGB ``(..., H, W, 3)`` to uint8 planes Y ``(..., H, W)``, U and V ``(..., H/2, W/2)``.
+    """Convert uint8 RGB ``(..., H, W, 3)`` to uint8 planes Y ``(..., H, W)``, U and V
+    ``(..., ceil(H/2), ceil(W/2))``.
 
     Frames are converted one at a time, so float temporaries stay at one frame's size.
     """
     if rgb.dtype != np.uint8 or rgb.ndim < 3 or rgb.shape[-1] != 3:
         raise VideoError(f"expected uint8 RGB frames (..., H, W, 3), got {rgb.dtype} {rgb.shape}")
     height, width = rgb.shape[-3], rgb.shape[-2]
-    check_even(width, height)
     frames, lead = _flatten(rgb, 3)
     n = frames.shape[0]
+    cw, ch = chroma_size(width, height)
     y = np.empty((n, height, width), np.uint8)
-    u = np.empty((n, height // 2, width // 2), np.uint8)
+    u = np.empty((n, ch, cw), np.uint8)
     v = np.empty_like(u)
     for i in range(n):
         _rgb_frame_to_yuv(frames[i], y[i], u[i], v[i])
@@ -158,7 +173,8 @@ def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def yuv420_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Convert uint8 planes Y ``(..., H, W)``, U, V ``(..., H/2, W/2)`` to uint8 RGB ``(..., H, W, 3)``.
+    """Convert uint8 planes Y ``(..., H, W)``, U, V ``(..., ceil(H/2), ceil(W/2))`` to uint8 RGB
+    ``(..., H, W, 3)``.
 
     Frames are converted one at a time, so float temporaries stay at one frame's size.
     """
@@ -166,8 +182,8 @@ def yuv420_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         if plane.dtype != np.uint8 or plane.ndim < 2:
             raise VideoError(f"expected uint8 planes, got {name} {plane.dtype} {plane.shape}")
     height, width = y.shape[-2], y.shape[-1]
-    check_even(width, height)
-    expected = y.shape[:-2] + (height // 2, width // 2)
+    cw, ch = chroma_size(width, height)
+    expected = y.shape[:-2] + (ch, cw)
     if u.shape != expected or v.shape != expected:
         raise VideoError(f"chroma planes {u.shape}, {v.shape} do not match luma {y.shape} (expected {expected})")
     ys, lead = _flatten(y, 2)

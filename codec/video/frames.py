@@ -55,13 +55,14 @@ class VideoInfo:
 
 
 def i420_frame_bytes(width: int, height: int) -> int:
-    """Bytes of one 8-bit I420 frame (Y plane then U then V, chroma halved in both directions)."""
-    return width * height + 2 * (width // 2) * (height // 2)
+    """Bytes of one 8-bit I420 frame (Y plane then U then V, chroma halved in both directions,
+    rounded up: ``ceil(W/2) x ceil(H/2)``)."""
+    return width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
 
 
 @dataclass(frozen=True)
 class YUVFrames:
-    """8-bit YUV 4:2:0 frames: ``y`` ``(N, H, W)``, ``u`` and ``v`` ``(N, H/2, W/2)``, all uint8."""
+    """8-bit YUV 4:2:0 frames: ``y`` ``(N, H, W)``, ``u`` and ``v`` ``(N, ceil(H/2), ceil(W/2))``, all uint8."""
 
     y: np.ndarray
     u: np.ndarray
@@ -73,9 +74,8 @@ class YUVFrames:
             if not isinstance(plane, np.ndarray) or plane.dtype != np.uint8 or plane.ndim != 3:
                 raise VideoError(f"YUVFrames.{name} must be a uint8 array (N, H, W)")
         n, h, w = self.y.shape
-        if h % 2 or w % 2:
-            raise VideoError(f"4:2:0 needs even width and height, got {w}x{h}")
-        if self.u.shape != (n, h // 2, w // 2) or self.v.shape != (n, h // 2, w // 2):
+        chroma = (n, (h + 1) // 2, (w + 1) // 2)
+        if self.u.shape != chroma or self.v.shape != chroma:
             raise VideoError(f"chroma planes {self.u.shape}, {self.v.shape} do not match luma {self.y.shape}")
 
     def __len__(self) -> int:
@@ -117,10 +117,11 @@ class YUVFrames:
     def from_i420(cls, block: np.ndarray, width: int, height: int) -> "YUVFrames":
         """Views of a ``(N, frame_bytes)`` uint8 block of packed I420 frames as planes (no copy)."""
         n = block.shape[0]
-        luma, chroma = width * height, (width // 2) * (height // 2)
+        cw, ch = (width + 1) // 2, (height + 1) // 2
+        luma, chroma = width * height, cw * ch
         y = block[:, :luma].reshape(n, height, width)
-        u = block[:, luma : luma + chroma].reshape(n, height // 2, width // 2)
-        v = block[:, luma + chroma : luma + 2 * chroma].reshape(n, height // 2, width // 2)
+        u = block[:, luma : luma + chroma].reshape(n, ch, cw)
+        v = block[:, luma + chroma : luma + 2 * chroma].reshape(n, ch, cw)
         return cls(y, u, v)
 
     def to_i420(self) -> np.ndarray:

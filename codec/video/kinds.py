@@ -60,8 +60,6 @@ class RawYuvReader(VideoReader):
         super().__init__(path)
         if width <= 0 or height <= 0:
             raise VideoError(f"{path}: invalid geometry {width}x{height}")
-        if width % 2 or height % 2:
-            raise VideoError(f"{path}: 4:2:0 needs even width and height, got {width}x{height}")
         self._width, self._height, self._fps = width, height, fps
         self._frame_bytes = i420_frame_bytes(width, height)
         self._size = _file_size(path)
@@ -206,8 +204,6 @@ class FfmpegReader(VideoReader):
         self._probe = ffmpeg.probe(path)
         self.native_yuv = not is_rgb_pix_fmt(self._probe.pix_fmt)
         p = self._probe
-        if self.native_yuv and (p.width % 2 or p.height % 2):
-            raise VideoError(f"{path}: 4:2:0 needs even width and height, got {p.width}x{p.height}")
         self._fps = fps_or(fps, p.fps if p.fps > 0 else DEFAULT_FPS)
 
     @property

@@ -187,8 +187,8 @@ class VideoWriter:
             raise VideoError(f"unknown writer kind {self.kind!r}")
         if self.width <= 0 or self.height <= 0:
             raise VideoError(f"{self.path}: invalid size {self.width}x{self.height}")
-        if self.kind in _YUV_KINDS:
-            check_even(self.width, self.height)
+        if self.kind == "x264":
+            check_even(self.width, self.height)  # libx264's 4:2:0; y4m, .yuv and the others take any size
         if not self.path.parent.is_dir():
             raise VideoError(f"{self.path}: folder {self.path.parent} does not exist")
         if self.kind == "png":

@@ -59,8 +59,6 @@ def _check_tags(path: Path, tags: dict[str, int | Fraction | str]) -> None:
         raise VideoError(f"cannot read {path}: y4m colour space C{colorspace} is not 8-bit 4:2:0")
     if str(tags.get("I", "p")) not in ("p", "?"):
         raise VideoError(f"cannot read {path}: interlaced y4m (I{tags['I']}) is not supported")
-    if int(tags["W"]) % 2 or int(tags["H"]) % 2:
-        raise VideoError(f"cannot read {path}: 4:2:0 needs even width and height, got {tags['W']}x{tags['H']}")
 
 
 def parse_header(f: BinaryIO, path: Path) -> Y4mHeader:

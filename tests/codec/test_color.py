@@ -78,10 +78,19 @@ def test_smooth_image_round_trip_is_close():
     assert np.abs(back.astype(int) - frame).mean() < 1.0
 
 
-@pytest.mark.parametrize("shape", [(5, 6, 3), (2, 4, 7, 3)])
-def test_odd_dimensions_refused(shape):
-    with pytest.raises(VideoError, match="even"):
-        rgb_to_yuv420(np.zeros(shape, np.uint8))
+@pytest.mark.parametrize("shape", [(5, 6, 3), (2, 4, 7, 3), (1, 1, 3)])
+def test_odd_dimensions_have_rounded_up_chroma(shape):
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, shape, dtype=np.uint8)
+    y, u, v = rgb_to_yuv420(rgb)
+    h, w = shape[-3], shape[-2]
+    assert y.shape == shape[:-1] and u.shape == v.shape == shape[:-3] + ((h + 1) // 2, (w + 1) // 2)
+    assert yuv420_to_rgb(y, u, v).shape == shape
+    # the even part of a frame converts as it does alone: the odd edge changes nothing inside it
+    even = rgb[..., : h - h % 2, : w - w % 2, :]
+    if even.size:
+        ye, ue, _ = rgb_to_yuv420(np.ascontiguousarray(even))
+        assert np.array_equal(ue, u[..., : ue.shape[-2], : ue.shape[-1]])
 
 
 def test_bad_inputs_refused():

@@ -165,8 +165,8 @@ def test_png_round_trip_exact(tmp_path):
         assert video.info.kind == "png" and video.info.num_frames == 12
         assert np.array_equal(video.read(), frames)
         assert np.array_equal(video.read(10, 2), frames[10:])
-        with pytest.raises(VideoError, match="even"):
-            video.read_yuv()
+        yuv = video.read_yuv()  # 4:2:0 of an odd size: ceil(W/2) x ceil(H/2) chroma
+        assert yuv.y.shape == (12, 15, 21) and yuv.u.shape == (12, 8, 11)
 
 
 def test_png_natural_order(tmp_path):
@@ -224,15 +224,24 @@ def test_garbage_file(tmp_path, name):
     assert "\n" not in message and "Invalid data" in message
 
 
-def test_odd_dimensions_refused(tmp_path):
-    raw = tmp_path / "x_175x144.yuv"
-    raw.write_bytes(b"0" * 100)
+def test_odd_dimensions_round_trip_in_4_2_0(tmp_path):
+    """y4m and raw .yuv of an odd size (chroma ceil(W/2) x ceil(H/2), as ffmpeg lays it out): before,
+    "4:2:0 needs even width and height"; x264 alone keeps the even-size rule."""
+    from codec.color import rgb_to_yuv420, yuv420_to_rgb
+    from codec.video.ffmpeg import probe
+
+    frames = synthetic(n=3, h=15, w=21)
+    for name in ("o.y4m", "o_21x15.yuv"):
+        path = write_video(tmp_path / name, frames, fps=25)
+        with open_video(path) as video:
+            assert (video.info.width, video.info.height, video.info.num_frames) == (21, 15, 3)
+            back = video.read()
+        assert np.array_equal(back, yuv420_to_rgb(*rgb_to_yuv420(frames)))  # exactly one 4:2:0 round trip
+    assert (tmp_path / "o_21x15.yuv").stat().st_size == 3 * (21 * 15 + 2 * 11 * 8)
+    info = probe(tmp_path / "o.y4m")  # ffmpeg reads the file as the same video
+    assert (info.width, info.height) == (21, 15)
     with pytest.raises(VideoError, match="even"):
-        open_video(raw)
-    for name in ("o.y4m", "o.yuv", "o.mp4"):
-        with pytest.raises(VideoError, match="even"):
-            VideoWriter(tmp_path / name, width=175, height=144, fps=25)
-    assert list(tmp_path.iterdir()) == [tmp_path / "x_175x144.yuv"]
+        VideoWriter(tmp_path / "o.mp4", width=21, height=15, fps=25)
 
 
 @pytest.mark.parametrize("name", ["a.y4m", "a.yuv", "a.mkv", "a.mp4", "frames"])
