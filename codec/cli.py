@@ -202,7 +202,8 @@ def _plugins() -> dict[str, Plugin]:
     found without importing them: the codec does not depend on what builds on it."""
     from importlib.metadata import entry_points
 
-    return {ep.name: Plugin(ep.load, f"{ep.module.partition('.')[0]}: see inrv {ep.name} --help")
+    return {ep.name: Plugin(ep.load, f"a command of the {ep.module.partition('.')[0]} package: "
+                                     f"inrv {ep.name} --help says more")
             for ep in entry_points(group="inrv.commands")}
 
 

@@ -8,8 +8,9 @@ payload replaced, cut or extended.
 
 Every case runs in a worker process (``python -m eval.fuzz --worker``) that opens the mutant,
 prints its ``inrv info`` text and decodes every frame. The parent gives each case a time limit
-and polls the worker's resident memory: a worker past either is killed and the case counted as a
-hang or over memory; a worker that dies is a crash; an exception other than
+(60 s, plus a second per million pixels its header claims: rendering what a valid header asks for
+is not a hang) and polls the worker's resident memory: a worker past either is killed and the
+case counted as a hang or over memory; a worker that dies is a crash; an exception other than
 :class:`bitstream.BitstreamError` is a traceback. Outcomes: ``accepted`` (decoded, frames of the
 header's shape), ``clean`` (one BitstreamError, or the ConfigError of the pixel limit that
 ``codec.decode`` applies), and the four failures.
@@ -237,6 +238,18 @@ def parse_all(data: bytes) -> None:
             pass
 
 
+def claimed_pixels(data: bytes) -> int:
+    """Pixels the stream's header says it decodes to (0 when the header does not parse)."""
+    from bitstream import BitstreamError
+
+    try:
+        with StreamReader(data) as reader:
+            h = reader.header
+        return h.width * h.height * h.num_frames
+    except BitstreamError:
+        return 0
+
+
 # ----------------------------------------------------------------------------------- worker
 def decode_case(path: str) -> str:
     """What users run on a file: ``inrv info``, then every frame decoded, under the pixel limit of
@@ -366,6 +379,10 @@ class FuzzConfig:
     minutes: float | None = None
     workers: int = 2
     time_limit: float = 60.0
+    #: A case's time limit grows by one second per this many pixels its header claims: a valid
+    #: header may ask for many frames (a whole-clip network renders any number), and rendering
+    #: them is work the stream legitimately asks for, not a hang.
+    pixels_per_second: float = 1e6
     memory_mib: float = 1024.0
     seed: int = 0
     families: tuple[str, ...] | None = None
@@ -395,8 +412,9 @@ def run(cfg: FuzzConfig, seeds: dict[str, bytes] | None = None) -> Summary:
                 return case, Outcome("skipped", 0.0, 0.0)
             path = work / f"case_{i}.inrv"
             path.write_bytes(case.data)
+            limit = cfg.time_limit + claimed_pixels(case.data) / cfg.pixels_per_second
             try:
-                return case, pool[i % len(pool)].run(path, cfg.time_limit, cfg.memory_mib)
+                return case, pool[i % len(pool)].run(path, limit, cfg.memory_mib)
             finally:
                 path.unlink(missing_ok=True)
 

@@ -70,3 +70,10 @@ def test_debug_shows_traceback(tmp_path):
     proc = _run("--debug", "info", str(tmp_path / "missing.inrv"))
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr
+
+
+def test_eval_is_found_through_its_entry_point(capsys):
+    """``inrv eval`` comes from the ``inrv.commands`` entry point (codec never imports eval)."""
+    assert main(["eval", "--methods", "list"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert "nerv" in listed and "x265-medium" in listed
