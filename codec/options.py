@@ -90,10 +90,6 @@ class Options:
         """Every declared option, in field order."""
         return _specs(cls)
 
-    def given(self) -> dict[str, Any]:
-        """The options set to something other than ``None`` (the family's default)."""
-        return {s.name: getattr(self, s.name) for s in self.specs() if getattr(self, s.name) is not None}
-
 
 @cache
 def _specs(cls: type) -> tuple[OptionSpec, ...]:
