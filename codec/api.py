@@ -37,15 +37,16 @@ MEASURE_CHUNK = 8
 RAW_BYTES_PER_PIXEL = {"y4m": 1.5, "raw-yuv": 1.5, "png": 3.0}
 
 
-def check_target(src: PathLike, dst: PathLike) -> None:
-    """ConfigError when ``dst`` is ``src`` itself (also through links) or, for a file output, an
-    existing folder: caught before any work, so neither the input nor hours of training are lost."""
+def _check_not_input(src: PathLike, dst: PathLike) -> None:
+    """ConfigError when ``dst`` is ``src`` itself (also through links), before any work: writing
+    the output would destroy the input."""
     src, dst = Path(src), Path(dst)
     if dst.exists() and src.exists() and os.path.samefile(src, dst):
         raise ConfigError(f"the output {dst} is the input: choose another name")
 
 
 def _check_output_file(dst: Path) -> None:
+    """ConfigError when a file output is an existing folder, before hours of training."""
     if dst.is_dir():
         raise ConfigError(f"the output {dst} is a folder: give a file name")
 
@@ -94,7 +95,7 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
     config = config or EncodeConfig()
     family = get_family(config.model)
     dst = Path(dst)
-    check_target(src, dst)
+    _check_not_input(src, dst)
     _check_output_file(dst)
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
@@ -250,7 +251,7 @@ def decode(src: PathLike, dst: PathLike, *, start: int = 0, count: int | None = 
     count can move a rare sample by one level (measured: 4 in a million on the demo's file).
     ``max_pixels``: refuse to decode more pixels than this (None or 0: no limit); raw outputs
     (.y4m, .yuv, PNG) must also fit in the free space of the target's disk."""
-    check_target(src, dst)
+    _check_not_input(src, dst)
     configure_threads(threads)
     with CodedVideo(src, device) as coded:
         first, n = _frame_range(coded.info.num_frames, start, count)
