@@ -58,6 +58,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="redo points made with other settings instead of refusing")
     p.add_argument("--keep-bitstreams", action="store_true", help="keep encoded files under OUT/work")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run the points as Ray tasks: on a local Ray runtime (or the cluster RAY_ADDRESS names), "
+                        "or on the cluster at ADDRESS ('auto': the one this machine belongs to); needs "
+                        'pip install "inrv[cluster]"')
     p.set_defaults(func=run)
     return p
 
@@ -115,8 +119,13 @@ def run(args: argparse.Namespace) -> int:
     )
     config = SweepConfig(out=out, dataset=args.dataset, points=args.points, values=values,
                          overwrite=args.overwrite, keep_bitstreams=args.keep_bitstreams, progress=not args.no_progress)
+    executor = None
+    if args.ray is not None:
+        from eval.cluster import RayExecutor
+
+        executor = RayExecutor(args.ray or None)
     try:
-        outcome = run_sweep(sequences, methods, config)
+        outcome = run_sweep(sequences, methods, config, executor=executor)
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished points are saved under {out / 'results'}; run the same command to resume",
               file=sys.stderr)
@@ -133,12 +142,18 @@ def run(args: argparse.Namespace) -> int:
         "BD-rate anchor": anchor or "none",
         "points run / reused": f"{outcome.ran} / {outcome.reused}",
     }
+    if args.ray is not None:
+        settings["executor"] = f"Ray ({args.ray or 'local runtime'}), {len(outcome.failed)} failed points"
     report = build_report(
         out, args.dataset, [s.name for s in sequences], [m.name for m in methods], anchor=anchor or "",
         settings=settings, kinds={m.name: m.kind for m in methods}, command=getattr(args, "command_line", None) or _command(),
     )
     print(summary_table(report, [m.name for m in methods], anchor or "-"))
     print(f"report: {report.path}")
+    if outcome.failed:
+        print(f"{len(outcome.failed)} points failed (listed in the report); run the same command to try them again",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -164,6 +164,13 @@ def build_report(
             if (s, m) in runs:
                 path = result_path(out, dataset, s, m)
                 lines += [f"### {s} / {m} ([json]({_relative(path, out)}))", ""] + _points_table(runs[(s, m)]) + [""]
+    failed = out / "results" / dataset / "failed.json"
+    if failed.exists():
+        lines += ["## Failed points", "", "Points whose task failed after its retries (rerun the command to try them again):",
+                  "", "| sequence | method | setting | error |", "|---|---|---|---|"]
+        lines += [f"| {f['sequence']} | {f['method']} | {json.dumps(f['setting'])} | {f['error']} |"
+                  for f in json.loads(failed.read_text())]
+        lines.append("")
     avg_links = [f"[{m}]({_relative(out / 'results' / dataset / f'{m}.json', out)})"
                  for m in methods if (out / "results" / dataset / f"{m}.json").exists()]
     if avg_links:

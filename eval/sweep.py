@@ -27,7 +27,7 @@ from eval.measure import measure
 from eval.metrics import bpp
 from eval.results import PointResult, SequenceResults, average, load, save, write_json
 
-__all__ = ["SweepConfig", "SweepOutcome", "run_point", "run_sweep", "result_path", "method_settings"]
+__all__ = ["SweepConfig", "SweepOutcome", "run_point", "run_sweep", "result_path", "failed_path", "method_settings"]
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,26 @@ class SweepConfig:
 
 @dataclass(frozen=True)
 class SweepOutcome:
-    """What a sweep did: result files per (sequence, method), averaged files, points run and reused."""
+    """What a sweep did: result files per (sequence, method), averaged files, points run and
+    reused, and the points that failed (Ray sweeps: ``{"sequence", "method", "setting", "error"}``)."""
 
     files: dict[tuple[str, str], Path]
     averaged: dict[str, Path]
     ran: int
     reused: int
+    failed: tuple[dict, ...] = ()
+
+
+def failed_path(out: Path, dataset: str) -> Path:
+    """Where a sweep lists the points that failed (absent when none did)."""
+    return out / "results" / dataset / "failed.json"
+
+
+def _local(plan: list, config: "SweepConfig"):
+    """The points one after another in this process (an error ends the sweep)."""
+    for i, (seq, method, setting, _) in enumerate(plan):
+        workdir = config.out / "work" / config.dataset / seq.name
+        yield i, run_point(method, seq, setting, workdir, chunk=config.chunk, keep=config.keep_bitstreams), {}
 
 
 def result_path(out: Path, dataset: str, sequence: str, method: str) -> Path:
@@ -115,8 +129,10 @@ def run_sweep(
     config: SweepConfig,
     *,
     on_point: Callable[[Sequence, Method, PointResult], None] | None = None,
+    executor=None,
 ) -> SweepOutcome:
-    """Run every missing point of ``methods`` x ``sequences``; write result files as points finish."""
+    """Run every missing point of ``methods`` x ``sequences``; write result files as points finish.
+    ``executor``: where points run (:class:`eval.cluster.RayExecutor`); None: here, in order."""
     plan: list[tuple[Sequence, Method, Setting, Path]] = []
     state: dict[Path, SequenceResults] = {}
     reused = 0
@@ -133,11 +149,21 @@ def run_sweep(
                 else:
                     plan.append((seq, method, setting, path))
     bar = _progress(len(plan) + reused, reused, config.progress)
+    failed: list[dict] = []
+    points = _local(plan, config) if executor is None else executor.run(plan, config.chunk, config.keep_bitstreams)
     try:
-        for seq, method, setting, path in plan:
+        for i, point, files in points:
+            seq, method, setting, path = plan[i]
             bar.set_postfix_str(f"{seq.name} {method.name} {setting.key}")
-            workdir = config.out / "work" / config.dataset / seq.name
-            point = run_point(method, seq, setting, workdir, chunk=config.chunk, keep=config.keep_bitstreams)
+            if not isinstance(point, PointResult):  # a task that failed after its retries
+                failed.append({"sequence": seq.name, "method": method.name, "setting": setting.as_dict(),
+                               "error": point.error})
+                bar.update(1)
+                continue
+            for name, data in files.items():  # bitstreams kept on a worker
+                work = config.out / "work" / config.dataset / seq.name
+                work.mkdir(parents=True, exist_ok=True)
+                (work / name).write_bytes(data)
             state[path] = state[path].with_point(point)
             save(path, state[path])
             if on_point is not None:
@@ -147,6 +173,11 @@ def run_sweep(
         bar.close()
         if not config.keep_bitstreams:
             shutil.rmtree(config.out / "work", ignore_errors=True)
+    failures = failed_path(config.out, config.dataset)
+    if failed:
+        write_json(failures, failed)
+    else:
+        failures.unlink(missing_ok=True)
     for path, results in state.items():
         if not path.exists() and results.points:
             save(path, results)
@@ -159,7 +190,8 @@ def run_sweep(
             write_json(avg_path, average(runs))
             averaged[method.name] = avg_path
     files = {(s.name, m.name): result_path(config.out, config.dataset, s.name, m.name) for s in sequences for m in methods}
-    return SweepOutcome(files=files, averaged=averaged, ran=len(plan), reused=reused)
+    return SweepOutcome(files=files, averaged=averaged, ran=len(plan) - len(failed), reused=reused,
+                        failed=tuple(failed))
 
 
 def _progress(total: int, initial: int, enabled: bool):
