@@ -45,14 +45,19 @@ def test_a_ray_sweep_writes_the_results_of_a_local_one(executor, carphone_small,
     values = {"nerv": ("4",), "x264-medium": ("30", "40")}
     outcomes = {}
     for name, runner in (("local", None), ("ray", executor)):
-        config = SweepConfig(out=tmp_path / name, dataset="folder", values=values, progress=False)
+        config = SweepConfig(out=tmp_path / name, dataset="folder", values=values, progress=False,
+                             keep_bitstreams=True)
         outcomes[name] = run_sweep([carphone_small], methods, config, executor=runner)
     assert outcomes["ray"].ran == outcomes["local"].ran == 3 and not outcomes["ray"].failed
     for method in ("nerv", "x264-medium"):
         local, remote = (result_path(tmp_path / n, "folder", carphone_small.name, method) for n in ("local", "ray"))
         assert _figures(local) == _figures(remote), method
-        a, b = (json.loads(p.read_text()) for p in (local, remote))
-        assert a["results"]["bpp"] == b["results"]["bpp"]  # the files' sizes, to the byte
+    streams = [{p.name: p.read_bytes() for p in (tmp_path / n / "work").rglob("*") if p.is_file()}
+               for n in ("local", "ray")]
+    assert sorted(streams[0]) == sorted(streams[1]) and len(streams[0]) == 3  # kept, and come back from the workers
+    for name, data in streams[0].items():
+        if name.startswith("x264"):
+            assert streams[1][name] == data, name  # the anchor's bitstream, byte for byte
 
 
 def test_a_failing_task_is_retried_then_reported(executor, carphone_small, tmp_path):
