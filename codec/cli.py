@@ -134,7 +134,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"encoding the first {DEMO_FRAMES} frames of {src.name} (176x144) with {args.model} ...")
     trains = args.model in families_declaring("steps")  # a family without steps hears of --steps
     config = EncodeConfig(model=args.model, count=DEMO_FRAMES, device=args.device, threads=args.threads,
-                          options={"steps": args.steps or DEMO_STEPS if trains else args.steps})
+                          options={"steps": (args.steps or DEMO_STEPS) if trains else args.steps})
     _print_result(codec.encode(src, stream, config))
     decoded = out / "carphone_decoded.mp4"
     lossless = out / "carphone_decoded.mkv"

@@ -18,7 +18,7 @@ from eval.bdrate import BDTable, bd_table
 from eval.plots import Curve, rd_plot
 from eval.published import UVG_PUBLISHED
 from eval.results import SequenceResults, load
-from eval.sweep import result_path
+from eval.sweep import failed_path, result_path
 
 __all__ = ["Report", "build_report", "summary_table"]
 
@@ -164,7 +164,7 @@ def build_report(
             if (s, m) in runs:
                 path = result_path(out, dataset, s, m)
                 lines += [f"### {s} / {m} ([json]({_relative(path, out)}))", ""] + _points_table(runs[(s, m)]) + [""]
-    failed = out / "results" / dataset / "failed.json"
+    failed = failed_path(out, dataset)
     if failed.exists():
         lines += ["## Failed points", "", "Points whose task failed after its retries (rerun the command to try them again):",
                   "", "| sequence | method | setting | error |", "|---|---|---|---|"]

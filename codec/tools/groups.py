@@ -12,12 +12,6 @@ from codec.family import FrameSource
 from codec.metrics import psnr_rgb
 
 
-def group_plan(num_frames: int, gop: int) -> list[tuple[int, int]]:
-    """``(first frame, frame count)`` of each group when no scene cut shortens one; the last group
-    may be shorter."""
-    return [(first, min(gop, num_frames - first)) for first in range(0, num_frames, gop)]
-
-
 def scene_cuts(frames: np.ndarray, previous: np.ndarray | None, threshold: float) -> list[int]:
     """Indices ``i`` of ``frames`` (n, H, W, 3) where a new scene starts: frame ``i - 1`` (for
     ``i = 0``, ``previous``, the frame before them) is less than ``threshold`` dB PSNR away
