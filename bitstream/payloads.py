@@ -5,6 +5,8 @@
   quantized tensor records (:mod:`bitstream.tensor`).
 * Group records (``nirvana``): one group of frames' latents, coded as residuals to the previous
   group's, with the per-tensor decoders (scale, shift, kernel maps) in the first group.
+* Segment records (``teconerv``): one segment's modulation codes per layer, as residuals to the
+  previous segment's codes or direct, with the per-layer quantization steps in the first.
 
 numpy and the standard library only: the torch side (turning decoders into weights) lives in
 ``codec``.
@@ -27,6 +29,7 @@ __all__ = [
     "MAX_TENSORS_PER_CHUNK", "pack_tensors", "unpack_tensors",
     "MAX_CODE", "FLAG_DECODERS", "FLAG_KERNEL_MAPS", "FLAG_FRAMES", "FLAG_BARE", "GROUP_HEAD_BYTES",
     "LayerDecoder", "GroupRecord", "GroupHead", "kernel_taps", "write_group", "read_group_head", "read_group",
+    "SEG_STEPS", "SEG_DIRECT", "SEG_FINETUNE", "SegmentRecord", "write_segment", "read_segment",
 ]
 
 #: Chunk kinds (u8 in the stream). Permanent, like family ids: never renumber one.
@@ -195,3 +198,66 @@ def read_group(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = N
         residuals.append(ints.astype(np.int64).reshape(shape))
     r.expect_end()
     return GroupRecord(steps=head.steps, decoders=decoders, residuals=tuple(residuals), frames=head.frames)
+
+
+#: The segment chunk carries the per-layer quantization steps (the first segment's chunk).
+SEG_STEPS = 1
+#: The values are the segment's codes themselves, not residuals to the previous segment's codes.
+SEG_DIRECT = 2
+#: The count of fitting steps that refined the predicted modulations follows (``--finetune``).
+SEG_FINETUNE = 4
+_SEG_FLAGS = SEG_STEPS | SEG_DIRECT | SEG_FINETUNE
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """One segment's chunk: per modulated layer an integer array (tubelets, tokens, row) of codes
+    (``direct``) or of residuals to the previous segment's codes; the per-layer steps (``None``:
+    unchanged, only the first segment carries them); the fitting steps that refined it."""
+
+    values: tuple[np.ndarray, ...]
+    direct: bool
+    steps: tuple[float, ...] | None = None
+    finetune: int = 0
+
+
+def write_segment(record: SegmentRecord) -> bytes:
+    """``u8 flags | f32 step per layer if flags & 1 | uvarint finetune steps if flags & 4 | values
+    per layer`` (:func:`bitstream.entropy.encode_ints`; the reader knows the shapes)."""
+    w = ByteWriter()
+    w.u8((SEG_STEPS if record.steps is not None else 0) | (SEG_DIRECT if record.direct else 0)
+         | (SEG_FINETUNE if record.finetune else 0))
+    if record.steps is not None:
+        if len(record.steps) != len(record.values):
+            raise ValueError("one step per modulated layer")
+        w.f32_array(np.asarray(record.steps, dtype=np.float32))
+    if record.finetune:
+        w.uvarint(record.finetune)
+    for values in record.values:
+        w.raw(encode_ints(values.reshape(-1).astype(np.int64)))
+    return w.getvalue()
+
+
+def read_segment(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = None,
+                 base_offset: int = 0) -> SegmentRecord:
+    """Inverse of :func:`write_segment` for modulation arrays of ``shapes``."""
+    r = ByteReader(data, base_offset=base_offset, chunk=chunk)
+    flags = r.u8()
+    if flags & ~_SEG_FLAGS:
+        raise BitstreamError(f"segment chunk has unknown flags {flags:#x}", chunk=chunk, offset=base_offset)
+    steps = None
+    if flags & SEG_STEPS:
+        raw = r.f32_array(len(shapes))
+        if not (np.isfinite(raw).all() and (raw > 0).all()):
+            raise BitstreamError("segment chunk holds a step that is not a positive number", chunk=chunk)
+        steps = tuple(float(v) for v in raw)
+    finetune = r.uvarint() if flags & SEG_FINETUNE else 0
+    values = []
+    for shape in shapes:
+        count = math.prod(shape)
+        ints = np.asarray(decode_ints(r, count))
+        if ints.size != count:
+            raise BitstreamError(f"segment chunk holds {ints.size} values for a layer of {count}", chunk=chunk)
+        values.append(ints.astype(np.int64).reshape(shape))
+    r.expect_end()
+    return SegmentRecord(tuple(values), bool(flags & SEG_DIRECT), steps, finetune)

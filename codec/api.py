@@ -27,6 +27,7 @@ from codec.color import rgb_to_yuv420
 from codec.registry import family_by_id, get_family
 from codec.results import DecodeResult, EncodeResult, StreamInfo
 from codec.video import VideoReader, VideoWriter, open_video
+from codec.weights import use as use_weights
 
 PathLike = str | os.PathLike
 PIX_FMT_RGB24 = 0
@@ -168,10 +169,12 @@ def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float
 class CodedVideo:
     """An open ``.inrv`` file: ``.info`` and ``.frames(start, stop)`` (see :func:`open`)."""
 
-    def __init__(self, path: PathLike, device: str | object = "auto") -> None:
+    def __init__(self, path: PathLike, device: str | object = "auto", weights: PathLike | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise ConfigError(f"no such file: {self.path}")
+        if weights is not None:
+            use_weights(weights)
         self._stream = StreamReader(self.path)
         try:
             header = self._stream.header
@@ -237,23 +240,25 @@ class CodedVideo:
         self.close()
 
 
-def open(path: PathLike, device: str = "auto") -> CodedVideo:  # noqa: A001 - public API name
-    """Open a ``.inrv`` file for reading: header info, lazy decoding of frame ranges."""
-    return CodedVideo(path, device)
+def open(path: PathLike, device: str = "auto", weights: PathLike | None = None) -> CodedVideo:  # noqa: A001
+    """Open a ``.inrv`` file for reading: header info, lazy decoding of frame ranges.
+    ``weights``: a pretrained weights file the stream needs (``teconerv``) when it is not installed."""
+    return CodedVideo(path, device, weights)
 
 
 def decode(src: PathLike, dst: PathLike, *, start: int = 0, count: int | None = None,
            device: str = "auto", threads: int | None = None,
-           max_pixels: int | None = MAX_DECODE_PIXELS) -> DecodeResult:
+           max_pixels: int | None = MAX_DECODE_PIXELS, weights: PathLike | None = None) -> DecodeResult:
     """Decode ``src`` (``.inrv``) to ``dst``: .y4m, .mkv (lossless FFV1), .mp4, .yuv or a folder
     of PNGs. ``start``/``count`` select a frame range; only those frames are rendered.
     ``threads``: CPU threads (``None``: every core, or ``INRV_THREADS``); rendering with another
     count can move a rare sample by one level (measured: 4 in a million on the demo's file).
     ``max_pixels``: refuse to decode more pixels than this (None or 0: no limit); raw outputs
-    (.y4m, .yuv, PNG) must also fit in the free space of the target's disk."""
+    (.y4m, .yuv, PNG) must also fit in the free space of the target's disk. ``weights``: a
+    pretrained weights file the stream needs (``teconerv``) when it is not installed."""
     _check_not_input(src, dst)
     configure_threads(threads)
-    with CodedVideo(src, device) as coded:
+    with CodedVideo(src, device, weights) as coded:
         first, n = _frame_range(coded.info.num_frames, start, count)
         _check_decode_size(coded.info.width, coded.info.height, n, Path(dst), max_pixels)
         t0 = time.perf_counter()

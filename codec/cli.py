@@ -1,4 +1,4 @@
-"""The ``inrv`` command line: encode, decode, info, demo, eval.
+"""The ``inrv`` command line: encode, decode, info, demo, pretrain, eval.
 
 Every user error prints one line to stderr and exits non-zero; ``--debug`` shows the traceback.
 """
@@ -17,7 +17,7 @@ from codec.config import MAX_DECODE_PIXELS
 #: Signals that end a command like Ctrl-C does: outputs in progress are removed, exit 128 + signal.
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
-BUILTIN_COMMANDS = ("encode", "decode", "info", "demo")
+BUILTIN_COMMANDS = ("encode", "decode", "info", "demo", "pretrain")
 DEMO_FRAMES = 32
 DEMO_STEPS = 800  # about a minute of HNeRV training on 2 CPU cores
 
@@ -36,6 +36,11 @@ def _frames(text: str) -> tuple[int, int | None]:
 def _add_threads_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="CPU threads (default: every core, or INRV_THREADS); "
                                               "the same count gives the same file")
+
+
+def _add_weights_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", metavar="FILE", help="pretrained weights the stream needs (teconerv), "
+                                                   "when they are not installed")
 
 
 def _add_encode_options(p: argparse.ArgumentParser) -> None:
@@ -106,7 +111,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
     start, count = args.frames
     r = codec.decode(args.input, args.output, start=start, count=count, device=args.device,
-                     threads=args.threads, max_pixels=args.max_pixels)
+                     threads=args.threads, max_pixels=args.max_pixels, weights=args.weights)
     print(f"wrote {r.path}: frames {r.first_frame}..{r.first_frame + r.num_frames - 1} "
           f"in {r.seconds:.2f} s ({r.fps:.1f} fps)")
     return 0
@@ -114,7 +119,10 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from codec.inspect import describe_stream, verify_stream
+    from codec.weights import use
 
+    if args.weights:
+        use(args.weights)
     print(describe_stream(args.input))
     if args.verify:
         print(verify_stream(args.input))
@@ -166,12 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"refuse streams that decode to more pixels (default 2^34 = {MAX_DECODE_PIXELS:,}, "
                         "about 8,300 frames of 1080p; 0: no limit)")
     _add_threads_option(p)
+    _add_weights_option(p)
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("info", help="show a .inrv file's header, chunks and bytes")
     p.add_argument("input")
     p.add_argument("--verify", action="store_true",
                    help="also check every chunk's CRC and decode every frame (exit 1 on damage)")
+    _add_weights_option(p)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("demo", help="encode and decode the built-in sample clip (carphone)")
@@ -182,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_threads_option(p)
     p.set_defaults(func=cmd_demo)
 
+    sub.add_parser("pretrain", help="train the teconerv hypernetwork on videos (inrv pretrain --help)",
+                   add_help=False)
     for name, entry in _plugins().items():
         p = sub.add_parser(name, help=entry.help, add_help=False)
         p.set_defaults(func=None)
@@ -244,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         plugins = _plugins() if command and command[0] not in BUILTIN_COMMANDS else {}
         if command and command[0] in plugins:
             return plugins[command[0]].load()(argv[int(debug) + 1:])
+        if command == ["pretrain"]:
+            from codec.pretrain.cli import main as pretrain_main
+
+            return pretrain_main(argv[int(debug) + 1:])
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

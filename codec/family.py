@@ -95,6 +95,9 @@ class Family(ABC):
     #: Options of a small, fast encode (seconds on a CPU): what the contract tests and the golden
     #: streams of ``tests/codec`` use.
     quick_options: ClassVar[Mapping[str, Any]] = {}
+    #: Whether ``EncodeConfig.seed`` changes what an encode produces (False: nothing is random,
+    #: as in a forward-pass encoder).
+    seeded: ClassVar[bool] = True
 
     @abstractmethod
     def make_config(self, enc: "EncodeConfig", geometry: Geometry) -> Any:

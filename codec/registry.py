@@ -21,7 +21,7 @@ FAMILIES: dict[int, tuple[str, str | None]] = {
     1: ("nerv", "codec.families.nerv"),
     2: ("hnerv", "codec.families.hnerv"),
     3: ("nirvana", "codec.families.nirvana"),
-    4: ("teconerv", None),
+    4: ("teconerv", "codec.families.teconerv"),
 }
 #: name -> permanent id, for every id above (reserved ones included).
 FAMILY_IDS: dict[str, int] = {name: family_id for family_id, (name, _) in FAMILIES.items()}

@@ -1,0 +1,70 @@
+"""``teconerv``: TeCoNeRV (Padmanabhan et al., 2026), an encoder that predicts a video's networks
+with a pretrained hypernetwork instead of fitting them.
+
+The video is cut into segments of ``frames`` frames and each segment into tubelets (a segment x a
+``tile_h x tile_w`` patch, :mod:`codec.tools.tubelets`: overlapping and blended, or padded and
+cropped). A transformer hypernetwork (:mod:`.hyper`) reads a tubelet and predicts modulation
+vectors for a shared NeRV-style hyponetwork (:mod:`.net`) that renders the tubelet from time
+alone. Only the modulations travel: quantized per layer, the first segment's coded directly,
+each later one as its difference from the previous segment's decoded codes (closed loop), or
+directly where that is cheaper, entropy coded by the bitstream's cheapest model.
+
+The pretrained weights (hypernetwork and hyponetwork base, made by ``inrv pretrain``) ship with
+the package under ``codec/weights/``; a stream names the file it needs by its hash prefix, and
+decoding without it fails with one line naming it. ``--weights FILE`` chooses other weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from codec.config import EncodeConfig
+from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
+from codec.families.teconerv.config import DEFAULT_OVERLAP, TeconervConfig, TeconervOptions
+
+
+class TeconervFamily(Family):
+    name = "teconerv"
+    family_id = 4
+    config_cls = TeconervConfig
+    options_cls = TeconervOptions
+    quick_options = {"finetune": 2}
+    seeded = False
+    summary = "a pretrained hypernetwork predicts the networks in a forward pass: seconds, not minutes"
+
+    def make_config(self, enc: EncodeConfig, geometry: Geometry) -> TeconervConfig:
+        from codec.families.teconerv.weights import default_path, load
+        from codec.weights import use
+
+        path = Path(enc.options.weights) if enc.options.weights else default_path()
+        wid = use(path)
+        hypo = load(path).hypo
+        overlap = DEFAULT_OVERLAP if enc.options.overlap is None else enc.options.overlap
+        overlap = min(overlap, min(hypo.height, hypo.width) // 2)
+        return TeconervConfig(weights=tuple(wid), frames=hypo.frames, tile_h=hypo.height, tile_w=hypo.width,
+                              overlap=overlap)
+
+    def encode(self, config: TeconervConfig, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
+               device: torch.device) -> FamilyStats:
+        from codec.families.teconerv.encode import encode
+
+        return encode(config, source, enc, sink, device)
+
+    def decoder(self, config: TeconervConfig, geometry: Geometry, stream: ChunkSource, device: torch.device) -> Decoder:
+        from codec.families.teconerv.decode import TeconervDecoder
+
+        return TeconervDecoder(config, geometry, stream, device)
+
+    def describe(self, config: TeconervConfig) -> dict:
+        return {"weights": config.weights_id.hex(), "frames": config.frames,
+                "tubelet": f"{config.tile_w}x{config.tile_h}", "overlap": config.overlap}
+
+    def describe_chunks(self, config: TeconervConfig, geometry: Geometry, stream: ChunkSource) -> str:
+        from codec.families.teconerv.decode import segment_table
+
+        return segment_table(stream, geometry, config)
+
+
+FAMILY = TeconervFamily()
