@@ -20,7 +20,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,8 @@ from codec.families.teconerv.net import HypoNet, HypoSpec
 from codec.pretrain.corpus import MANIFEST
 
 CHECKPOINT = "checkpoint.pt"
+#: Subfolder of a run that receives the weights at the end of stage 1 (the coherence ablation).
+STAGE1 = "stage1"
 LOG = "log.jsonl"
 LOG_EVERY = 25
 
@@ -148,8 +150,9 @@ def _save_checkpoint(out: Path, model: Pretrainable, optimizer, step: int, confi
     part.replace(out / CHECKPOINT)
 
 
-def _load_checkpoint(out: Path, model: Pretrainable, optimizer, config: PretrainConfig) -> int:
-    path = out / CHECKPOINT
+def _load_checkpoint(out: Path, model: Pretrainable, optimizer, config: PretrainConfig,
+                     name: str = CHECKPOINT) -> int:
+    path = out / name
     if not path.is_file():
         return 0
     try:
@@ -253,6 +256,8 @@ def _loop(config, model, net, optimizer, sampler, step, out, rank, world, device
                                       "tubelets_per_s": round(rate, 2), "seconds": round(elapsed, 1),
                                       "world": world}) + "\n")
                 log.flush()
+            if rank == 0 and step == config.steps and config.coherence_steps:
+                say(f"pretrain: stage 1 weights (before the coherence stage): {export(config, model, step, STAGE1)}")
             stop = config.time_limit is not None and elapsed >= config.time_limit
             if step % config.checkpoint_every == 0 or step == total or stop:
                 if rank == 0:
@@ -273,13 +278,21 @@ def _loop(config, model, net, optimizer, sampler, step, out, rank, world, device
     return PretrainResult(step, step >= total, elapsed, psnr, rate, weights)
 
 
-def export(config: PretrainConfig, model: Pretrainable, step: int) -> Path:
-    """The weights file of a finished run, in its folder."""
+def export(config: PretrainConfig, model: Pretrainable, step: int, sub: str = "") -> Path:
+    """The weights file of a run at ``step``, in its folder (or the subfolder ``sub``)."""
     from codec.families.teconerv import weights
 
     run_only = ("hypo", "hyper", "out", "cache", "progress", "time_limit", "checkpoint_every", "device")
     training = {k: v for k, v in asdict(config).items() if k not in run_only}
     training["step"] = step
     training["data"] = Path(config.data).name
-    return weights.save(config.out, config.hypo, config.hyper.as_dict(), model.hypo.state_dict(),
+    return weights.save(Path(config.out) / sub, config.hypo, config.hyper.as_dict(), model.hypo.state_dict(),
                         model.hyper.state_dict(), training)
+
+
+def export_checkpoint(checkpoint: str | os.PathLike, config: PretrainConfig, folder: str | os.PathLike) -> Path:
+    """The weights file of a saved checkpoint (of a run with ``config``'s sizes), into ``folder``."""
+    model, optimizer, _ = setup(replace(config, device="cpu"))
+    path = Path(checkpoint)
+    step = _load_checkpoint(path.parent, model, optimizer, config, path.name)
+    return export(replace(config, out=str(folder)), model, step)

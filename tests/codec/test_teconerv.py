@@ -228,3 +228,12 @@ def test_pretrain_cli_bad_data_one_line(tmp_path):
     out = subprocess.run([sys.executable, "-m", "codec.cli", "pretrain", str(tmp_path / "none"), "--out",
                           str(tmp_path / "o")], capture_output=True, text=True)
     assert out.returncode == 1 and out.stderr.strip().count("\n") == 0 and "folder of videos" in out.stderr
+
+
+def test_key_interval_codes_segments_directly_and_decodes_the_same(clip20, tmp_path):
+    r = codec.encode(clip20, tmp_path / "k.inrv", config(key_interval=2))
+    assert [g.key for g in r.groups] == [True, False, True]
+    with codec.open(r.path, device="cpu") as coded:
+        full = np.stack(list(coded.frames()))
+    with codec.open(r.path, device="cpu") as coded:  # straight to the last segment: starts at its key
+        np.testing.assert_array_equal(np.stack(list(coded.frames(16, 20))), full[16:])

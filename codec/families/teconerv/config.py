@@ -24,6 +24,9 @@ class TeconervOptions(Options):
                                       "it by hash, decoding needs the same file", metavar="FILE")
     finetune: int | None = option(help="refine the predicted modulations with N fitting steps per segment "
                                        "(default 0: a forward pass only)", low=0, high=MAX_FINETUNE, metavar="N")
+    key_interval: int | None = option(help="code every Nth segment directly, not as a residual (random access "
+                                           "and damage recovery at a cost in bytes; default 0: only the first)",
+                                      low=0, high=100_000, metavar="N")
     overlap: int | None = option(help=f"pixels neighbouring tubelets overlap and blend (default {DEFAULT_OVERLAP}; "
                                       "0: pad the frame to whole tubelets and crop)", low=0, high=MAX_OVERLAP,
                                  metavar="PX")

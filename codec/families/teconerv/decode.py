@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from bitstream import BitstreamError
-from bitstream.payloads import CHUNK_SEGMENT, MAX_CODE, SegmentRecord, read_segment
+from bitstream.payloads import CHUNK_SEGMENT, MAX_CODE, SEG_DIRECT, SegmentRecord, read_segment
 from codec.device import autocast
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.teconerv.config import TeconervConfig
@@ -82,9 +82,17 @@ class TeconervDecoder(Decoder):
         return read_segment(self.stream.read_chunk(index), self.shapes, index, self.stream.chunks[index].payload_offset)
 
     def advance(self, s: int) -> None:
-        """Codes of segment ``s``: the previous codes plus each residual (integer adds only)."""
+        """Codes of segment ``s``: the previous codes plus each residual (integer adds only),
+        starting from the last directly coded segment at or before ``s`` when that is later."""
         if s < self.segment:
             self._reset()
+        if self.segment < 0 and s > 0:
+            self.advance(0)  # the steps, and the first segment's checks
+        for k in range(s, self.segment + 1, -1):
+            head = self.stream.read_chunk_head(self.chunk_index[k], 1)
+            if head and head[0] & SEG_DIRECT:  # checked in full (CRC included) when read below
+                self.segment = k - 1
+                break
         while self.segment < s:
             record = self.record(self.segment + 1)
             self.segment += 1

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from bitstream.payloads import CHUNK_SEGMENT, SegmentRecord, write_segment
+from bitstream.payloads import CHUNK_SEGMENT, SEG_DIRECT, SegmentRecord, write_segment
 from codec.config import EncodeConfig
 from codec.families.teconerv.config import STEP_SCALES, TeconervConfig
 from codec.families.teconerv.decode import check_weights, segment_shapes
@@ -85,6 +85,7 @@ def encode(config: TeconervConfig, source: FrameSource, enc: EncodeConfig, sink:
     hyper, hypo = hypernet(weights, device), weights.hyponet(device)
     shapes = segment_shapes(weights.hypo, grid.count)
     n_ft = opts.finetune or 0
+    key = opts.key_interval or 0
     t_seg = config.frames
     segments = -(-geometry.num_frames // t_seg)
     previous = [np.zeros(s, dtype=np.int64) for s in shapes]
@@ -108,13 +109,13 @@ def encode(config: TeconervConfig, source: FrameSource, enc: EncodeConfig, sink:
             residual = SegmentRecord(tuple(c - p for c, p in zip(codes, previous)), direct=False, finetune=n_ft)
             direct = SegmentRecord(tuple(codes), direct=True, steps=steps if s == 0 else None, finetune=n_ft)
             payload = write_segment(direct)
-            if s > 0:
+            if s > 0 and not (key and s % key == 0):
                 payload = min(payload, write_segment(residual), key=len)
             sink(CHUNK_SEGMENT, payload)
-            stored = residual.values if s > 0 and payload[0] & 2 == 0 else codes
+            stored = codes if payload[0] & SEG_DIRECT else residual.values
             nonzero = sum(int(np.count_nonzero(v)) for v in stored) / max(1, sum(v.size for v in stored))
             total_bytes += len(payload)
-            results.append(GroupResult(group=s, first=first, frames=count, key=s == 0, steps=n_ft,
+            results.append(GroupResult(group=s, first=first, frames=count, key=bool(payload[0] & SEG_DIRECT), steps=n_ft,
                                        stopped="steps" if n_ft else "predicted", seconds=time.perf_counter() - t0,
                                        bytes=len(payload), bpp=len(payload) * 8 / (geometry.width * geometry.height * count),
                                        nonzero=nonzero, psnr=float("nan")))
