@@ -198,12 +198,23 @@ def _ddp_worker(rank: int, world: int, init: str, batch: torch.Tensor, out: str)
         dist.destroy_process_group()
 
 
+def _ddp_main(folder: str) -> None:
+    """Two gloo processes on ``folder/batch.pt`` (run in a child interpreter, so that the test
+    process keeps no multiprocessing helper process alive)."""
+    batch = torch.load(Path(folder) / "batch.pt", weights_only=True)
+    torch.multiprocessing.spawn(_ddp_worker, args=(2, f"file://{Path(folder) / 'rendezvous'}", batch,
+                                                   str(Path(folder) / "ddp.pt")), nprocs=2, join=True)
+
+
 def test_two_process_ddp_step_equals_one_process(tmp_path):
     torch.manual_seed(123)
     batch = torch.rand(4, TINY_HYPO.frames, 3, TINY_HYPO.height, TINY_HYPO.width)
+    torch.save(batch, tmp_path / "batch.pt")
     out = tmp_path / "ddp.pt"
-    torch.multiprocessing.spawn(_ddp_worker, args=(2, f"file://{tmp_path / 'rendezvous'}", batch, str(out)),
-                                nprocs=2, join=True)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", f"from tests.codec.test_teconerv import _ddp_main; "
+                           f"_ddp_main({str(tmp_path)!r})"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
     cfg = PretrainConfig(hypo=TINY_HYPO, hyper=TINY_HYPER, device="cpu")
     model, opt, _ = setup(cfg)
     before = {k: v.clone() for k, v in model.state_dict().items()}
