@@ -22,7 +22,7 @@ from codec.config import EncodeConfig
 from codec.families.teconerv.config import STEP_SCALES, TeconervConfig
 from codec.families.teconerv.decode import check_weights, segment_shapes
 from codec.families.teconerv.hyper import HyperNet, HyperSpec
-from codec.families.teconerv.weights import Weights, load, load_id
+from codec.families.teconerv.weights import Weights, load_id
 from codec.family import ChunkSink, FamilyStats, FrameSource
 from codec.results import GroupResult
 from codec.tools.tubelets import TubeletGrid
@@ -80,7 +80,7 @@ def encode(config: TeconervConfig, source: FrameSource, enc: EncodeConfig, sink:
     from tqdm.auto import tqdm
 
     opts = enc.options
-    weights = load(opts.weights) if opts.weights else load_id(config.weights_id)
+    weights = load_id(config.weights_id)  # make_config registered the file it named
     check_weights(config, weights)
     geometry = source.geometry
     grid = TubeletGrid(geometry.height, geometry.width, config.tile_h, config.tile_w, config.overlap)
