@@ -10,7 +10,6 @@ cache folder; a file whose checksum differs is refused, never used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codec.errors import ConfigError
+from codec.weights import sha256_file
 
 MANIFEST = Path(__file__).with_name("corpus.json")
 REGISTRIES = ("pip", "pip-sdist", "deb")
@@ -72,11 +72,7 @@ def load_manifest(path: str | os.PathLike | None = None) -> list[CorpusFile]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path).hex()
 
 
 def _download(registry: str, package: str, version: str, folder: Path) -> Path:

@@ -22,16 +22,29 @@ SUFFIX = ".pt"
 _given: dict[bytes, Path] = {}
 
 
-def file_id(path: str | os.PathLike) -> bytes:
-    """The id of a weights file: the first :data:`ID_BYTES` bytes of its SHA-256."""
+_hashed: dict[tuple[str, int, int], bytes] = {}
+
+
+def sha256_file(path: str | os.PathLike) -> bytes:
+    """The SHA-256 of a file, read in 1 MiB blocks (OSError passes through)."""
     digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
+
+
+def file_id(path: str | os.PathLike) -> bytes:
+    """The id of a weights file: the first :data:`ID_BYTES` bytes of its SHA-256. Ids are cached
+    by (path, size, modification time), so one encode hashes its weights file once."""
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _hashed:
+            _hashed[key] = sha256_file(path)[:ID_BYTES]
     except OSError as exc:
         raise ConfigError(f"cannot read weights {path}: {exc.strerror or exc}") from None
-    return digest.digest()[:ID_BYTES]
+    return _hashed[key]
 
 
 def use(path: str | os.PathLike) -> bytes:
