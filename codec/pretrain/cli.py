@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, metavar="STEPS")
     p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="stop (checkpointed) after this long; run again to resume")
+    p.add_argument("--workers", type=int, default=d.workers, metavar="N",
+                   help="processes drawing tubelets ahead of the training step (for GPUs; default 0: "
+                        "drawn in the training process; the samples are the same)")
     p.add_argument("--device", default=d.device)
     p.add_argument("--threads", type=int, default=None, help="CPU threads per process")
     p.add_argument("--cache", default=None, help="where decoded training frames are kept "
@@ -40,7 +43,8 @@ def main(argv: list[str]) -> int:
     a = build_parser().parse_args(argv)
     config = PretrainConfig(data=a.data, out=a.out, steps=a.steps, coherence_steps=a.coherence_steps,
                             coherence=a.coherence, batch=a.batch, lr=a.lr, seed=a.seed,
-                            checkpoint_every=a.checkpoint_every, time_limit=a.time_limit, device=a.device,
+                            checkpoint_every=a.checkpoint_every, time_limit=a.time_limit, workers=a.workers,
+                            device=a.device,
                             threads=a.threads, progress=not a.quiet, cache=a.cache)
     r = pretrain(config)
     import torch.distributed as dist

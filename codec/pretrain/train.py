@@ -58,6 +58,7 @@ class PretrainConfig:
     checkpoint_every: int = 200
     max_scale: float = 3.0
     time_limit: float | None = None
+    workers: int = 0
     device: str = "auto"
     threads: int | None = None
     progress: bool = True
@@ -68,6 +69,8 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         if self.steps < 1 or self.coherence_steps < 0 or self.batch < 1 or self.checkpoint_every < 1:
             raise ConfigError("pretrain: steps and batch must be >= 1, coherence steps >= 0")
+        if not 0 <= self.workers <= 256:
+            raise ConfigError("pretrain: workers must be in 0..256")
         if not (self.lr > 0 and self.coherence >= 0 and self.max_scale >= 1 and self.warmup >= 0):
             raise ConfigError("pretrain: lr must be > 0, coherence >= 0, max scale >= 1")
 
@@ -137,6 +140,40 @@ def batch_rng(seed: int, rank: int, step: int) -> np.random.Generator:
     return np.random.default_rng([seed, rank, step])
 
 
+class StepBatches(torch.utils.data.IterableDataset):
+    """The tubelets of steps ``start, start + 1, ...`` of one process, in order. Each step's batch
+    comes from its own generator (:func:`batch_rng`), so it is the same whichever process draws it:
+    with ``W`` DataLoader workers, worker ``k`` draws steps ``start + k, start + k + W, ...`` and the
+    loader hands them back in turn, that is in step order."""
+
+    def __init__(self, sampler, config: PretrainConfig, rank: int, start: int) -> None:
+        self.sampler, self.config, self.rank, self.start = sampler, config, rank, start
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        first, every = (info.id, info.num_workers) if info is not None else (0, 1)
+        c = self.config
+        for step in range(self.start + first, c.total_steps, every):
+            pairs = step >= c.steps and c.coherence > 0
+            yield self.sampler.sample(batch_rng(c.seed, self.rank, step), c.batch, pairs=pairs)
+
+
+def _one_thread(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+def step_batches(sampler, config: PretrainConfig, rank: int, start: int, device: torch.device):
+    """An iterator over the batches of steps ``start, ...``: drawn here, or by ``config.workers``
+    worker processes ahead of the training step."""
+    data = StepBatches(sampler, config, rank, start)
+    if config.workers == 0:
+        return iter(data)
+    loader = torch.utils.data.DataLoader(data, batch_size=None, num_workers=config.workers,
+                                         worker_init_fn=_one_thread, prefetch_factor=4,
+                                         pin_memory=device.type == "cuda", persistent_workers=False)
+    return iter(loader)
+
+
 def _world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -173,6 +210,9 @@ def setup(config: PretrainConfig) -> tuple[Pretrainable, torch.optim.Optimizer, 
     from codec.device import resolve_device
 
     device = resolve_device(config.device)
+    if device.type == "cuda":  # fixed shapes: let cuDNN pick its kernels; TF32 for the transformer
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
     torch.manual_seed(config.seed)
     model = Pretrainable(config.hypo, config.hyper).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -238,10 +278,11 @@ def _loop(config, model, net, optimizer, sampler, step, out, rank, world, device
     t0 = time.perf_counter()
     done_here, mses = 0, []
     log = open(out / LOG, "a") if rank == 0 else None
+    batches = step_batches(sampler, config, rank, step, device)
     try:
         while step < total:
             pairs = step >= config.steps and config.coherence > 0
-            clips = sampler.sample(batch_rng(config.seed, rank, step), config.batch, pairs=pairs).to(device)
+            clips = next(batches).to(device, non_blocking=True)
             mse = train_step(net, optimizer, clips, pairs, config.coherence, learning_rate(config, step))
             step += 1
             done_here += 1
@@ -265,6 +306,7 @@ def _loop(config, model, net, optimizer, sampler, step, out, rank, world, device
                 if stop:
                     break
     finally:
+        del batches  # stops the workers, if any
         bar.close()
         if log is not None:
             log.close()
@@ -282,7 +324,7 @@ def export(config: PretrainConfig, model: Pretrainable, step: int, sub: str = ""
     """The weights file of a run at ``step``, in its folder (or the subfolder ``sub``)."""
     from codec.families.teconerv import weights
 
-    run_only = ("hypo", "hyper", "out", "cache", "progress", "time_limit", "checkpoint_every", "device")
+    run_only = ("hypo", "hyper", "out", "cache", "progress", "time_limit", "checkpoint_every", "device", "workers")
     training = {k: v for k, v in asdict(config).items() if k not in run_only}
     training["step"] = step
     training["data"] = Path(config.data).name

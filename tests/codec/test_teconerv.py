@@ -145,9 +145,10 @@ def video_folder(tmp_path_factory, carphone64):
 
 
 def _pretrain_config(folder: Path, out: Path, **kw) -> PretrainConfig:
-    return PretrainConfig(data=str(folder), out=str(out), steps=4, coherence_steps=2, batch=2, warmup=2,
-                          checkpoint_every=1, threads=1, progress=False, device="cpu", cache=str(out / "cache"),
-                          hypo=TINY_HYPO, hyper=TINY_HYPER, **kw)
+    settings = dict(data=str(folder), out=str(out), steps=4, coherence_steps=2, batch=2, warmup=2,
+                    checkpoint_every=1, threads=1, progress=False, device="cpu", cache=str(out / "cache"),
+                    hypo=TINY_HYPO, hyper=TINY_HYPER)
+    return PretrainConfig(**(settings | kw))
 
 
 def _state(out: Path) -> dict:
@@ -171,6 +172,18 @@ def test_pretraining_resumes_to_the_same_state(video_folder, tmp_path):
     assert straight.weights.name == r.weights.name  # the same bytes, so the same hash name
     lines = [json.loads(x) for x in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
     assert all({"step", "psnr", "tubelets_per_s"} <= set(x) for x in lines)
+
+
+def test_pretraining_with_workers_draws_the_same_tubelets(video_folder, tmp_path):
+    """DataLoader workers draw each step's batch from that step's generator: the trained state is
+    the one of a run that draws its tubelets in the training process, resumed runs included."""
+    alone = pretrain(_pretrain_config(video_folder, tmp_path / "a"))
+    pretrain(_pretrain_config(video_folder, tmp_path / "w", workers=1, coherence_steps=0))
+    helped = pretrain(_pretrain_config(video_folder, tmp_path / "w", workers=2))  # resumed at step 4
+    assert alone.finished and helped.finished
+    a, w = _state(tmp_path / "a"), _state(tmp_path / "w")
+    for k in a["model"]:
+        torch.testing.assert_close(a["model"][k], w["model"][k], rtol=0, atol=0)
 
 
 def test_pretrained_weights_encode_and_decode(video_folder, tmp_path, clip20):
