@@ -63,8 +63,12 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
             groups[spec.group] = p.add_mutually_exclusive_group()
         target = groups[spec.group] if spec.group else p
         who = "" if len(users) == len(registered) else ", ".join(users) + ": "
-        target.add_argument(spec.flag, dest=f"option_{name}", type=spec.kind, metavar=spec.metavar or spec.name.upper(),
-                            help=who + spec.help)
+        if spec.kind is bool:  # a switch: on when given, the family's default (off) otherwise
+            target.add_argument(spec.flag, dest=f"option_{name}", action="store_true", default=None,
+                                help=who + spec.help)
+        else:
+            target.add_argument(spec.flag, dest=f"option_{name}", type=spec.kind,
+                                metavar=spec.metavar or spec.name.upper(), help=who + spec.help)
 
 
 def _family_options(registered) -> dict:

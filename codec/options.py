@@ -20,7 +20,7 @@ from codec.errors import ConfigError
 __all__ = ["OptionSpec", "Options", "option"]
 
 _KEY = "inrv.option"
-_KINDS = (int, float, str)
+_KINDS = (int, float, str, bool)
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class OptionSpec:
     def check(self, value: Any) -> Any:
         """``value`` as this option's type; :class:`ConfigError` (one line naming the flag) when it
         has the wrong type or lies outside the declared range."""
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{self.flag} must be true or false, got {value!r}")
+            return value
         if self.kind is int:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"{self.flag} must be an integer, got {value!r}")
@@ -101,7 +105,8 @@ def _specs(cls: type) -> tuple[OptionSpec, ...]:
             raise TypeError(f"{cls.__name__}.{f.name} is not declared with option()")
         kinds = [a for a in typing.get_args(hints[f.name]) or (hints[f.name],) if a is not type(None)]
         if len(kinds) != 1 or kinds[0] not in _KINDS:
-            raise TypeError(f"{cls.__name__}.{f.name}: an option is an int, a float or a str (or None)")
+            raise TypeError(f"{cls.__name__}.{f.name}: an option is an int, a float, a str or a bool "
+                            "(or None)")
         flag = meta["flag"] or "--" + f.name.replace("_", "-")
         out.append(OptionSpec(name=f.name, flag=flag, kind=kinds[0], **{k: v for k, v in meta.items() if k != "flag"}))
     return tuple(out)

@@ -2,7 +2,13 @@
 
 * Positional encoding of the frame index (NeRV, Chen et al., NeurIPS 2021, eq. 2), and how many
   levels a clip's length needs.
-* NeRV block: Conv -> PixelShuffle -> GELU (NeRV; HNeRV, Chen et al., CVPR 2023).
+* NeRV block: Conv -> PixelShuffle -> GELU (NeRV; HNeRV, Chen et al., CVPR 2023), or ``sin`` in
+  place of GELU (Boosting-NeRV's sinusoidal block, Zhang et al., "Boosting Neural Representations
+  for Videos with a Conditional Decoder", CVPR 2024).
+* Boosting-NeRV's temporal-aware affine transform (:class:`TemporalResBlock`) and NeRV++'s block
+  (:class:`NervPlusBlock`; Ghorbel et al., "NeRV++: An Enhanced Implicit Neural Video
+  Representation"), chosen per stream by the ``trunk`` bits (:data:`TRUNK_SFT`, :data:`TRUNK_SIN`,
+  :data:`TRUNK_NERVPP`).
 * Upsampling trunk: a stack of such blocks and a 3x3 RGB head with ``tanh * 0.5 + 0.5`` (HNeRV).
 * Stride planning: any resolution, no cropping of the video. The trunk's output is the smallest
   multiple of the stride product that covers the frame, and only the frame's own area is kept.
@@ -15,9 +21,17 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 STRIDE_CHOICES = (5, 4, 3, 2)
+#: Bits of the ``trunk`` field of NervConfig and HnervConfig (bitstream.md §8.1).
+TRUNK_SFT = 1  # a TemporalResBlock after every upsampling block
+TRUNK_SIN = 2  # sin in place of GELU after the first block's PixelShuffle
+TRUNK_NERVPP = 4  # NervPlusBlock in place of NervBlock
+TRUNK_BITS = TRUNK_SFT | TRUNK_SIN | TRUNK_NERVPP
+#: Width of the time embedding that drives the affine transforms (Boosting-NeRV).
+TIME_DIM = 32
 
 
 class PositionalEncoding(nn.Module):
@@ -74,6 +88,17 @@ def check_stages(family: str, strides: Sequence[int], channels: Sequence[int],
         raise ValueError(f"{family} kernels must be 1, 3, 5 or 7")
 
 
+def check_trunk(family: str, trunk: int) -> None:
+    """ValueError for ``trunk`` bits this reader does not know."""
+    if trunk & ~TRUNK_BITS or trunk < 0:
+        raise ValueError(f"{family} trunk bits {trunk:#x} are not all known ({TRUNK_BITS:#x})")
+
+
+def frame_time(idx: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """Frame indices as times ``f / max(1, N - 1)`` in [0, 1]."""
+    return idx.float() / max(1, num_frames - 1)
+
+
 def base_grid(height: int, width: int, strides: Sequence[int]) -> tuple[int, int]:
     """Size of the map the first block receives."""
     p = math.prod(strides)
@@ -85,21 +110,129 @@ def stage_channels(first: int, stages: int, ratio: float, floor: int) -> tuple[i
     return tuple(max(floor, round(first / ratio**i)) for i in range(stages))
 
 
-class NervBlock(nn.Module):
-    """Conv(k) to ``out * s^2`` channels -> PixelShuffle(s) -> GELU."""
+class Sine(nn.Module):
+    """``sin(x)``: the activation of Boosting-NeRV's sinusoidal NeRV-like block."""
 
-    def __init__(self, cin: int, cout: int, stride: int, kernel: int) -> None:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(x)
+
+
+class NervBlock(nn.Module):
+    """Conv(k) to ``out * s^2`` channels -> PixelShuffle(s) -> GELU (``sine``: sin)."""
+
+    def __init__(self, cin: int, cout: int, stride: int, kernel: int, sine: bool = False) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout * stride * stride, kernel, padding=kernel // 2)
         self.shuffle = nn.PixelShuffle(stride)
-        self.act = nn.GELU()
+        self.act = Sine() if sine else nn.GELU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.shuffle(self.conv(x)))
 
 
+def expanded(channels: int) -> int:
+    """Hidden width of NeRV++'s gated convolution and feed-forward layer: 8/3 of ``channels``."""
+    return max(1, round(8 * channels / 3))
+
+
+class GatedConv(nn.Module):
+    """NeRV++'s gated CNN: ``x + reduce(GELU(a) * b)``, where ``(a, b)`` are the two halves of
+    ``depthwise5x5(expand(x))`` (``expand``: 1x1 to twice :func:`expanded` channels, without a
+    bias: the depthwise conv's bias does its work, and every stored tensor costs a rate estimate
+    per training step)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        hidden = expanded(channels)
+        self.expand = nn.Conv2d(channels, 2 * hidden, 1, bias=False)
+        self.depthwise = nn.Conv2d(2 * hidden, 2 * hidden, 5, padding=2, groups=2 * hidden)
+        self.reduce = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.depthwise(self.expand(x)).chunk(2, dim=1)
+        return x + self.reduce(F.gelu(a) * b)
+
+
+class ConvFeedForward(nn.Module):
+    """NeRV++'s residual feed-forward layer: ``x + fc2(GELU(fc1(depthwise3x3(x))))`` (the
+    depthwise conv has no bias: ``fc1``'s would absorb it exactly)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        hidden = expanded(channels)
+        self.depthwise = nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False)
+        self.fc1 = nn.Conv2d(channels, hidden, 1)
+        self.fc2 = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.fc2(F.gelu(self.fc1(self.depthwise(x))))
+
+
+class NervPlusBlock(nn.Module):
+    """NeRV++'s upsampling block (Ghorbel et al.): 1x1 projection to ``cout`` -> gated CNN -> NeRV
+    upsampling (Conv(k) -> PixelShuffle(s) -> GELU, ``sine``: sin) -> residual feed-forward, plus
+    the block's input upsampled bilinearly by ``s`` (through a 1x1 conv when ``cin != cout``)."""
+
+    def __init__(self, cin: int, cout: int, stride: int, kernel: int, sine: bool = False) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(cin, cout, 1)
+        self.gated = GatedConv(cout)
+        self.up = NervBlock(cout, cout, stride, kernel, sine)
+        self.ffn = ConvFeedForward(cout)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.ffn(self.up(self.gated(self.proj(x))))
+        skip = F.interpolate(self.skip(x), scale_factor=self.stride, mode="bilinear", align_corners=False)
+        return y + skip
+
+
+class TimeEmbedding(nn.Module):
+    """Boosting-NeRV's time embedding: ``GELU(Linear(GELU(Linear(PE(t)))))``, :data:`TIME_DIM`
+    features per frame, shared by every affine transform of a trunk."""
+
+    def __init__(self, levels: int) -> None:
+        super().__init__()
+        self.pe = PositionalEncoding(levels)
+        self.mlp = nn.Sequential(nn.Linear(self.pe.dim, TIME_DIM), nn.GELU(), nn.Linear(TIME_DIM, TIME_DIM),
+                                 nn.GELU())
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.pe(t))
+
+
+def affine(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Boosting-NeRV's temporal-aware affine transform (SFT): ``x * (scale + 1) + shift``, one
+    ``scale`` and ``shift`` per sample and channel."""
+    return x * (scale[:, :, None, None] + 1) + shift[:, :, None, None]
+
+
+class TemporalResBlock(nn.Module):
+    """Boosting-NeRV's residual block after an upsampling block:
+    ``x + conv2(SFT2(GELU(conv1(SFT1(x)))))``, 3x3 convs keeping the block's channels. The
+    block's own heads are one Linear of the time embedding giving the scale and shift of SFT1,
+    then those of SFT2 (one stored tensor instead of four: each costs a rate estimate per step)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.modulation = nn.Linear(TIME_DIM, 4 * channels)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        scale1, shift1, scale2, shift2 = self.modulation(emb).chunk(4, dim=1)
+        y = F.gelu(self.conv1(affine(x, scale1, shift1)))
+        return x + self.conv2(affine(y, scale2, shift2))
+
+
 class UpsampleTrunk(nn.Module):
-    """NeRV blocks then an RGB head; output cropped to ``height x width``."""
+    """Upsampling blocks then an RGB head; output cropped to ``height x width``.
+
+    ``trunk`` bits (:data:`TRUNK_BITS`): NeRV++ blocks in place of NeRV blocks, ``sin`` after the
+    first block's PixelShuffle, and a :class:`TemporalResBlock` after every block, driven by a
+    :class:`TimeEmbedding` of ``time_levels`` encoding levels (the frame's time then goes to
+    :meth:`forward`)."""
 
     def __init__(
         self,
@@ -109,22 +242,35 @@ class UpsampleTrunk(nn.Module):
         kernels: Sequence[int],
         height: int,
         width: int,
+        trunk: int = 0,
+        time_levels: int = 0,
     ) -> None:
         super().__init__()
         if not (len(channels) == len(strides) == len(kernels)):
             raise ValueError("channels, strides and kernels must have one entry per stage")
+        self.time = TimeEmbedding(time_levels) if trunk & TRUNK_SFT else None
+        block = NervPlusBlock if trunk & TRUNK_NERVPP else NervBlock
         blocks, c = [], cin
-        for cout, s, k in zip(channels, strides, kernels):
-            blocks.append(NervBlock(c, cout, s, k))
+        for i, (cout, s, k) in enumerate(zip(channels, strides, kernels)):
+            blocks.append(block(c, cout, s, k, sine=i == 0 and bool(trunk & TRUNK_SIN)))
             c = cout
-        self.blocks = nn.Sequential(*blocks)
+        self.blocks = nn.ModuleList(blocks)
+        self.refine = nn.ModuleList(TemporalResBlock(c) for c in channels) if self.time is not None else None
         self.head = nn.Conv2d(c, 3, 3, padding=1)
         self.height, self.width = height, width
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = unit_output(self.head(self.blocks(x)))
+    def forward(self, x: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
+        emb = None
+        if self.time is not None:
+            if t is None:
+                raise ValueError("this trunk's affine transforms need the frames' times")
+            emb = self.time(t)
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if self.refine is not None:
+                x = self.refine[i](x, emb)
+        y = unit_output(self.head(x))
         return y[:, :, : self.height, : self.width]
-
 
 def unit_output(y: torch.Tensor) -> torch.Tensor:
     """HNeRV's output activation ``tanh(y) * 0.5 + 0.5``, computed as ``sigmoid(2 y)``: the same

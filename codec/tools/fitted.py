@@ -24,6 +24,8 @@ QUALITY_LAMBDAS: dict[int, float] = {
 #: Named network sizes (what each size means is the family's: a parameter count or a density).
 PRESET_NAMES = ("xs", "s", "m", "l", "xl")
 DEFAULT_PRESET = "s"
+#: Training distortions (``codec.tools.fit.distortion``), the first the default.
+LOSSES = ("mse", "l1-ssim", "l1-ssim-fft")
 #: The largest --params an encode accepts (and a decoder's bound on the values a config asks for).
 MAX_PARAMS = 200_000_000
 

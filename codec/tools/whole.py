@@ -5,6 +5,10 @@ quantizers + any encoder that is not stored) and the inputs the decoder needs pe
 stream holds a ``CHUNK_NETWORK`` chunk (every parameter, quantized) and, for families with
 per-frame content, a ``CHUNK_EMBEDDINGS`` chunk. The training side is imported by
 :meth:`WholeVideoFamily.encode` only.
+
+The options ``--sft``, ``--sin-block`` and ``--nervpp`` choose the upsampling trunk's variants
+(Boosting-NeRV, Zhang et al., CVPR 2024; NeRV++, Ghorbel et al.; :mod:`codec.tools.blocks`),
+written into the stream config's ``trunk`` bits; ``--loss`` chooses the training loss.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from codec.config import EncodeConfig
 from codec.device import autocast
 from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
 from codec.options import option
-from codec.tools.fitted import DEFAULT_PRESET, MAX_PARAMS, FitOptions, rate_lambda, step_limit
+from codec.tools.blocks import TRUNK_NERVPP, TRUNK_SFT, TRUNK_SIN
+from codec.tools.fitted import DEFAULT_PRESET, LOSSES, MAX_PARAMS, FitOptions, rate_lambda, step_limit
 from codec.tools.sizing import checked_shell, config_for_budget, param_budget
 from codec.tools.weights import check_shapes, load_quantized, to_uint8
 
@@ -41,12 +46,29 @@ RENDER_BATCH = 4
 
 @dataclass(frozen=True)
 class WholeOptions(FitOptions):
-    """The options of a whole-clip family: those of every fitting family, and the baseline."""
+    """The options of a whole-clip family: those of every fitting family, the baseline, the
+    trunk's variants (stored in the stream config's ``trunk`` bits) and the training loss."""
 
     post_quant_bits: int | None = option(
         help="the baseline: train in float without a rate term, quantize to BITS after training "
              "(NeRV's post-hoc quantization; for comparisons only)", flag="--post-quant", low=2, high=16,
         metavar="BITS")
+    sft: bool | None = option(
+        help="Boosting-NeRV's temporal-aware affine transform: a residual block modulated by the frame "
+             "index after every upsampling block")
+    sin_block: bool | None = option(help="Boosting-NeRV's sinusoidal block: sin instead of GELU in the "
+                                         "first upsampling block")
+    nervpp: bool | None = option(help="NeRV++ blocks (gated conv, feed-forward, bilinear skip) in place of "
+                                      "NeRV blocks")
+    loss: str | None = option(
+        help="training distortion: mse (default), l1-ssim (0.7 L1 + 0.3 (1 - SSIM)) or l1-ssim-fft "
+             "(Boosting-NeRV's: 0.7 L1 + 0.3 (1 - MS-SSIM) + L1 of the 2-D spectra)", choices=LOSSES)
+
+    @property
+    def trunk(self) -> int:
+        """The stream config's ``trunk`` bits these options ask for."""
+        return (TRUNK_SFT if self.sft else 0) | (TRUNK_SIN if self.sin_block else 0) | (
+            TRUNK_NERVPP if self.nervpp else 0)
 
 
 class WholeVideoFamily(Family):
@@ -63,8 +85,9 @@ class WholeVideoFamily(Family):
         """The decoder network (what the stream's network chunk parameterises)."""
 
     @abstractmethod
-    def build_config(self, width: float, geometry: Geometry) -> Any:
-        """The config at width multiplier ``width`` (used to meet a parameter budget)."""
+    def build_config(self, width: float, geometry: Geometry, trunk: int = 0) -> Any:
+        """The config at width multiplier ``width`` (used to meet a parameter budget), with the
+        ``trunk`` bits (:data:`codec.tools.blocks.TRUNK_BITS`)."""
 
     @abstractmethod
     def trainable(self, config: Any, geometry: Geometry, frames: torch.Tensor,
@@ -81,7 +104,7 @@ class WholeVideoFamily(Family):
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> Any:
         opts = enc.options
         budget = param_budget(opts.params, opts.preset or DEFAULT_PRESET, PRESETS)
-        return config_for_budget(lambda m: self.build_config(m, geometry),
+        return config_for_budget(lambda m: self.build_config(m, geometry, opts.trunk),
                                  lambda config: self.build_net(config, geometry), budget)
 
     def encode(self, config: Any, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
@@ -98,6 +121,7 @@ class WholeVideoFamily(Family):
             time_budget=opts.time_budget,
             lr=self.lr,
             batch=self.batch,
+            loss=opts.loss or "mse",
             lmbda=lmbda,
             seed=enc.seed,
             progress=enc.progress,

@@ -252,19 +252,25 @@ def test_golden_stream_decodes_to_its_frames(family):
         f"{family}: {np.count_nonzero(diff)} samples differ, at most {diff.max()} levels")
 
 
-def test_decoding_imports_nothing_of_training():
-    """Every family's golden stream opened and rendered in a fresh interpreter."""
-    streams = [str(golden_paths(f)[0]) for f in FAMILIES]
+def training_modules_loaded_by_decoding(streams: list[Path]) -> tuple[set[str], list[str]]:
+    """The modules a fresh interpreter has loaded after opening and rendering ``streams``, and
+    those of them that belong to training."""
     script = ("import sys, codec\n"
               "for path in sys.argv[1:]:\n"
               "    with codec.open(path, device='cpu') as video:\n"
               "        assert len(list(video.frames())) == video.info.num_frames\n"
               "print(' '.join(sorted(sys.modules)))\n")
-    out = subprocess.run([sys.executable, "-c", script, *streams], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", script, *map(str, streams)], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
     loaded = set(out.stdout.split())
+    return loaded, [m for m in loaded for t in TRAINING_MODULES if m == t or m.startswith(t + ".")]
+
+
+def test_decoding_imports_nothing_of_training():
+    """Every family's golden stream opened and rendered in a fresh interpreter."""
+    loaded, training = training_modules_loaded_by_decoding([golden_paths(f)[0] for f in FAMILIES])
     assert "codec.families.nirvana.decode" in loaded  # the check saw a real decode
-    assert not [m for m in loaded for t in TRAINING_MODULES if m == t or m.startswith(t + ".")]
+    assert not training
 
 
 @pytest.mark.parametrize("family", FAMILIES)

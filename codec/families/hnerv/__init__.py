@@ -36,7 +36,7 @@ class HnervFamily(WholeVideoFamily):
     summary = "one network for the whole clip, a small learned embedding per frame"
     lr = 5e-3
 
-    def build_config(self, width: float, geometry: Geometry) -> HnervConfig:
+    def build_config(self, width: float, geometry: Geometry, trunk: int = 0) -> HnervConfig:
         stages = 5
         strides = plan_strides(geometry.height, geometry.width, stages, target_cells=24)
         return HnervConfig(
@@ -44,6 +44,7 @@ class HnervFamily(WholeVideoFamily):
             channels=stage_channels(max(4, round(64 * width)), stages, ratio=1.2, floor=4),
             strides=strides,
             kernels=tuple(min(1 + 2 * i, 3) for i in range(stages)),
+            trunk=trunk,
         )
 
     def build_net(self, config: HnervConfig, geometry: Geometry) -> nn.Module:
@@ -57,7 +58,8 @@ class HnervFamily(WholeVideoFamily):
 
     def decoder_inputs(self, config: HnervConfig, geometry: Geometry, stream: ChunkSource,
                        device: torch.device) -> Callable[[int, int], tuple[torch.Tensor, ...]]:
-        """Every frame's dequantized embedding, from the stream's one embeddings chunk."""
+        """Every frame's dequantized embedding, from the stream's one embeddings chunk, and the
+        frames' indices."""
         index = find_chunk(stream, CHUNK_EMBEDDINGS)
         info = stream.chunks[index]
         h0, w0 = base_grid(geometry.height, geometry.width, config.strides)
@@ -67,7 +69,7 @@ class HnervFamily(WholeVideoFamily):
                                  chunk=index)
         (record,) = unpack_tensors(stream.read_chunk(index), [expected], index, info.payload_offset)
         emb = torch.from_numpy(dequantize(record)).to(device)
-        return lambda start, stop: (emb[start:stop],)
+        return lambda start, stop: (emb[start:stop], torch.arange(start, stop, device=device))
 
 
 FAMILY = HnervFamily()

@@ -72,7 +72,7 @@ class HnervTrainable(nn.Module):
     def render(self, idx: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         emb = self.encoder(target)
         self._emb = emb
-        return self.qnet.run(self.emb_quant.quantize(emb))
+        return self.qnet.run(self.emb_quant.quantize(emb), idx)
 
     def rate_bits(self, noise: bool) -> torch.Tensor:
         bits = self.qnet.bits(noise)

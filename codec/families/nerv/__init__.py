@@ -28,7 +28,7 @@ class NervFamily(WholeVideoFamily):
     summary = "one network for the whole clip, frame index in"
     lr = 1e-2
 
-    def build_config(self, width: float, geometry: Geometry) -> NervConfig:
+    def build_config(self, width: float, geometry: Geometry, trunk: int = 0) -> NervConfig:
         stages = 4 if geometry.width * geometry.height <= 400 * 400 else 5
         strides = plan_strides(geometry.height, geometry.width, stages, target_cells=100)
         first = max(4, round(32 * width))
@@ -39,6 +39,7 @@ class NervFamily(WholeVideoFamily):
             channels=stage_channels(first, stages, ratio=1.4, floor=4),
             strides=strides,
             kernels=(3,) * stages,
+            trunk=trunk,
         )
 
     def build_net(self, config: NervConfig, geometry: Geometry) -> nn.Module:

@@ -1,4 +1,5 @@
-"""The ``nerv`` decoder network (NeRV, Chen et al., NeurIPS 2021)."""
+"""The ``nerv`` decoder network (NeRV, Chen et al., NeurIPS 2021), with the trunk variants of
+Boosting-NeRV and NeRV++ that ``NervConfig.trunk`` selects (:mod:`codec.tools.blocks`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from torch import nn
 
 from codec.family import Geometry
 from codec.families.nerv.config import NervConfig
-from codec.tools.blocks import PositionalEncoding, UpsampleTrunk, base_grid
+from codec.tools.blocks import PositionalEncoding, UpsampleTrunk, base_grid, frame_time
 
 
 class NervNet(nn.Module):
@@ -26,10 +27,11 @@ class NervNet(nn.Module):
             nn.GELU(),
         )
         self.trunk = UpsampleTrunk(
-            cfg.c0, cfg.channels, cfg.strides, cfg.kernels, geometry.height, geometry.width
+            cfg.c0, cfg.channels, cfg.strides, cfg.kernels, geometry.height, geometry.width,
+            trunk=cfg.trunk, time_levels=cfg.pe_levels,
         )
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        t = idx.float() / max(1, self.num_frames - 1)
+        t = frame_time(idx, self.num_frames)
         x = self.stem(self.pe(t)).view(-1, self.c0, self.h0, self.w0)
-        return self.trunk(x)
+        return self.trunk(x, t)
