@@ -391,3 +391,13 @@ def load_dataset(
     else:
         raise ConfigError(f"unknown dataset {kind!r} (use uvg or folder)")
     return [prepare(s, frames=frames, scale=scale, cache_dir=cache_dir) for s in sources]
+
+
+def clip_list(text: str) -> list[tuple[str, int]]:
+    """``"carphone:32,bikes:16,my.mp4"`` -> ``[("carphone", 32), ("bikes", 16), ("my.mp4", 0)]``
+    (clip names or files, and their frame counts; 0: every frame)."""
+    out = []
+    for item in text.split(","):
+        name, _, frames = item.partition(":")
+        out.append((name, int(frames) if frames else 0))
+    return out

@@ -57,16 +57,22 @@ def seam_psnr(src: Path, path: Path, band: int = 2) -> tuple[float, float]:
 
 
 def pretrain_throughput(log: Path) -> str:
+    """Throughput and training PSNR of each part of a pretraining log: a part ends where the stage
+    or the process count changes, or where a resumed run starts its clock again."""
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     if not rows:
         return f"{log}: empty"
-    by_stage: dict[int, list[dict]] = {}
+    parts: list[list[dict]] = []
     for r in rows:
-        by_stage.setdefault(r["stage"], []).append(r)
-    lines = [f"pretraining ({log}, {rows[-1]['world']} process(es)):"]
-    for stage, rs in sorted(by_stage.items()):
-        lines.append(f"  stage {stage}: steps {rs[0]['step']}..{rs[-1]['step']}, {rs[-1]['tubelets_per_s']:.1f} "
-                     f"tubelets/s, training PSNR {rs[-1]['psnr']:.2f} dB at the end")
+        last = parts[-1][-1] if parts else None
+        if last is None or (r["stage"], r["world"]) != (last["stage"], last["world"]) or r["seconds"] < last["seconds"]:
+            parts.append([])
+        parts[-1].append(r)
+    lines = [f"pretraining ({log}): tubelets/s (stage 2: segments of pairs) at the end of each part"]
+    for rs in parts:
+        lines.append(f"  steps {rs[0]['step']:>6}..{rs[-1]['step']:<6} stage {rs[0]['stage']}, {rs[0]['world']} "
+                     f"process(es): {rs[-1]['tubelets_per_s']:>7.1f} tubelets/s, training PSNR "
+                     f"{rs[-1]['psnr']:.2f} dB")
     return "\n".join(lines)
 
 
@@ -145,14 +151,31 @@ def parts(args, src: Path, count: int, wd: Path) -> dict:
         label = "pad+crop" if overlap == 0 else f"overlap {overlap}"
         print(f"  {label:<11} {r.bpp:.4f} {r.psnr_rgb:6.2f} {edge:6.2f} {rest:6.2f}")
         out["seams"][label] = {"bpp": r.bpp, "psnr": r.psnr_rgb, "edge_psnr": edge, "rest_psnr": rest}
-    if args.stage1_weights:
-        print(f"\ncoherence stage (q{q}): weights, first segment bytes, later segments bytes, PSNR-RGB")
-        out["coherence"] = {}
-        for label, weights in (("stage 1 only", args.stage1_weights), ("with stage 2", None)):
-            path = wd / f"tec_q{q}_{'s1' if weights else 's2'}.inrv"
-            r = codec.encode(src, path, teconerv_config(args, count, q, weights=weights))
-            later = sum(g.bytes for g in r.groups[1:])
-            print(f"  {label:<13} {r.groups[0].bytes:>8} {later:>8} {r.psnr_rgb:6.2f}")
-            out["coherence"][label] = {"first": r.groups[0].bytes, "later": later, "psnr": r.psnr_rgb,
-                                       "bpp": r.bpp}
+    if args.stage1_weights or args.stage2_weights:
+        out["coherence"] = coherence(args, src, count, wd)
+    return out
+
+
+def coherence(args, src: Path, count: int, wd: Path) -> dict:
+    """The coherence stage on vs off: the quality ladder with the weights from before it
+    (``--stage1-weights``) and after it (``--stage2-weights``; either defaults to the shipped
+    weights): bpp, PSNR-RGB, bytes of the later segments, and the BD-rate of the second
+    against the first."""
+    print("\ncoherence stage: quality, bpp, PSNR-RGB, later segments' bytes")
+    ladders: dict[str, list[cb.RDPoint]] = {}
+    out: dict = {}
+    for label, weights in (("stage 1", args.stage1_weights), ("stage 2", args.stage2_weights)):
+        ladders[label], rows = [], []
+        for q in args.qualities:
+            path = wd / f"tec_q{q}_{label.replace(' ', '')}.inrv"
+            point = cb.encode_point(src, path, teconerv_config(args, count, q, weights=weights), f"q{q} {label}")
+            with codec.open(path, device="cpu") as coded:
+                later = sum(c.total for c in coded.chunks[1:])
+            ladders[label].append(point)
+            rows.append({"quality": q, "bpp": point.bpp, "psnr": point.psnr_rgb, "later": later})
+            print(f"  {label:<8} q{q}  {point.bpp:.4f} {point.psnr_rgb:6.2f} {later:>8}")
+        out[label] = rows
+    text = cb.bd_rate_text(ladders["stage 1"], ladders["stage 2"])
+    print(f"  BD-rate of the stage-2 weights against the stage-1 weights: {text}")
+    out["bd_rate"] = text
     return out

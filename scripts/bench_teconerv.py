@@ -2,7 +2,8 @@
 file bpp, PSNR-RGB of the decoded file, encode seconds of the forward pass and of each --finetune
 setting; the fitted families' encode time at matched PSNR and the speed ratio; BD-rates; residual
 vs direct coding of later segments; overlap vs pad at tubelet seams; the coherence stage on vs off
-(--stage1-weights); the pretraining throughput (--pretrain-log).
+(--stage1-weights / --stage2-weights: the quality ladder with each, and its BD-rate); the
+pretraining throughput (--pretrain-log).
 
     python scripts/bench_teconerv.py                                  # the default run
     python scripts/bench_teconerv.py --clips carphone:32 --families hnerv --fit-steps 30,100
@@ -20,15 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from eval.datasets import clip_list  # noqa: E402
 from eval.teconerv_bench import run  # noqa: E402
-
-
-def clip_list(text: str) -> list[tuple[str, int]]:
-    out = []
-    for item in text.split(","):
-        name, _, frames = item.partition(":")
-        out.append((name, int(frames) if frames else 0))
-    return out
 
 
 def ints(text: str) -> list[int]:
@@ -46,7 +40,8 @@ def main() -> int:
                     help="steps of the fitted families' speed sweep at q4 (the last: their RD ladder)")
     ap.add_argument("--fit-qualities", type=ints, default="2,4,6", help="the fitted families' RD ladder")
     ap.add_argument("--parts-quality", type=int, default=4)
-    ap.add_argument("--stage1-weights", default=None, help="weights before the coherence stage")
+    ap.add_argument("--stage1-weights", default=None, help="weights before the coherence stage (default: shipped)")
+    ap.add_argument("--stage2-weights", default=None, help="weights after it (default: shipped)")
     ap.add_argument("--pretrain-log", default=None, help="a pretraining run's log.jsonl")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workdir", default="bench-teconerv")

@@ -41,6 +41,9 @@ class FitOptions(Options):
                                 group="size")
     params: int | None = option(help="network size as a parameter budget", low=100, high=MAX_PARAMS,
                                 group="size")
+    density: float | None = option(help="network size as stored values per pixel (of the clip for nerv "
+                                        "and hnerv, of a group for nirvana): a size that follows the video",
+                                   positive=True, high=100.0, group="size")
     steps: int | None = option(help="training steps", low=1)
     time_budget: float | None = option(help="training time limit in seconds", positive=True, metavar="SECONDS")
 

@@ -20,12 +20,14 @@ def count_params(module: nn.Module) -> int:
 
 
 def param_budget(params: int | None, preset: str, presets: Mapping[str, float], per: float = 1,
-                 bounds: tuple[int, int] | None = None) -> int:
-    """``params`` when given, else the preset's value times ``per`` (e.g. pixels, for sizes given
-    as a density), clamped to ``bounds``."""
+                 bounds: tuple[int, int] | None = None, density: float | None = None,
+                 pixels: float | None = None) -> int:
+    """``params`` when given; else ``density`` (values per pixel) times ``pixels`` when given; else
+    the preset's value times ``per`` (e.g. pixels, for presets given as a density). Sizes from a
+    density or a preset are clamped to ``bounds``."""
     if params is not None:
         return params
-    value = presets[preset] * per
+    value = density * (pixels if pixels is not None else per) if density is not None else presets[preset] * per
     if bounds is not None:
         value = min(bounds[1], max(bounds[0], value))
     return int(value)

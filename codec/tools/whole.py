@@ -41,6 +41,8 @@ PRESETS: dict[str, int] = {
     "l": 500_000,
     "xl": 1_500_000,
 }
+#: The smallest network a density asks for (a preset or --params is taken as given).
+MIN_VALUES = 1_000
 RENDER_BATCH = 4
 
 
@@ -103,7 +105,8 @@ class WholeVideoFamily(Family):
 
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> Any:
         opts = enc.options
-        budget = param_budget(opts.params, opts.preset or DEFAULT_PRESET, PRESETS)
+        budget = param_budget(opts.params, opts.preset or DEFAULT_PRESET, PRESETS, bounds=(MIN_VALUES, MAX_PARAMS),
+                              density=opts.density, pixels=geometry.pixels)
         return config_for_budget(lambda m: self.build_config(m, geometry, opts.trunk),
                                  lambda config: self.build_net(config, geometry), budget)
 

@@ -102,7 +102,8 @@ class NirvanaFamily(Family):
         patch = opts.patch or default_patch(geometry.width, geometry.height)
         grid = PatchGrid(geometry.height, geometry.width, patch)
         budget = param_budget(opts.params, opts.preset or DEFAULT_PRESET, PRESETS,
-                              per=grid.count * patch * patch * gop, bounds=(MIN_VALUES, MAX_VALUES))
+                              per=grid.count * patch * patch * gop, bounds=(MIN_VALUES, MAX_VALUES),
+                              density=opts.density)
         return config_for_budget(lambda m: self.build_config(m, gop, patch, grid),
                                  lambda config: NirvanaNet(config, grid), budget)
 
