@@ -8,11 +8,12 @@ from codec.options import Options, option
 from codec.weights import ID_BYTES
 
 #: Quantization step of each modulated layer, as a share of the RMS of the first segment's
-#: modulations of that layer, per ``--quality`` 1..8. Measured with the shipped weights, forward
-#: pass (bpp / PSNR-RGB): carphone 32 frames, scale 5.6: 0.0049 / 11.02, 2.8: 0.0281 / 14.88,
-#: 1.4: 0.0565 / 15.43, 0.7: 0.0920 / 15.43, 0.09: 0.2542 / 15.48; bikes 16 frames, 2.8: 0.0382 /
-#: 20.59, 1.4: 0.0828 / 22.72, 0.7: 0.1301 / 22.85. Finer steps pay off only with --finetune
-#: (carphone, 100 steps: 0.7: 21.99 dB, 0.35: 22.76, 0.18: 22.92).
+#: modulations of that layer, per ``--quality`` 1..8. Measured with the shipped weights
+#: (bbc74aea84f79693), forward pass, q1 .. q8 (bpp / PSNR-RGB): carphone 64 frames 0.019 / 15.32,
+#: 0.030 / 17.51, 0.039 / 18.82, 0.050 / 19.49, 0.064 / 19.96, 0.079 / 20.27, 0.097 / 20.35,
+#: 0.117 / 20.41; bikes 48 frames 0.030 / 16.73, 0.047 / 18.66, 0.062 / 20.31, 0.080 / 20.63,
+#: 0.101 / 21.43, 0.123 / 21.83, 0.150 / 21.93, 0.179 / 22.04. The top two levels buy little
+#: without --finetune and are kept for it (carphone 32, 100 steps: q6 23.27 dB, q8 23.62).
 STEP_SCALES = (2.8, 2.0, 1.4, 1.0, 0.7, 0.5, 0.35, 0.25)
 #: Default overlap of neighbouring tubelets in pixels (0: pad and crop). See docs/teconerv.md.
 DEFAULT_OVERLAP = 8
