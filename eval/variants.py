@@ -1,0 +1,64 @@
+"""What each option of a family is worth: the logic behind ``scripts/bench_variants.py``.
+
+Each *variant* is a set of encode options (``sft``, ``nervpp``, ``loss=l1-ssim-fft``, ...). Every
+variant encodes the clip at the same lambdas under the same ``--time-budget`` (equal encode time,
+one CPU thread), or the same ``--steps``; the report gives each point (file bpp, PSNR-RGB of the
+decoded file, steps done, seconds) and each variant's BD-rate against the first (the plain
+family). Nothing here is asserted: it prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from codec.config import EncodeConfig
+from eval import codec_bench as cb
+from eval.datasets import folder_sources, prepare
+
+
+def parse_variants(text: str) -> list[tuple[str, dict]]:
+    """``"plain=;sft=sft;fft=loss:l1-ssim-fft;all=sft,nervpp"`` -> [(name, options)]: a bare name
+    is a switch set to true, ``key:value`` a string option."""
+    out = []
+    for item in text.split(";"):
+        name, _, spec = item.partition("=")
+        options: dict = {}
+        for part in filter(None, spec.split(",")):
+            key, sep, value = part.partition(":")
+            options[key.replace("-", "_")] = value if sep else True
+        out.append((name.strip(), options))
+    return out
+
+
+def run(family: str, clip: tuple[str, int], variants: list[tuple[str, dict]], lambdas: list[float],
+        workdir: Path, time_budget: float | None = None, steps: int | None = None, device: str = "cpu",
+        base: dict | None = None) -> dict:
+    workdir.mkdir(parents=True, exist_ok=True)
+    name, frames = clip
+    seq = prepare(folder_sources(files=[name])[0], frames=frames, cache_dir=workdir / "cache")
+    limits = {k: v for k, v in (("time_budget", time_budget), ("steps", steps)) if v is not None}
+    print(f"== {family} on {Path(name).stem}: {seq.num_frames} frames of {seq.width}x{seq.height}, "
+          f"{', '.join(f'{k} {v}' for k, v in limits.items())}, one thread ==", flush=True)
+    curves: dict[str, list[cb.RDPoint]] = {}
+    for label, options in variants:
+        curves[label] = []
+        for lmbda in lambdas:
+            config = EncodeConfig.of(model=family, count=seq.num_frames, device=device, threads=1, progress=False,
+                                     lmbda=lmbda, **limits, **(base or {}), **options)
+            out = workdir / f"{family}_{label}_{lmbda:g}.inrv"
+            p = cb.encode_point(seq.path, out, config, f"{label} l{lmbda:g}")
+            curves[label].append(p)
+            print(f"  {label:<10} lambda {lmbda:<8g} {p.bpp:.4f} bpp {p.psnr_rgb:6.2f} dB {p.steps:>6} steps "
+                  f"{p.encode_s:7.1f} s", flush=True)
+    anchor = variants[0][0]
+    print(f"\nBD-rate (PSNR-RGB) against {anchor}:")
+    report: dict = {"family": family, "clip": f"{Path(name).stem}:{seq.num_frames}", "limits": limits,
+                    "variants": {}}
+    for label, points in curves.items():
+        text = "-" if label == anchor else cb.bd_rate_text(curves[anchor], points)
+        best = max(points, key=lambda p: p.psnr_rgb)
+        print(f"  {label:<10} {text:<28} best {best.psnr_rgb:6.2f} dB at {best.bpp:.4f} bpp, "
+              f"{sum(p.steps for p in points) / len(points):7.0f} steps on average")
+        report["variants"][label] = {"bd_rate": text, "points": [asdict(p) for p in points]}
+    return report

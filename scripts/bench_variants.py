@@ -1,0 +1,53 @@
+"""What each option of a family is worth, alone and together: every variant encodes one clip at
+the same lambdas with the same encode time (--time-budget, one CPU thread) or the same --steps,
+then each variant's BD-rate against the first. Rates are file sizes, PSNR is measured on the
+decoded file.
+
+    python scripts/bench_variants.py --family hnerv --clip carphone:32 --time-budget 60 \\
+        --variants "plain=;sft=sft;sin=sin-block;nervpp=nervpp;fft=loss:l1-ssim-fft;all=sft,sin-block,nervpp,loss:l1-ssim-fft"
+
+A variant is NAME=OPTIONS, OPTIONS comma-separated: a switch (sft) or KEY:VALUE (loss:l1-ssim-fft,
+preset:m). The logic is eval/variants.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eval.datasets import clip_list  # noqa: E402
+from eval.variants import parse_variants, run  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--family", default="hnerv")
+    ap.add_argument("--clip", type=lambda t: clip_list(t)[0], default="carphone:32", help="CLIP:FRAMES")
+    ap.add_argument("--variants", type=parse_variants,
+                    default="plain=;sft=sft;sin=sin-block;nervpp=nervpp;fft=loss:l1-ssim-fft;"
+                            "all=sft,sin-block,nervpp,loss:l1-ssim-fft")
+    ap.add_argument("--lambdas", type=lambda t: [float(v) for v in t.split(",")], default="1.5e-2,3.5e-3,8e-4")
+    limit = ap.add_mutually_exclusive_group()
+    limit.add_argument("--time-budget", type=float, default=None, help="seconds of training per encode")
+    limit.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--preset", default=None, help="network size of every variant (default: the family's)")
+    ap.add_argument("--workdir", default="bench-variants")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--json", default=None, help="also write the report here")
+    args = ap.parse_args()
+    if args.time_budget is None and args.steps is None:
+        args.time_budget = 60.0
+    base = {"preset": args.preset} if args.preset else {}
+    report = run(args.family, args.clip, args.variants, args.lambdas, Path(args.workdir), args.time_budget,
+                 args.steps, args.device, base)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
