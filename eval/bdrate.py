@@ -21,7 +21,7 @@ import numpy as np
 from codec.errors import ConfigError
 from eval.results import SequenceResults
 
-__all__ = ["BDResult", "BDTable", "bd_rate", "bd_table", "INTERPOLATIONS"]
+__all__ = ["BDResult", "BDTable", "bd_rate", "bd_table", "rd_curve", "INTERPOLATIONS"]
 
 INTERPOLATIONS = ("akima", "pchip")
 
@@ -39,7 +39,7 @@ class BDResult:
         return f"{self.value:+.1f}%" + (f" ({self.reason})" if self.reason else "")
 
 
-def _curve(rates, quality) -> tuple[np.ndarray, np.ndarray] | str:
+def rd_curve(rates, quality) -> tuple[np.ndarray, np.ndarray] | str:
     """Finite points sorted by rate, or the reason the curve is unusable."""
     pts = sorted(
         (float(r), float(q))
@@ -58,10 +58,10 @@ def bd_rate(anchor_rate, anchor_quality, test_rate, test_quality, *, interpolati
     """BD-rate (percent) of the test curve against the anchor curve."""
     if interpolation not in INTERPOLATIONS:
         raise ConfigError(f"BD interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r}")
-    anchor = _curve(anchor_rate, anchor_quality)
+    anchor = rd_curve(anchor_rate, anchor_quality)
     if isinstance(anchor, str):
         return BDResult(None, f"anchor: {anchor}")
-    test = _curve(test_rate, test_quality)
+    test = rd_curve(test_rate, test_quality)
     if isinstance(test, str):
         return BDResult(None, f"test: {test}")
     lo, hi = max(anchor[1].min(), test[1].min()), min(anchor[1].max(), test[1].max())

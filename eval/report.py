@@ -16,6 +16,7 @@ from pathlib import Path
 from eval import ffmpeg
 from eval.bdrate import BDTable, bd_table
 from eval.plots import Curve, rd_plot
+from eval.ratio import ratio_table
 from eval.published import UVG_PUBLISHED
 from eval.results import SequenceResults, load
 from eval.sweep import failed_path, result_path
@@ -23,6 +24,8 @@ from eval.sweep import failed_path, result_path
 __all__ = ["Report", "build_report", "summary_table"]
 
 BD_METRICS = (("psnr-rgb", "akima"), ("psnr-yuv", "akima"), ("psnr-rgb", "pchip"))
+#: The conventional anchors a method's bits ratio is taken against (the better of them per sequence).
+RATIO_ANCHORS = ("x264-medium", "x265-medium")
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,12 @@ def build_report(
     for table in tables:
         lines += ["", f"## BD-rate vs {table.anchor} ({table.metric}, {table.interpolation})", "",
                   "Negative: fewer bits than the anchor at equal quality.", "", table.to_markdown()]
+    ratios = ratio_table(runs, RATIO_ANCHORS)
+    if ratios is not None:
+        lines += ["", f"## Bits ratio at the best PSNR-RGB vs the better of {' / '.join(ratios.anchors)}", "",
+                  "A method's bpp at its highest-quality point over the anchor's bpp at that PSNR (log-rate "
+                  "interpolated; `~`: extrapolated beyond the anchor's points), against whichever anchor needs "
+                  "fewer bits there.", "", ratios.to_markdown()]
     if plots:
         lines += ["", "## Rate-distortion plots", ""]
         if published:
