@@ -37,6 +37,11 @@ def initial_log_step(reference: torch.Tensor, init_bits: float) -> float:
     return math.log(spread * 4.0 / 2.0**init_bits)
 
 
+def initial_scale(init_bits: float) -> float:
+    """A density's initial width: the initial integers' spread (2**init_bits levels over +-2 std)."""
+    return 2.0**init_bits / 2
+
+
 def round_ste(x: torch.Tensor) -> torch.Tensor:
     """Round in the forward pass, identity gradient in the backward pass."""
     return x + (torch.round(x) - x).detach()
@@ -62,12 +67,14 @@ class TensorQuantizer(nn.Module):
     """
 
     def __init__(self, reference: torch.Tensor, init_bits: float = 8.0,
-                 post_bits: int | None = None) -> None:
+                 post_bits: int | None = None, own_density: bool = True) -> None:
         super().__init__()
         self.post_bits = post_bits
         self.log_step = nn.Parameter(torch.tensor(initial_log_step(reference, init_bits), dtype=torch.float32))
-        # the density starts as wide as the initial integers (2**init_bits levels over +-2 std)
-        self.entropy = rate.density(1, init_scale=2.0**init_bits / 2)
+        # the density starts as wide as the initial integers (2**init_bits levels over +-2 std);
+        # without ``own_density`` the caller models the scaled values (NetworkQuantizer: one
+        # density per tensor, all evaluated in one call)
+        self.entropy = rate.density(1, init_scale=initial_scale(init_bits)) if own_density else None
 
     @property
     def step(self) -> torch.Tensor:
@@ -91,16 +98,17 @@ class TensorQuantizer(nn.Module):
         """The integers the stream stores."""
         return torch.round(w.detach() / self.export_step(w)).to(torch.int64)
 
+    def scaled(self, w: torch.Tensor, noise: bool = True) -> torch.Tensor:
+        """``w / s`` with uniform noise (training) or straight-through rounding: what the rate
+        estimate evaluates."""
+        y = w / self.step
+        return y + torch.empty_like(y).uniform_(-0.5, 0.5) if noise else round_ste(y)
+
     def bits(self, w: torch.Tensor, noise: bool = True) -> torch.Tensor:
         """Differentiable bit estimate of ``round(w / s)`` under the learned density."""
         if self.post_bits is not None:
             return torch.zeros((), device=w.device)
-        y = w / self.step
-        if noise:
-            y = y + torch.empty_like(y).uniform_(-0.5, 0.5)
-        else:
-            y = round_ste(y)
-        return rate.bits(self.entropy, y)
+        return rate.bits(self.entropy, self.scaled(w, noise))
 
     def export(self, w: torch.Tensor) -> QuantizedTensor:
         """The stream record of ``w``: integer codes and the float32 step."""
@@ -117,15 +125,23 @@ class NetworkQuantizer(nn.Module):
     """One :class:`TensorQuantizer` per parameter of a network, in a fixed (stream) order.
 
     ``quantized_params(net)`` maps parameter names to their quantized values, to be used with
-    :func:`torch.func.functional_call`; ``bits(net)`` sums the rate estimates.
+    :func:`torch.func.functional_call`; ``bits(net)`` sums the rate estimates. Each tensor has its
+    own learned density, as channels of one model evaluated for all tensors in one tabulated call
+    (:func:`codec.tools.rate.tabulated_bits`): one call per tensor cost about 2.7 ms a step on a
+    CPU core, 40% of a small hnerv's training step.
     """
 
     def __init__(self, net: nn.Module, init_bits: float = 8.0, post_bits: int | None = None) -> None:
         super().__init__()
+        self.post_bits = post_bits
         self.names = [name for name, _ in net.named_parameters()]
         self.quantizers = nn.ModuleList(
-            TensorQuantizer(p, init_bits, post_bits) for _, p in net.named_parameters()
+            TensorQuantizer(p, init_bits, post_bits, own_density=False) for _, p in net.named_parameters()
         )
+        self.entropy = rate.density(len(self.names), init_scale=initial_scale(init_bits))
+        channel = torch.cat([torch.full((p.numel(),), i, dtype=torch.long)
+                             for i, (_, p) in enumerate(net.named_parameters())])
+        self.register_buffer("channel", channel, persistent=False)
 
     def items(self, net: nn.Module) -> Iterable[tuple[str, torch.Tensor, TensorQuantizer]]:
         params = dict(net.named_parameters())
@@ -136,7 +152,10 @@ class NetworkQuantizer(nn.Module):
         return {name: q.quantize(p) for name, p, q in self.items(net)}
 
     def bits(self, net: nn.Module, noise: bool = True) -> torch.Tensor:
-        return sum((q.bits(p, noise) for _, p, q in self.items(net)), torch.zeros(()))
+        if self.post_bits is not None:
+            return torch.zeros((), device=self.channel.device)
+        y = torch.cat([q.scaled(p, noise).reshape(-1) for _, p, q in self.items(net)])
+        return rate.tabulated_bits(self.entropy, y, self.channel)
 
     def num_values(self, net: nn.Module) -> int:
         return sum(p.numel() for _, p, _ in self.items(net))
