@@ -21,6 +21,7 @@ import numpy as np
 
 from codec.config import EncodeConfig
 from eval import codec_bench as cb
+from eval.plots import log_x_axes
 from eval.datasets import folder_sources, prepare
 
 
@@ -175,13 +176,11 @@ def plot(points: list[SweepPoint], folder: Path) -> list[Path]:
         hull = upper_hull(ps)
         ax.plot([p.bpp for p in hull], [p.psnr for p in hull], color="black", linestyle="--", linewidth=1,
                 label="upper hull")
-        ax.set_xscale("log")
-        ax.set_xlabel("bits per pixel (file)")
-        ax.set_ylabel("PSNR-RGB (dB, decoded file)")
-        ax.grid(True, which="both", alpha=0.3)
+        log_x_axes(ax, "bits per pixel (file)", "PSNR-RGB (dB, decoded file)", ticks=(1.0, 2.0, 5.0))
         ax.legend(fontsize=7, loc="lower right")
         family = ps[0].family
-        ax.set_title(f"{family} on {clip}: size x lambda at {ps[0].steps} steps")
+        steps = sorted({p.steps for p in ps})
+        ax.set_title(f"{family} on {clip}: size x lambda at {', '.join(map(str, steps))} steps")
         path = folder / f"ladder_{family}_{clip.replace(':', '_')}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)

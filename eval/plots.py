@@ -69,7 +69,7 @@ def rd_plot(path: Path, title: str, curves: Seq[Curve], published: Seq[Published
                 style = "--" if len(pub.points) > 1 else "none"
                 ax.plot(pub.bpp, pub.psnr, linestyle=style, marker="x", markersize=4, linewidth=0.9,
                         color=str(0.25 + 0.5 * j / max(len(published), 1)), label=f"{pub.label} (published)")
-        _log_x_axes(ax, "bits per pixel", label)
+        log_x_axes(ax, "bits per pixel", label)
     axes[0][0].legend(fontsize=7, loc="lower right")
     fig.suptitle(title)
     return _save(plt, fig, path)
@@ -94,13 +94,13 @@ def time_plot(path: Path, title: str, curves: Seq[TimeCurve], guides: Seq[TimeCu
         pairs = sorted(zip(guide.seconds, guide.psnr))
         ax.plot([a for a, _ in pairs], [b for _, b in pairs], linestyle=":", linewidth=1.4, color="black",
                 label=guide.label)
-    _log_x_axes(ax, "encode seconds", "PSNR-RGB (dB), decoded from the file", ticks=(1.0, 2.0, 5.0))
+    log_x_axes(ax, "encode seconds", "PSNR-RGB (dB), decoded from the file", ticks=(1.0, 2.0, 5.0))
     ax.legend(fontsize=7, loc="best")
     ax.set_title(title)
     return _save(plt, fig, path)
 
 
-def _log_x_axes(ax, xlabel: str, ylabel: str, ticks: tuple[float, ...] | None = None) -> None:
+def log_x_axes(ax, xlabel: str, ylabel: str, ticks: tuple[float, ...] | None = None) -> None:
     """A log-scale x axis labelled in plain numbers (major ticks at ``ticks`` x 10^k when given), a grid."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
