@@ -120,6 +120,13 @@ def test_stream_with_other_weights_refused_cleanly(clip20, tmp_path):
         codec.decode(r.path, tmp_path / "z.y4m", weights=other)
 
 
+def test_default_weights_are_the_named_shipped_file():
+    """Encoding uses the file DEFAULT_ID names, whatever else is shipped beside it, and it is
+    the file that hash names."""
+    path = tw.default_path()
+    assert path.name == f"teconerv-{tw.DEFAULT_ID}.pt" and tw.file_id(path).hex() == tw.DEFAULT_ID
+
+
 def test_damaged_weights_file_one_line(tmp_path, clip20):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a weights file")

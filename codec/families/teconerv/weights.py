@@ -23,6 +23,9 @@ from codec.weights import file_id, find, shipped
 FORMAT = "inrv-teconerv-weights"
 VERSION = 1
 PREFIX = "teconerv"
+#: The id of the weights ``teconerv`` encodes with by default (docs/teconerv.md, "The shipped
+#: weights"); other shipped files (kept for old streams) are found by the id a stream names.
+DEFAULT_ID = "bbc74aea84f79693"
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,13 @@ def load_id(wid: bytes) -> Weights:
 
 
 def default_path() -> Path:
-    """The weights ``teconerv`` encodes with when none are given: the shipped file."""
-    files = shipped(PREFIX)
-    if not files:
-        raise ConfigError("no teconerv weights are installed: pass --weights FILE (made by inrv pretrain)")
-    return files[-1]
+    """The weights ``teconerv`` encodes with when none are given: the shipped file
+    :data:`DEFAULT_ID` names."""
+    for path in shipped(PREFIX):
+        if path.stem == f"{PREFIX}-{DEFAULT_ID}":
+            return path
+    raise ConfigError(f"the default teconerv weights ({DEFAULT_ID}) are not installed: pass --weights FILE "
+                      "(made by inrv pretrain)")
 
 
 def save(folder: str | os.PathLike, hypo: HypoSpec, hyper: dict, hypo_state: dict, hyper_state: dict,
