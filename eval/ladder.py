@@ -1,8 +1,8 @@
 """Measuring a family's quality ladder (:mod:`codec.tools.ladder`): the logic behind
 ``scripts/sweep_ladder.py``.
 
-A sweep encodes each clip on a grid of network sizes (``--density``: stored values per pixel) and
-lambdas at a fixed training length, one CPU thread each, and measures every point from its
+A sweep encodes each clip on a grid of network sizes (``--density``: stored values per pixel),
+lambdas and training lengths (steps), one CPU thread each, and measures every point from its
 file (bpp) and the frames decoded from it (PSNR-RGB). Points are appended to a JSON-lines file
 as they finish, so a sweep that is stopped resumes where it was. Then, per clip, the upper convex
 hull of PSNR against log-rate; a grid cell is *on the hull* where it lies within a tolerance of
@@ -37,8 +37,9 @@ class SweepPoint:
     seconds: float
 
     @property
-    def cell(self) -> tuple[float, float]:
-        return (self.density, self.lmbda)
+    def cell(self) -> tuple[float, float, int]:
+        """The grid cell: (density, lambda, steps), what a ladder rung holds."""
+        return (self.density, self.lmbda, self.steps)
 
 
 def load(path: Path) -> list[SweepPoint]:
@@ -47,9 +48,10 @@ def load(path: Path) -> list[SweepPoint]:
     return [SweepPoint(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
 
 
-def sweep(family: str, clips: list[tuple[str, int]], densities: list[float], lambdas: list[float], steps: int,
-          results: Path, workdir: Path, device: str = "cpu", options: dict | None = None) -> list[SweepPoint]:
-    """Every (clip, density, lambda) point not yet in ``results``, appended there as it finishes."""
+def sweep(family: str, clips: list[tuple[str, int]], densities: list[float], lambdas: list[float],
+          steps: list[int], results: Path, workdir: Path, device: str = "cpu",
+          options: dict | None = None) -> list[SweepPoint]:
+    """Every (clip, steps, density, lambda) point not yet in ``results``, appended there as it finishes."""
     workdir.mkdir(parents=True, exist_ok=True)
     results.parent.mkdir(parents=True, exist_ok=True)
     done = {(p.clip, p.family, p.density, p.lmbda, p.steps) for p in load(results)}
@@ -57,22 +59,26 @@ def sweep(family: str, clips: list[tuple[str, int]], densities: list[float], lam
         source = folder_sources(files=[name])[0]
         seq = prepare(source, frames=frames, cache_dir=workdir / "cache")
         clip = f"{Path(name).stem}:{seq.num_frames}"
-        for density in densities:
-            for lmbda in lambdas:
-                if (clip, family, density, lmbda, steps) in done:
-                    continue
-                config = EncodeConfig.of(model=family, count=seq.num_frames, device=device, threads=1,
-                                         progress=False, density=density, lmbda=lmbda, steps=steps,
-                                         **(options or {}))
-                out = workdir / f"{family}_{Path(name).stem}_{density:g}_{lmbda:g}_{steps}.inrv"
-                p = cb.encode_point(seq.path, out, config, f"d{density:g} l{lmbda:g}")
-                point = SweepPoint(clip, family, density, lmbda, steps, p.bpp, p.psnr_rgb, p.encode_s)
-                with open(results, "a") as f:
-                    f.write(json.dumps(asdict(point)) + "\n")
-                print(f"{clip:<16} density {density:<8g} lambda {lmbda:<8g} {p.bpp:.4f} bpp {p.psnr_rgb:6.2f} dB "
-                      f"{p.encode_s:7.1f} s", flush=True)
-                out.unlink(missing_ok=True)
+        for n in steps:
+            for density in densities:
+                for lmbda in lambdas:
+                    if (clip, family, density, lmbda, n) not in done:
+                        _point(family, clip, seq, density, lmbda, n, results, workdir, device, options)
     return load(results)
+
+
+def _point(family: str, clip: str, seq, density: float, lmbda: float, steps: int, results: Path, workdir: Path,
+           device: str, options: dict | None) -> None:
+    config = EncodeConfig.of(model=family, count=seq.num_frames, device=device, threads=1, progress=False,
+                             density=density, lmbda=lmbda, steps=steps, **(options or {}))
+    out = workdir / f"{family}_{clip.replace(':', '_')}_{density:g}_{lmbda:g}_{steps}.inrv"
+    p = cb.encode_point(seq.path, out, config, f"d{density:g} l{lmbda:g} s{steps}")
+    point = SweepPoint(clip, family, density, lmbda, steps, p.bpp, p.psnr_rgb, p.encode_s)
+    with open(results, "a") as f:
+        f.write(json.dumps(asdict(point)) + "\n")
+    print(f"{clip:<16} steps {steps:<6} density {density:<8g} lambda {lmbda:<8g} {p.bpp:.4f} bpp "
+          f"{p.psnr_rgb:6.2f} dB {p.encode_s:7.1f} s", flush=True)
+    out.unlink(missing_ok=True)
 
 
 def upper_hull(points: list[SweepPoint]) -> list[SweepPoint]:
@@ -105,13 +111,14 @@ def shortfall(point: SweepPoint, hull: list[SweepPoint]) -> float:
 
 @dataclass(frozen=True)
 class Proposal:
-    cells: list[tuple[float, float]]
+    cells: list[tuple[float, float, int]]
     monotone: dict[str, bool]
     table: str
 
 
 def propose(points: list[SweepPoint], levels: int = 8, tolerance: float = 0.3) -> Proposal:
-    """``levels`` grid cells near every clip's hull, spread evenly in log-rate (the mean over clips)."""
+    """``levels`` grid cells (density, lambda, steps) near every clip's hull, spread evenly in
+    log-rate (the mean over clips)."""
     clips = sorted({p.clip for p in points})
     by_clip = {c: [p for p in points if p.clip == c] for c in clips}
     hulls = {c: upper_hull(ps) for c, ps in by_clip.items()}
@@ -123,7 +130,7 @@ def propose(points: list[SweepPoint], levels: int = 8, tolerance: float = 0.3) -
         worst[cell] = max(shortfall(p, hulls[p.clip]) for p in at)
         rate[cell] = float(np.mean([math.log(p.bpp) for p in at]))
     near = sorted((c for c in complete if worst[c] <= tolerance), key=lambda c: rate[c])
-    chosen: list[tuple[float, float]] = []
+    chosen: list[tuple[float, float, int]] = []
     if near:
         targets = np.linspace(rate[near[0]], rate[near[-1]], min(levels, len(near)))
         for t in targets:
@@ -132,14 +139,15 @@ def propose(points: list[SweepPoint], levels: int = 8, tolerance: float = 0.3) -
                 chosen.append(best)
         chosen.sort(key=lambda c: rate[c])
     monotone = {}
-    lines = [f"{'level':<6} {'density':>8} {'lambda':>8} {'worst dB below hull':>20}  " +
+    lines = [f"{'level':<6} {'density':>8} {'lambda':>8} {'steps':>6} {'worst dB below hull':>20}  " +
              "  ".join(f"{c:>22}" for c in clips)]
     for i, cell in enumerate(chosen, 1):
         cols = []
         for c in clips:
             p = next(q for q in by_clip[c] if q.cell == cell)
             cols.append(f"{p.bpp:>8.4f} bpp {p.psnr:6.2f} dB")
-        lines.append(f"q{i:<5} {cell[0]:>8g} {cell[1]:>8g} {worst[cell]:>20.2f}  " + "  ".join(f"{x:>22}" for x in cols))
+        lines.append(f"q{i:<5} {cell[0]:>8g} {cell[1]:>8g} {cell[2]:>6} {worst[cell]:>20.2f}  "
+                     + "  ".join(f"{x:>22}" for x in cols))
     for c in clips:
         seq = [next(q for q in by_clip[c] if q.cell == cell) for cell in chosen]
         monotone[c] = all(b.bpp > a.bpp and b.psnr > a.psnr for a, b in zip(seq, seq[1:]))
@@ -151,9 +159,9 @@ def hull_table(points: list[SweepPoint]) -> str:
     lines = []
     for clip in sorted({p.clip for p in points}):
         ps = [p for p in points if p.clip == clip]
-        lines.append(f"{clip}: {len(ps)} points; upper hull (density, lambda: bpp, PSNR-RGB, encode s):")
+        lines.append(f"{clip}: {len(ps)} points; upper hull (density, lambda, steps: bpp, PSNR-RGB, encode s):")
         for p in upper_hull(ps):
-            lines.append(f"  {p.density:<8g} {p.lmbda:<8g} {p.bpp:.4f} {p.psnr:6.2f} {p.seconds:7.1f}")
+            lines.append(f"  {p.density:<8g} {p.lmbda:<8g} {p.steps:<6} {p.bpp:.4f} {p.psnr:6.2f} {p.seconds:7.1f}")
     return "\n".join(lines)
 
 
@@ -169,18 +177,18 @@ def plot(points: list[SweepPoint], folder: Path) -> list[Path]:
     for clip in sorted({p.clip for p in points}):
         ps = [p for p in points if p.clip == clip]
         fig, ax = plt.subplots(figsize=(6, 4.4))
-        for i, d in enumerate(sorted({p.density for p in ps})):
-            line = sorted((p for p in ps if p.density == d), key=lambda p: p.bpp)
+        for i, (d, n) in enumerate(sorted({(p.density, p.steps) for p in ps})):
+            line = sorted((p for p in ps if (p.density, p.steps) == (d, n)), key=lambda p: p.bpp)
             ax.plot([p.bpp for p in line], [p.psnr for p in line], marker="o", markersize=3, linewidth=1,
-                    color=f"C{i % 10}", label=f"density {d:g}")
+                    color=f"C{i % 10}", label=f"density {d:g}, {n} steps")
         hull = upper_hull(ps)
         ax.plot([p.bpp for p in hull], [p.psnr for p in hull], color="black", linestyle="--", linewidth=1,
                 label="upper hull")
         log_x_axes(ax, "bits per pixel (file)", "PSNR-RGB (dB, decoded file)", ticks=(1.0, 2.0, 5.0))
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left")
         family = ps[0].family
         steps = sorted({p.steps for p in ps})
-        ax.set_title(f"{family} on {clip}: size x lambda at {', '.join(map(str, steps))} steps")
+        ax.set_title(f"{family} on {clip}: size x lambda x steps ({', '.join(map(str, steps))})")
         path = folder / f"ladder_{family}_{clip.replace(':', '_')}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)

@@ -1,10 +1,10 @@
 """Measure a fitting family's quality ladder: encode the clips on a grid of network sizes
-(--density, stored values per pixel) and lambdas at one training length, one CPU thread per
+(--density, stored values per pixel), lambdas and training lengths (--steps), one CPU thread per
 encode, then print each clip's upper convex hull of PSNR-RGB against rate and a proposed ladder
 (grid cells on every clip's hull, spread in rate), and draw the points and hulls.
 
     python scripts/sweep_ladder.py --family hnerv --clips carphone:32 \\
-        --densities 0.01,0.02,0.04,0.08 --lambdas 3e-2,7e-3,1.7e-3,4e-4 --steps 800 \\
+        --densities 0.01,0.02,0.04,0.08 --lambdas 3e-2,7e-3,1.7e-3,4e-4 --steps 800,3200 \\
         --results docs/data/ladder/hnerv.jsonl --plots docs/img
     python scripts/sweep_ladder.py --family hnerv --results docs/data/ladder/hnerv.jsonl --report-only
 
@@ -34,7 +34,8 @@ def main() -> int:
     ap.add_argument("--clips", type=clip_list, default="carphone:32", help="CLIP:FRAMES, comma-separated")
     ap.add_argument("--densities", type=floats, default="0.01,0.02,0.04,0.08")
     ap.add_argument("--lambdas", type=floats, default="3e-2,7e-3,1.7e-3,4e-4")
-    ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--steps", type=lambda t: [int(v) for v in t.split(",")], default="800",
+                    help="training lengths, comma-separated (a grid dimension: a ladder chooses them too)")
     ap.add_argument("--levels", type=int, default=8)
     ap.add_argument("--tolerance", type=float, default=0.3, help="dB below a clip's hull still counted on it")
     ap.add_argument("--results", required=True, help="JSON-lines file of the points (appended, resumed)")

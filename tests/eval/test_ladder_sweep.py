@@ -31,7 +31,7 @@ def test_proposal_takes_cells_on_every_clips_hull_and_checks_they_rise():
                 psnr = 20 + shift + 4 * math.log2(bpp / 0.05) - (0.0 if j else 0.2) - (2.0 if (i, j) == (3, 0) else 0.0)
                 pts.append(pt(clip, d, lam, bpp, psnr))
     prop = propose(pts, levels=4, tolerance=0.3)
-    assert len(prop.cells) == 4 and (0.08, 1e-2) not in prop.cells  # 2 dB under the hull
+    assert len(prop.cells) == 4 and (0.08, 1e-2, 100) not in prop.cells  # 2 dB under the hull
     assert prop.monotone == {"a": True, "b": True}
     assert "q4" in prop.table
 
