@@ -78,6 +78,10 @@ class PretrainConfig:
     def total_steps(self) -> int:
         return self.steps + self.coherence_steps
 
+    def pairs_at(self, step: int) -> bool:
+        """Whether ``step`` trains on pairs of segments (the coherence stage)."""
+        return step >= self.steps and self.coherence > 0
+
 
 @dataclass(frozen=True)
 class PretrainResult:
@@ -154,8 +158,7 @@ class StepBatches(torch.utils.data.IterableDataset):
         first, every = (info.id, info.num_workers) if info is not None else (0, 1)
         c = self.config
         for step in range(self.start + first, c.total_steps, every):
-            pairs = step >= c.steps and c.coherence > 0
-            yield self.sampler.sample(batch_rng(c.seed, self.rank, step), c.batch, pairs=pairs)
+            yield self.sampler.sample(batch_rng(c.seed, self.rank, step), c.batch, pairs=c.pairs_at(step))
 
 
 def _one_thread(_: int) -> None:
@@ -281,7 +284,7 @@ def _loop(config, model, net, optimizer, sampler, step, out, rank, world, device
     batches = step_batches(sampler, config, rank, step, device)
     try:
         while step < total:
-            pairs = step >= config.steps and config.coherence > 0
+            pairs = config.pairs_at(step)
             clips = next(batches).to(device, non_blocking=True)
             mse = train_step(net, optimizer, clips, pairs, config.coherence, learning_rate(config, step))
             step += 1
