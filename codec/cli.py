@@ -101,6 +101,8 @@ def _print_result(r) -> None:
     print(f"  encode {r.encode_seconds:.1f} s ({r.steps} steps, {r.threads} CPU "
           f"thread{'s' if r.threads > 1 else ''}), decode {r.decode_seconds:.2f} s "
           f"({r.num_frames / max(r.decode_seconds, 1e-9):.1f} fps)")
+    if r.rate_control is not None:
+        print("  " + r.rate_control.text())
 
 
 def cmd_encode(args: argparse.Namespace) -> int:

@@ -53,6 +53,49 @@ class GroupResult:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """One probe fit: the (fractional) ``quality`` level, the frames it used, and its file's
+    ``bpp`` and decoded ``psnr`` (RGB), and its encode seconds."""
+
+    quality: float
+    frames: int
+    bpp: float
+    psnr: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RateControlResult:
+    """What rate control (:mod:`codec.ratecontrol`) asked for and did: ``target`` (``"bpp"`` or ``"psnr"``) and its
+    ``value``; the ``quality`` level chosen (fractional) and its parameters (``density``,
+    ``lmbda``, ``steps``); the ``probes``; ``clamped`` when the target lay beyond the ladder's
+    ends; ``hit``: what the full file measured, in the target's unit."""
+
+    target: str
+    value: float
+    quality: float
+    density: float
+    lmbda: float
+    steps: int
+    probes: tuple[Probe, ...]
+    clamped: bool
+    hit: float
+
+    @property
+    def error(self) -> float:
+        """How far the file is from the target: relative for bpp, dB for PSNR."""
+        return self.hit / self.value - 1 if self.target == "bpp" else self.hit - self.value
+
+    def text(self) -> str:
+        miss = f"{self.error:+.1%}" if self.target == "bpp" else f"{self.error:+.2f} dB"
+        unit = "bpp" if self.target == "bpp" else "dB"
+        end = " (beyond the ladder: its end level)" if self.clamped else ""
+        return (f"rate control: target {self.value:g} {unit}, hit {self.hit:.4g} {unit} ({miss}) at quality "
+                f"{self.quality:.2f}{end} after {len(self.probes)} probe fits on {self.probes[0].frames} frames "
+                f"({sum(p.seconds for p in self.probes):.0f} s)")
+
+
+@dataclass(frozen=True)
 class EncodeResult:
     """Outcome of :func:`codec.encode`. ``bpp`` comes from the written file's size; the quality
     figures are measured on frames decoded back from that file. ``threads``: the CPU threads it
@@ -60,7 +103,8 @@ class EncodeResult:
     training's work in frames rendered (steps times frames per step; a batch of patches counts as
     its share of a frame), so that ``encode_seconds / frame_passes`` is the cost of one.
     ``lmbda``: the rate-distortion lambda the family trained with (``None`` for one without).
-    ``groups``: one :class:`GroupResult` per group for group-wise families, empty otherwise."""
+    ``groups``: one :class:`GroupResult` per group for group-wise families, empty otherwise.
+    ``rate_control``: what ``--target-bpp`` / ``--target-psnr`` did, when asked for."""
 
     path: Path
     model: str
@@ -79,6 +123,7 @@ class EncodeResult:
     threads: int
     frame_passes: float
     groups: tuple[GroupResult, ...] = ()
+    rate_control: RateControlResult | None = None
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,20 @@
 """Options of the families that fit a network to the video (nerv, hnerv, nirvana), and what their
-``--quality`` means: a rate-distortion lambda (loss = distortion + lambda * bpp), chosen from
-:data:`QUALITY_LAMBDAS` unless ``--lmbda`` gives one, on the network size of ``--preset`` or
-``--params``, trained for ``--steps`` or ``--time-budget``."""
+``--quality`` means: a rung of the family's quality ladder (:mod:`codec.tools.ladder`), a network
+size, a rate-distortion lambda (loss = distortion + lambda * bpp) and a training length chosen
+together from a measured sweep. Each of the three can be given instead: ``--preset`` /
+``--params`` / ``--density`` for the size, ``--lmbda``, ``--steps`` / ``--time-budget``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from codec.config import EncodeConfig
+from codec.errors import ConfigError
 from codec.options import Options, option
+from codec.tools.ladder import Ladder, Rung
 
-#: quality 1..8 -> lambda; higher quality, lower lambda.
-QUALITY_LAMBDAS: dict[int, float] = {
-    1: 3e-2,
-    2: 1.5e-2,
-    3: 7e-3,
-    4: 3.5e-3,
-    5: 1.7e-3,
-    6: 8e-4,
-    7: 4e-4,
-    8: 2e-4,
-}
 #: Named network sizes (what each size means is the family's: a parameter count or a density).
 PRESET_NAMES = ("xs", "s", "m", "l", "xl")
-DEFAULT_PRESET = "s"
 #: Training distortions (``codec.tools.fit.distortion``), the first the default.
 LOSSES = ("mse", "l1-ssim", "l1-ssim-fft")
 #: The largest --params an encode accepts (and a decoder's bound on the values a config asks for).
@@ -37,7 +28,15 @@ class FitOptions(Options):
 
     lmbda: float | None = option(help="rate-distortion lambda (loss = D + lambda * bpp); "
                                       "in place of --quality", positive=True, high=1e6, group="rate")
-    preset: str | None = option(help="network size: xs, s, m, l, xl (default s)", choices=PRESET_NAMES,
+    target_bpp: float | None = option(help="rate control: the size, lambda and training length (a point of the "
+                                           "quality ladder) whose file has about this many bits per pixel, "
+                                           "found by short probe fits", positive=True, high=48.0, group="rate",
+                                      metavar="BPP")
+    target_psnr: float | None = option(help="rate control: the ladder point whose decoded PSNR-RGB is about "
+                                            "this, found by short probe fits", low=10.0, high=70.0, group="rate",
+                                       metavar="DB")
+    preset: str | None = option(help="network size: xs, s, m, l, xl (default: the quality level's)",
+                                choices=PRESET_NAMES,
                                 group="size")
     params: int | None = option(help="network size as a parameter budget", low=100, high=MAX_PARAMS,
                                 group="size")
@@ -47,11 +46,44 @@ class FitOptions(Options):
     steps: int | None = option(help="training steps", low=1)
     time_budget: float | None = option(help="training time limit in seconds", positive=True, metavar="SECONDS")
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.target_bpp is not None or self.target_psnr is not None:
+            given = [flag for flag, value in (("--target-bpp", self.target_bpp), ("--target-psnr", self.target_psnr),
+                                              ("--lmbda", self.lmbda), ("--preset", self.preset),
+                                              ("--params", self.params), ("--density", self.density),
+                                              ("--steps", self.steps)) if value is not None]
+            if len(given) > 1:
+                raise ConfigError(f"{given[0]} chooses the network size, lambda and training length itself: "
+                                  f"it does not go with {', '.join(given[1:])}")
 
-def rate_lambda(enc: EncodeConfig) -> float:
+    @property
+    def target(self) -> tuple[str, float] | None:
+        """``("bpp", B)`` or ``("psnr", D)`` when rate control is asked for."""
+        if self.target_bpp is not None:
+            return ("bpp", self.target_bpp)
+        if self.target_psnr is not None:
+            return ("psnr", self.target_psnr)
+        return None
+
+
+def quality_rung(enc: EncodeConfig, ladder: Ladder) -> Rung:
+    """The rung of ``enc``'s quality level on the family's ``ladder``."""
+    return ladder.at(enc.quality_level)
+
+
+def rate_lambda(enc: EncodeConfig, rung: Rung) -> float:
     """The lambda a fitting family trains with: ``--lmbda``, else the quality level's."""
     lmbda = enc.options.lmbda
-    return lmbda if lmbda is not None else QUALITY_LAMBDAS[enc.quality_level]
+    return lmbda if lmbda is not None else rung.lmbda
+
+
+def size_density(options: FitOptions, rung: Rung) -> float | None:
+    """The density the network is sized by: ``--density``, else the quality level's unless
+    ``--preset`` or ``--params`` gives the size (``None``)."""
+    if options.density is not None:
+        return options.density
+    return rung.size if options.preset is None and options.params is None else None
 
 
 def step_limit(options: FitOptions, default: int) -> int:

@@ -1,7 +1,7 @@
 """Quality ladders: what each ``--quality`` level means for a family that fits networks.
 
-A level is a :class:`Rung`: a network size, a rate-distortion lambda and a default number of
-training steps, chosen together. The papers draw their rate-distortion curves over model sizes;
+A level is a :class:`Rung`: a network size, a rate-distortion lambda and a default training
+length, chosen together. The papers draw their rate-distortion curves over model sizes;
 a lambda alone on one network size gives a curve that goes flat (finer quantization of a
 network that cannot hold more). Ladders are data, measured by ``scripts/sweep_ladder.py``
 (:mod:`eval.ladder`): the points on the upper convex hull of PSNR against rate over a grid of
@@ -9,10 +9,13 @@ network that cannot hold more). Ladders are data, measured by ``scripts/sweep_la
 
 Sizes are densities, so that a level means about the same rate on any clip: stored values per
 pixel of the clip for the whole-clip families (nerv, hnerv), per pixel of a group for nirvana;
-the family multiplies by its pixel count and clamps.
+the family multiplies by its pixel count and clamps. Lengths are in the family's unit, chosen
+so that a level means about the same quality on any clip length: epochs (passes over the clip's
+frames) for the whole-clip families, the first group's steps for nirvana (whose groups have a
+fixed size).
 
-Between levels (a fractional quality, which rate control uses) size and lambda are
-interpolated geometrically and steps linearly.
+Between levels (a fractional quality, which rate control uses) size, lambda and length are
+interpolated geometrically.
 """
 
 from __future__ import annotations
@@ -26,15 +29,15 @@ from codec.errors import ConfigError
 @dataclass(frozen=True)
 class Rung:
     """One level: ``size`` (a density, see the module), ``lmbda`` (loss = D + lambda * bpp) and the
-    default training ``steps``."""
+    default training ``length`` (in the family's unit, see the module)."""
 
     size: float
     lmbda: float
-    steps: int
+    length: float
 
     def __post_init__(self) -> None:
-        if not (self.size > 0 and self.lmbda > 0 and self.steps >= 1):
-            raise ValueError("a ladder rung needs size > 0, lambda > 0 and steps >= 1")
+        if not (self.size > 0 and self.lmbda > 0 and self.length > 0):
+            raise ValueError("a ladder rung needs size > 0, lambda > 0 and length > 0")
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,8 @@ class Ladder:
         if len(self.rungs) < 2:
             raise ValueError("a ladder needs at least two rungs")
         for lo, hi in zip(self.rungs, self.rungs[1:]):
-            if hi.size < lo.size or hi.lmbda > lo.lmbda:
-                raise ValueError("a ladder's rungs must grow in size and fall in lambda")
+            if hi.size < lo.size or hi.lmbda > lo.lmbda or hi.length < lo.length:
+                raise ValueError("a ladder's rungs must grow in size and length and fall in lambda")
 
     @property
     def top(self) -> int:
@@ -68,4 +71,4 @@ class Ladder:
         if frac == 1:
             return b
         return Rung(size=a.size * (b.size / a.size) ** frac, lmbda=a.lmbda * (b.lmbda / a.lmbda) ** frac,
-                    steps=max(1, round(a.steps + (b.steps - a.steps) * frac)))
+                    length=a.length * (b.length / a.length) ** frac)

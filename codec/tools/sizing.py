@@ -19,7 +19,7 @@ def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def param_budget(params: int | None, preset: str, presets: Mapping[str, float], per: float = 1,
+def param_budget(params: int | None, preset: str | None, presets: Mapping[str, float], per: float = 1,
                  bounds: tuple[int, int] | None = None, density: float | None = None,
                  pixels: float | None = None) -> int:
     """``params`` when given; else ``density`` (values per pixel) times ``pixels`` when given; else
@@ -27,6 +27,8 @@ def param_budget(params: int | None, preset: str, presets: Mapping[str, float], 
     density or a preset are clamped to ``bounds``."""
     if params is not None:
         return params
+    if density is None and preset is None:
+        raise ValueError("a size needs params, a density or a preset")
     value = density * (pixels if pixels is not None else per) if density is not None else presets[preset] * per
     if bounds is not None:
         value = min(bounds[1], max(bounds[0], value))

@@ -13,6 +13,7 @@ written into the stream config's ``trunk`` bits; ``--loss`` chooses the training
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ from codec.device import autocast
 from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
 from codec.options import option
 from codec.tools.blocks import TRUNK_NERVPP, TRUNK_SFT, TRUNK_SIN
-from codec.tools.fitted import DEFAULT_PRESET, LOSSES, MAX_PARAMS, FitOptions, rate_lambda, step_limit
+from codec.tools.fitted import (LOSSES, MAX_PARAMS, FitOptions, quality_rung, rate_lambda, size_density,
+                                step_limit)
+from codec.tools.ladder import Ladder
 from codec.tools.sizing import checked_shell, config_for_budget, param_budget
 from codec.tools.weights import check_shapes, load_quantized, to_uint8
 
@@ -43,6 +46,9 @@ PRESETS: dict[str, int] = {
 }
 #: The smallest network a density asks for (a preset or --params is taken as given).
 MIN_VALUES = 1_000
+#: Rate-control probes fit this share of the clip's frames, at least PROBE_MIN_FRAMES.
+PROBE_SHARE = 0.25
+PROBE_MIN_FRAMES = 8
 RENDER_BATCH = 4
 
 
@@ -78,7 +84,8 @@ class WholeVideoFamily(Family):
 
     options_cls = WholeOptions
     quick_options = {"preset": "xs", "steps": 20}
-    default_steps: ClassVar[int] = 1500
+    #: What ``--quality`` means: rungs of (density per pixel of the clip, lambda, epochs).
+    ladder: ClassVar[Ladder]
     lr: ClassVar[float] = 1e-3
     batch: ClassVar[int] = 2
 
@@ -105,8 +112,8 @@ class WholeVideoFamily(Family):
 
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> Any:
         opts = enc.options
-        budget = param_budget(opts.params, opts.preset or DEFAULT_PRESET, PRESETS, bounds=(MIN_VALUES, MAX_PARAMS),
-                              density=opts.density, pixels=geometry.pixels)
+        budget = param_budget(opts.params, opts.preset, PRESETS, bounds=(MIN_VALUES, MAX_PARAMS),
+                              density=size_density(opts, quality_rung(enc, self.ladder)), pixels=geometry.pixels)
         return config_for_budget(lambda m: self.build_config(m, geometry, opts.trunk),
                                  lambda config: self.build_net(config, geometry), budget)
 
@@ -118,9 +125,10 @@ class WholeVideoFamily(Family):
         torch.manual_seed(enc.seed)
         frames = torch.from_numpy(source.read(0, geometry.num_frames))
         model = self.trainable(config, geometry, frames, opts.post_quant_bits).to(device)
-        lmbda = rate_lambda(enc)
+        rung = quality_rung(enc, self.ladder)
+        lmbda = rate_lambda(enc, rung)
         fit_cfg = FitConfig(
-            steps=step_limit(opts, self.default_steps),
+            steps=step_limit(opts, self.ladder_steps(rung.length, geometry.num_frames)),
             time_budget=opts.time_budget,
             lr=self.lr,
             batch=self.batch,
@@ -142,6 +150,15 @@ class WholeVideoFamily(Family):
             frame_steps_per_second=stats.frame_steps_per_second,
             lmbda=lmbda,
         )
+
+    def probe_frames(self, enc: EncodeConfig, count: int) -> int:
+        """Frames of a rate-control probe fit (:mod:`codec.ratecontrol`): a quarter of the clip, at
+        least 8: at the same density and epochs, about a sixteenth of the full fit's work."""
+        return max(PROBE_MIN_FRAMES, math.ceil(count * PROBE_SHARE))
+
+    def ladder_steps(self, epochs: float, frames: int) -> int:
+        """Training steps for ``epochs`` passes over ``frames`` frames, :attr:`batch` frames a step."""
+        return max(1, math.ceil(epochs * frames / self.batch))
 
     def load_network(self, config: Any, geometry: Geometry, stream: ChunkSource,
                      device: torch.device) -> nn.Module:

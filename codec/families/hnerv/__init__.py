@@ -21,6 +21,7 @@ from torch import nn
 from bitstream import BitstreamError
 from bitstream.payloads import CHUNK_EMBEDDINGS, unpack_tensors
 from codec.family import ChunkSource, Geometry
+from codec.families.hnerv.ladder import LADDER
 from codec.families.hnerv.config import HnervConfig
 from codec.families.hnerv.net import HnervDecoderNet
 from codec.tools.blocks import base_grid, plan_strides, stage_channels
@@ -34,6 +35,7 @@ class HnervFamily(WholeVideoFamily):
     family_id = 2
     config_cls = HnervConfig
     summary = "one network for the whole clip, a small learned embedding per frame"
+    ladder = LADDER
     lr = 5e-3
 
     def build_config(self, width: float, geometry: Geometry, trunk: int = 0) -> HnervConfig:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from codec.family import ChunkSource, Geometry
+from codec.families.nerv.ladder import LADDER
 from codec.families.nerv.config import NervConfig
 from codec.families.nerv.net import NervNet
 from codec.tools.blocks import pe_levels_for, plan_strides, stage_channels
@@ -26,6 +27,7 @@ class NervFamily(WholeVideoFamily):
     family_id = 1
     config_cls = NervConfig
     summary = "one network for the whole clip, frame index in"
+    ladder = LADDER
     lr = 1e-2
 
     def build_config(self, width: float, geometry: Geometry, trunk: int = 0) -> NervConfig:

@@ -7,8 +7,9 @@ every frame of the group out. Groups are encoded in order, each one streamed: re
 fit, write its chunk, drop it, so memory does not grow with the video's length.
 
 * **Autoregressive initialisation**: group ``g`` starts from group ``g - 1``'s trained latents,
-  decoders and entropy models; group 0 gets the long schedule (``--steps``, default
-  ``encode.DEFAULT_STEPS``), later groups at most ``encode.LATER_STEPS_FRACTION`` of it.
+  decoders and entropy models; group 0 gets the long schedule (``--steps``, default the quality
+  level's, :mod:`codec.families.nirvana.ladder`), later groups at most
+  ``encode.LATER_STEPS_FRACTION`` of it.
 * **Quantization in training** (:mod:`codec.tools.latents`): integer latents with learned
   per-layer decoders (scale/shift, and a per-kernel linear map for the convolutions),
   straight-through rounding, rate term = bits of the latents
@@ -43,9 +44,10 @@ from codec.families.nirvana.config import (
     NirvanaConfig,
     NirvanaOptions,
 )
+from codec.families.nirvana.ladder import LADDER
 from codec.families.nirvana.net import NirvanaNet
 from codec.tools.blocks import pe_levels_for
-from codec.tools.fitted import DEFAULT_PRESET
+from codec.tools.fitted import quality_rung, size_density
 from codec.tools.patches import PatchGrid
 from codec.tools.sizing import config_for_budget, param_budget
 
@@ -78,6 +80,8 @@ class NirvanaFamily(Family):
     config_cls = NirvanaConfig
     options_cls = NirvanaOptions
     quick_options = {"preset": "xs", "steps": 20, "gop": 2, "patch": 16}
+    #: What ``--quality`` means: rungs of (density per pixel of a group, lambda, first-group steps).
+    ladder = LADDER
     summary = ("one small patch network per group of frames, each group stored as a residual of the one "
                "before: long videos, streamed group by group")
 
@@ -96,14 +100,23 @@ class NirvanaFamily(Family):
             omega=OMEGA,
         )
 
+    def probe_frames(self, enc: EncodeConfig, count: int) -> int:
+        """Frames of a rate-control probe fit (:mod:`codec.ratecontrol`): two groups, a key group
+        and one stored as its residual."""
+        return 2 * (enc.options.gop or DEFAULT_GOP)
+
+    def ladder_steps(self, length: float, frames: int) -> int:
+        """The first group's steps for a ladder length (steps already; groups have a fixed size)."""
+        return max(1, round(length))
+
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> NirvanaConfig:
         opts = enc.options
         gop = min(opts.gop or DEFAULT_GOP, geometry.num_frames)  # a short clip: no unused frame outputs
         patch = opts.patch or default_patch(geometry.width, geometry.height)
         grid = PatchGrid(geometry.height, geometry.width, patch)
-        budget = param_budget(opts.params, opts.preset or DEFAULT_PRESET, PRESETS,
+        budget = param_budget(opts.params, opts.preset, PRESETS,
                               per=grid.count * patch * patch * gop, bounds=(MIN_VALUES, MAX_VALUES),
-                              density=opts.density)
+                              density=size_density(opts, quality_rung(enc, self.ladder)))
         return config_for_budget(lambda m: self.build_config(m, gop, patch, grid),
                                  lambda config: NirvanaNet(config, grid), budget)
 

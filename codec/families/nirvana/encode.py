@@ -2,7 +2,7 @@
 write its chunk, drop it), each group's network starting from the previous group's.
 
 * Key groups (group 0, and the first group after a scene cut) get the long schedule
-  (``--steps``, default :data:`DEFAULT_STEPS`); later groups at most
+  (``--steps``, default the quality level's: :mod:`codec.families.nirvana.ladder`); later groups at most
   :data:`LATER_STEPS_FRACTION` of it, stopping early at the scene's key-group quality or when the
   loss stops improving for :data:`PATIENCE` steps.
 * A later group first measures the inherited network on its frames; if that already reaches the
@@ -22,16 +22,16 @@ from bitstream.payloads import CHUNK_GROUP, GroupRecord, write_group
 from codec.config import EncodeConfig
 from codec.family import ChunkSink, FamilyStats, FrameSource
 from codec.families.nirvana.config import CUT_PSNR, NirvanaConfig
+from codec.families.nirvana.ladder import LADDER
 from codec.families.nirvana.net import NirvanaNet
 from codec.metrics import psnr_rgb
 from codec.results import GroupResult
 from codec.tools.fit import FitConfig, fit
-from codec.tools.fitted import rate_lambda, step_limit
+from codec.tools.fitted import quality_rung, rate_lambda, step_limit
 from codec.tools.groups import FrameGroup, read_groups
 from codec.tools.latents import LatentNetwork
 from codec.tools.patches import PatchGrid, render_patches
 
-DEFAULT_STEPS = 400
 LATER_STEPS_FRACTION = 0.25
 PATIENCE = 60
 MIN_LATER_STEPS = 10
@@ -104,9 +104,10 @@ class GroupEncoder:
         self.pixels = geometry.width * geometry.height
         torch.manual_seed(enc.seed)
         self.model = GroupTrainable(config, self.grid).to(device)
-        self.first_steps = step_limit(enc.options, DEFAULT_STEPS)
+        rung = quality_rung(enc, LADDER)
+        self.first_steps = step_limit(enc.options, max(1, round(rung.length)))  # NirvanaFamily.ladder_steps
         self.later_steps = max(1, round(self.first_steps * LATER_STEPS_FRACTION))
-        self.lmbda = rate_lambda(enc)
+        self.lmbda = rate_lambda(enc, rung)
         self.spent, self.target = 0.0, None
         self.prev: list[np.ndarray] | None = None
 

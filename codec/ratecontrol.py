@@ -1,0 +1,137 @@
+"""Rate control: ``--target-bpp B`` / ``--target-psnr D`` for the families with a quality ladder
+(:mod:`codec.tools.ladder`: nerv, hnerv, nirvana).
+
+The encoder searches the ladder's quality axis, fractional levels included (size, lambda and
+training length interpolated between rungs), for the point whose file meets the target, from
+*probe fits*: the same family encoded at the same per-pixel size, lambda and training length on a
+short run of consecutive frames from the middle of the clip (a quarter of it, at least 8 frames,
+for the whole-clip families; two groups for nirvana), each probe a real file measured like any
+encode. A whole-clip family's network grows with the clip and its steps with the frames (epochs),
+so a probe on a quarter of the frames costs about a sixteenth of the full fit.
+
+The search brackets the target on log-bpp (or PSNR) against the level and interpolates between
+the bracketing probes (regula falsi), at most :data:`MAX_PROBES` probes, stopping when a probe is
+within :data:`PROBE_TOLERANCE` of the target; then it runs the full fit at the interpolated level
+with the level's parameters given explicitly (``--density``, ``--lmbda``, ``--steps``), and
+:class:`RateControlResult` reports the target, the level, the probes and what the file hit.
+A target outside the ladder's range gets its end level (said in the result).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from codec.config import EncodeConfig
+from codec.errors import ConfigError
+from codec.results import Probe, RateControlResult
+
+#: Probe fits at most, before the full fit.
+MAX_PROBES = 4
+#: A probe this close to the target ends the search: relative bpp, or dB.
+PROBE_TOLERANCE = {"bpp": 0.03, "psnr": 0.1}
+
+
+def _measure(probe: Probe, target: str) -> float:
+    """The searched quantity: log-bpp (rate control on the rate) or PSNR."""
+    return math.log(probe.bpp) if target == "bpp" else probe.psnr
+
+
+def _sides(probes: list[Probe], target: str, value: float):
+    """The goal in the searched unit, the probes as sorted (level, value) points, and those under
+    and over the goal."""
+    goal = math.log(value) if target == "bpp" else value
+    pts = sorted({p.quality: _measure(p, target) for p in probes}.items())
+    return goal, pts, [(q, y) for q, y in pts if y < goal], [(q, y) for q, y in pts if y >= goal]
+
+
+def next_level(probes: list[Probe], target: str, value: float, top: int) -> float | None:
+    """The level to probe next (``None``: none left to try): between the closest probes on
+    either side of the target when it is bracketed, else a step past the end probe toward it
+    (the slope of the two nearest probes when they exist, else 2.5 levels)."""
+    goal, pts, below, above = _sides(probes, target, value)
+    if below and above:
+        (q0, y0), (q1, y1) = max(below), min(above)
+        if y1 == y0:
+            return None
+        q = q0 + (goal - y0) * (q1 - q0) / (y1 - y0)
+    else:
+        end = max(pts) if not above else min(pts)
+        if len(pts) >= 2:
+            (qa, ya), (qb, yb) = pts[-2:] if not above else pts[:2]
+            slope = (yb - ya) / (qb - qa) if qb != qa else 0.0
+        else:
+            slope = 0.0
+        step = (goal - end[1]) / slope if slope > 0 else (2.5 if not above else -2.5)
+        q = end[0] + max(-3.0, min(3.0, step))
+    q = min(float(top), max(1.0, q))
+    if any(abs(q - p) < 0.05 for p, _ in pts):
+        return None
+    return q
+
+
+def final_level(probes: list[Probe], target: str, value: float, top: int) -> tuple[float, bool]:
+    """The level for the full fit: interpolated between the probes that bracket the target, or the
+    ladder's end (``True``: clamped) when every probe lies on one side of it at that end."""
+    goal, pts, below, above = _sides(probes, target, value)
+    if below and above:
+        (q0, y0), (q1, y1) = max(below), min(above)
+        q = q1 if y1 == y0 else q0 + (goal - y0) * (q1 - q0) / (y1 - y0)
+        return min(float(top), max(1.0, q)), False
+    if not above:  # everything under the target: as high as probed
+        q = max(pts)[0]
+        return q, q >= top
+    q = min(pts)[0]
+    return q, q <= 1
+
+
+def probe_range(family, enc: EncodeConfig, start: int, count: int) -> tuple[int, int]:
+    """The frames the probes fit: ``family.probe_frames`` consecutive frames from the middle of
+    ``start .. start + count - 1``."""
+    n = min(count, family.probe_frames(enc, count))
+    return start + (count - n) // 2, n
+
+
+def level_options(family, enc: EncodeConfig, quality: float, frames: int) -> EncodeConfig:
+    """``enc`` with the ladder point ``quality`` given explicitly (density, lambda, steps)."""
+    rung = family.ladder.at(quality)
+    options = replace(enc.options, target_bpp=None, target_psnr=None, density=rung.size, lmbda=rung.lmbda,
+                      steps=family.ladder_steps(rung.length, frames))
+    return replace(enc, options=options)
+
+
+def plan(src: Path, enc: EncodeConfig, start: int, count: int) -> tuple[EncodeConfig, RateControlResult]:
+    """Probe, choose the level and return the config of the full fit and the (unfinished: ``hit``
+    is NaN) result."""
+    from codec.api import encode
+    from codec.registry import get_family
+
+    family = get_family(enc.model)
+    target, value = enc.options.target
+    if enc.quality is not None:
+        raise ConfigError(f"--target-{target} chooses the quality level itself: it does not go with --quality")
+    first, n = probe_range(family, enc, start, count)
+    probes: list[Probe] = []
+    q: float | None = (1 + family.ladder.top) / 2
+    with tempfile.TemporaryDirectory(prefix="inrv-probe-") as tmp, \
+            tqdm(total=MAX_PROBES, desc="rate control probes", disable=not enc.progress, leave=False,
+                 unit="fit") as bar:
+        while q is not None and len(probes) < MAX_PROBES:
+            probe_enc = replace(level_options(family, enc, q, n), start=first, count=n, progress=False)
+            r = encode(src, Path(tmp) / f"probe{len(probes)}.inrv", probe_enc)
+            probes.append(Probe(q, n, r.bpp, r.psnr_rgb, r.encode_seconds))
+            bar.update(1)
+            bar.set_postfix_str(f"q {q:.2f}: {r.bpp:.4f} bpp {r.psnr_rgb:.2f} dB")
+            got = _measure(probes[-1], target)
+            goal = math.log(value) if target == "bpp" else value
+            if abs(got - goal) <= (math.log1p(PROBE_TOLERANCE["bpp"]) if target == "bpp" else PROBE_TOLERANCE["psnr"]):
+                break
+            q = next_level(probes, target, value, family.ladder.top)
+    level, clamped = final_level(probes, target, value, family.ladder.top)
+    full = level_options(family, enc, level, count)
+    return full, RateControlResult(target, value, level, full.options.density, full.options.lmbda, full.options.steps,
+                                   tuple(probes), clamped, float("nan"))
