@@ -37,9 +37,28 @@ class SweepPoint:
     seconds: float
 
     @property
-    def cell(self) -> tuple[float, float, int]:
-        """The grid cell: (density, lambda, steps), what a ladder rung holds."""
-        return (self.density, self.lmbda, self.steps)
+    def frames(self) -> int:
+        return int(self.clip.rsplit(":", 1)[1])
+
+    @property
+    def length(self) -> float:
+        """The training length in the family's ladder unit (epochs for the whole-clip families,
+        the first group's steps for nirvana): the inverse of ``Family.ladder_steps``."""
+        return ladder_length(self.family, self.steps, self.frames)
+
+    @property
+    def cell(self) -> tuple[float, float, float]:
+        """The grid cell: (density, lambda, length), what a ladder rung holds."""
+        return (self.density, self.lmbda, round(self.length, 1))
+
+
+def ladder_length(family: str, steps: int, frames: int) -> float:
+    """``steps`` on a clip of ``frames`` frames in ``family``'s ladder unit."""
+    from codec.registry import get_family
+    from codec.tools.whole import WholeVideoFamily
+
+    fam = get_family(family)
+    return steps * fam.batch / frames if isinstance(fam, WholeVideoFamily) else float(steps)
 
 
 def load(path: Path) -> list[SweepPoint]:
@@ -49,9 +68,12 @@ def load(path: Path) -> list[SweepPoint]:
 
 
 def sweep(family: str, clips: list[tuple[str, int]], densities: list[float], lambdas: list[float],
-          steps: list[int], results: Path, workdir: Path, device: str = "cpu",
+          lengths: list[float], results: Path, workdir: Path, device: str = "cpu",
           options: dict | None = None) -> list[SweepPoint]:
-    """Every (clip, steps, density, lambda) point not yet in ``results``, appended there as it finishes."""
+    """Every (clip, length, density, lambda) point not yet in ``results``, appended there as it
+    finishes; lengths in the family's ladder unit (``Family.ladder_steps`` makes them steps)."""
+    from codec.registry import get_family
+
     workdir.mkdir(parents=True, exist_ok=True)
     results.parent.mkdir(parents=True, exist_ok=True)
     done = {(p.clip, p.family, p.density, p.lmbda, p.steps) for p in load(results)}
@@ -59,7 +81,7 @@ def sweep(family: str, clips: list[tuple[str, int]], densities: list[float], lam
         source = folder_sources(files=[name])[0]
         seq = prepare(source, frames=frames, cache_dir=workdir / "cache")
         clip = f"{Path(name).stem}:{seq.num_frames}"
-        for n in steps:
+        for n in sorted({get_family(family).ladder_steps(length, seq.num_frames) for length in lengths}):
             for density in densities:
                 for lmbda in lambdas:
                     if (clip, family, density, lmbda, n) not in done:
@@ -111,13 +133,13 @@ def shortfall(point: SweepPoint, hull: list[SweepPoint]) -> float:
 
 @dataclass(frozen=True)
 class Proposal:
-    cells: list[tuple[float, float, int]]
+    cells: list[tuple[float, float, float]]
     monotone: dict[str, bool]
     table: str
 
 
 def propose(points: list[SweepPoint], levels: int = 8, tolerance: float = 0.3) -> Proposal:
-    """``levels`` grid cells (density, lambda, steps) near every clip's hull, spread evenly in
+    """``levels`` grid cells (density, lambda, length) near every clip's hull, spread evenly in
     log-rate (the mean over clips)."""
     clips = sorted({p.clip for p in points})
     by_clip = {c: [p for p in points if p.clip == c] for c in clips}
@@ -130,7 +152,7 @@ def propose(points: list[SweepPoint], levels: int = 8, tolerance: float = 0.3) -
         worst[cell] = max(shortfall(p, hulls[p.clip]) for p in at)
         rate[cell] = float(np.mean([math.log(p.bpp) for p in at]))
     near = sorted((c for c in complete if worst[c] <= tolerance), key=lambda c: rate[c])
-    chosen: list[tuple[float, float, int]] = []
+    chosen: list[tuple[float, float, float]] = []
     if near:
         targets = np.linspace(rate[near[0]], rate[near[-1]], min(levels, len(near)))
         for t in targets:
@@ -139,7 +161,7 @@ def propose(points: list[SweepPoint], levels: int = 8, tolerance: float = 0.3) -
                 chosen.append(best)
         chosen.sort(key=lambda c: rate[c])
     monotone = {}
-    lines = [f"{'level':<6} {'density':>8} {'lambda':>8} {'steps':>6} {'worst dB below hull':>20}  " +
+    lines = [f"{'level':<6} {'density':>8} {'lambda':>8} {'length':>6} {'worst dB below hull':>20}  " +
              "  ".join(f"{c:>22}" for c in clips)]
     for i, cell in enumerate(chosen, 1):
         cols = []
@@ -159,9 +181,11 @@ def hull_table(points: list[SweepPoint]) -> str:
     lines = []
     for clip in sorted({p.clip for p in points}):
         ps = [p for p in points if p.clip == clip]
-        lines.append(f"{clip}: {len(ps)} points; upper hull (density, lambda, steps: bpp, PSNR-RGB, encode s):")
+        lines.append(f"{clip}: {len(ps)} points; upper hull (density, lambda, length, steps: bpp, PSNR-RGB, "
+                     "encode s):")
         for p in upper_hull(ps):
-            lines.append(f"  {p.density:<8g} {p.lmbda:<8g} {p.steps:<6} {p.bpp:.4f} {p.psnr:6.2f} {p.seconds:7.1f}")
+            lines.append(f"  {p.density:<8g} {p.lmbda:<8g} {p.length:<6g} {p.steps:<6} {p.bpp:.4f} {p.psnr:6.2f} "
+                         f"{p.seconds:7.1f}")
     return "\n".join(lines)
 
 

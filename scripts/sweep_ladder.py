@@ -1,10 +1,11 @@
 """Measure a fitting family's quality ladder: encode the clips on a grid of network sizes
-(--density, stored values per pixel), lambdas and training lengths (--steps), one CPU thread per
+(--density, stored values per pixel), lambdas and training lengths (--lengths, in the family's
+ladder unit: epochs for nerv and hnerv, the first group's steps for nirvana), one CPU thread per
 encode, then print each clip's upper convex hull of PSNR-RGB against rate and a proposed ladder
 (grid cells on every clip's hull, spread in rate), and draw the points and hulls.
 
     python scripts/sweep_ladder.py --family hnerv --clips carphone:32 \\
-        --densities 0.01,0.02,0.04,0.08 --lambdas 3e-2,7e-3,1.7e-3,4e-4 --steps 800,3200 \\
+        --densities 0.01,0.02,0.04,0.08 --lambdas 3e-2,7e-3,1.7e-3,4e-4 --lengths 50,200 \\
         --results docs/data/ladder/hnerv.jsonl --plots docs/img
     python scripts/sweep_ladder.py --family hnerv --results docs/data/ladder/hnerv.jsonl --report-only
 
@@ -34,8 +35,9 @@ def main() -> int:
     ap.add_argument("--clips", type=clip_list, default="carphone:32", help="CLIP:FRAMES, comma-separated")
     ap.add_argument("--densities", type=floats, default="0.01,0.02,0.04,0.08")
     ap.add_argument("--lambdas", type=floats, default="3e-2,7e-3,1.7e-3,4e-4")
-    ap.add_argument("--steps", type=lambda t: [int(v) for v in t.split(",")], default="800",
-                    help="training lengths, comma-separated (a grid dimension: a ladder chooses them too)")
+    ap.add_argument("--lengths", type=floats, default="50",
+                    help="training lengths in the family's ladder unit (epochs; nirvana: first-group steps), "
+                         "comma-separated (a grid dimension: a ladder chooses them too)")
     ap.add_argument("--levels", type=int, default=8)
     ap.add_argument("--tolerance", type=float, default=0.3, help="dB below a clip's hull still counted on it")
     ap.add_argument("--results", required=True, help="JSON-lines file of the points (appended, resumed)")
@@ -48,7 +50,7 @@ def main() -> int:
     if args.report_only:
         points = [p for p in ladder.load(results) if p.family == args.family]
     else:
-        points = [p for p in ladder.sweep(args.family, args.clips, args.densities, args.lambdas, args.steps,
+        points = [p for p in ladder.sweep(args.family, args.clips, args.densities, args.lambdas, args.lengths,
                                           results, Path(args.workdir), args.device) if p.family == args.family]
     if not points:
         print(f"no {args.family} points in {results}", file=sys.stderr)
