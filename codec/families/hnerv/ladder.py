@@ -6,14 +6,14 @@ from codec.tools.ladder import Ladder, Rung
 
 LADDER = Ladder(
     rungs=(
-        Rung(0.015, 1.2e-2, 40),
-        Rung(0.02, 8e-3, 50),
-        Rung(0.03, 5e-3, 60),
-        Rung(0.04, 3.5e-3, 70),
-        Rung(0.05, 2.5e-3, 80),
-        Rung(0.08, 1.7e-3, 100),
-        Rung(0.12, 1e-3, 150),
-        Rung(0.2, 5e-4, 250),
+        Rung(0.015, 1.2e-2, 60),
+        Rung(0.02, 8e-3, 80),
+        Rung(0.03, 5e-3, 100),
+        Rung(0.04, 3.5e-3, 120),
+        Rung(0.06, 2.5e-3, 150),
+        Rung(0.08, 1.7e-3, 200),
+        Rung(0.12, 1e-3, 250),
+        Rung(0.2, 5e-4, 300),
     ),
     measured="scripts/sweep_ladder.py --family hnerv --results docs/data/ladder/hnerv.jsonl --report-only",
 )
