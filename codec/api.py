@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -98,13 +98,12 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
     dst = Path(dst)
     _check_not_input(src, dst)
     _check_output_file(dst)
-    control = None
     if getattr(config.options, "target", None) is not None:
-        from codec.ratecontrol import plan
+        from codec.ratecontrol import encode_to_target
 
         with open_video(src) as reader:
             start, count = _frame_range(reader.info.num_frames, config.start, config.count)
-        config, control = plan(Path(src), config, start, count)
+        return encode_to_target(Path(src), dst, config, start, count)
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
     with open_video(src) as reader:
@@ -148,8 +147,6 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
         threads=threads,
         frame_passes=stats.frame_steps_per_second * stats.seconds,
         groups=stats.groups,
-        rate_control=None if control is None else replace(
-            control, hit=file_bytes * 8 / geometry.pixels if control.target == "bpp" else rgb),
     )
 
 

@@ -54,8 +54,8 @@ class GroupResult:
 
 @dataclass(frozen=True)
 class Probe:
-    """One probe fit: the (fractional) ``quality`` level, the frames it used, and its file's
-    ``bpp`` and decoded ``psnr`` (RGB), and its encode seconds."""
+    """One fit of rate control, a probe or a full fit: the (fractional) ``quality`` level, the
+    frames it used, its file's ``bpp`` and decoded ``psnr`` (RGB), and its encode seconds."""
 
     quality: float
     frames: int
@@ -66,18 +66,17 @@ class Probe:
 
 @dataclass(frozen=True)
 class RateControlResult:
-    """What rate control (:mod:`codec.ratecontrol`) asked for and did: ``target`` (``"bpp"`` or ``"psnr"``) and its
-    ``value``; the ``quality`` level chosen (fractional) and its parameters (``density``,
-    ``lmbda``, ``steps``); the ``probes``; ``clamped`` when the target lay beyond the ladder's
-    ends; ``hit``: what the full file measured, in the target's unit."""
+    """What rate control (:mod:`codec.ratecontrol`) asked for and did: ``target`` (``"bpp"`` or
+    ``"psnr"``) and its ``value``; the ``quality`` level of the file (fractional); the ``probes``
+    and the full fits (``passes``: a second one when the first missed, the file is the closer);
+    ``clamped`` when the target lay beyond the ladder's ends; ``hit``: what the file measured, in
+    the target's unit."""
 
     target: str
     value: float
     quality: float
-    density: float
-    lmbda: float
-    steps: int
     probes: tuple[Probe, ...]
+    passes: tuple[Probe, ...]
     clamped: bool
     hit: float
 
@@ -86,13 +85,18 @@ class RateControlResult:
         """How far the file is from the target: relative for bpp, dB for PSNR."""
         return self.hit / self.value - 1 if self.target == "bpp" else self.hit - self.value
 
+    @property
+    def seconds(self) -> float:
+        """Encode seconds of every probe and full fit."""
+        return sum(p.seconds for p in self.probes + self.passes)
+
     def text(self) -> str:
         miss = f"{self.error:+.1%}" if self.target == "bpp" else f"{self.error:+.2f} dB"
         unit = "bpp" if self.target == "bpp" else "dB"
         end = " (beyond the ladder: its end level)" if self.clamped else ""
         return (f"rate control: target {self.value:g} {unit}, hit {self.hit:.4g} {unit} ({miss}) at quality "
-                f"{self.quality:.2f}{end} after {len(self.probes)} probe fits on {self.probes[0].frames} frames "
-                f"({sum(p.seconds for p in self.probes):.0f} s)")
+                f"{self.quality:.2f}{end}; {len(self.probes)} probe fits on {self.probes[0].frames} frames, "
+                f"{len(self.passes)} full fit{'s' if len(self.passes) > 1 else ''}, {self.seconds:.0f} s in all")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class TargetPoint:
     miss: float
     quality: float
     probes: int
+    passes: int
     probe_s: float
     total_s: float
     bpp: float
@@ -63,9 +64,9 @@ def run(clips: list[ClipSpec], families: list[str], targets: list[tuple[str, flo
                 config = EncodeConfig.of(model=family, threads=1, progress=False, **{f"target_{kind}": value})
                 r = codec.encode(seq.path, workdir / "rc.inrv", config)
                 rc = r.rate_control
-                probe_s = sum(p.seconds for p in rc.probes)
                 point = TargetPoint(spec.text, family, kind, value, rc.hit, rc.error, rc.quality, len(rc.probes),
-                                    probe_s, r.encode_seconds + probe_s, r.bpp, r.psnr_rgb)
+                                    len(rc.passes), sum(p.seconds for p in rc.probes), rc.seconds, r.bpp,
+                                    r.psnr_rgb)
                 with open(results, "a") as f:
                     f.write(json.dumps(asdict(point)) + "\n")
                 print(line(point), flush=True)
@@ -75,10 +76,10 @@ def run(clips: list[ClipSpec], families: list[str], targets: list[tuple[str, flo
 def line(p: TargetPoint) -> str:
     miss = f"{p.miss:+.1%}" if p.target == "bpp" else f"{p.miss:+.2f} dB"
     return (f"{p.clip:<18} {p.family:<8} {p.target:<5} {p.asked:>8g} {p.hit:>9.4g} {miss:>9} {p.quality:>6.2f} "
-            f"{p.probes:>3} {p.probe_s:>7.0f} {p.total_s:>7.0f}")
+            f"{p.probes:>3} {p.passes:>3} {p.probe_s:>7.0f} {p.total_s:>7.0f}")
 
 
 def table(points: list[TargetPoint]) -> str:
     head = (f"{'clip':<18} {'family':<8} {'kind':<5} {'asked':>8} {'hit':>9} {'miss':>9} {'level':>6} "
-            f"{'n':>3} {'probe s':>7} {'total s':>7}")
+            f"{'prb':>3} {'fit':>3} {'probe s':>7} {'total s':>7}")
     return "\n".join([head] + [line(p) for p in points])

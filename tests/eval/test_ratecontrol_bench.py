@@ -18,8 +18,8 @@ def test_targets_parse_and_bad_ones_are_refused():
 
 
 def test_saved_points_load_and_print_their_miss(tmp_path):
-    a = TargetPoint("carphone:32", "nerv", "bpp", 0.1, 0.108, 0.08, 4.2, 3, 30.0, 130.0, 0.108, 29.0)
-    b = TargetPoint("carphone:32", "nerv", "psnr", 30.0, 29.8, -0.2, 5.1, 4, 40.0, 150.0, 0.12, 29.8)
+    a = TargetPoint("carphone:32", "nerv", "bpp", 0.1, 0.108, 0.08, 4.2, 3, 1, 30.0, 130.0, 0.108, 29.0)
+    b = TargetPoint("carphone:32", "nerv", "psnr", 30.0, 29.8, -0.2, 5.1, 4, 2, 40.0, 250.0, 0.12, 29.8)
     path = tmp_path / "r.jsonl"
     path.write_text("".join(json.dumps(asdict(p)) + "\n" for p in (a, b)))
     assert load(path) == [a, b]
