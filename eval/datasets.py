@@ -17,6 +17,7 @@ is checked on load (present, exact size / frame count) with a message saying wha
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -393,11 +394,53 @@ def load_dataset(
     return [prepare(s, frames=frames, scale=scale, cache_dir=cache_dir) for s in sources]
 
 
+@dataclass(frozen=True)
+class ClipSpec:
+    """One ``--clips`` entry: a sample clip's name or a file, its first ``frames``, shrunk by ``scale``."""
+
+    name: str
+    frames: int
+    scale: float = 1.0
+
+    @property
+    def text(self) -> str:
+        return f"{self.name}:{self.frames}" + ("" if self.scale == 1 else f"/{self.scale:g}")
+
+
+def _clip(item: str) -> ClipSpec:
+    name, colon, rest = item.rpartition(":")  # rpartition: a file name may hold a colon, FRAMES cannot
+    frames, slash, scale = rest.partition("/")
+    if not colon or not name.strip():
+        raise ConfigError(f"--clips: {item!r} is not NAME:FRAMES[/SCALE] (e.g. carphone:120 or bigbuckbunny:64/2)")
+    if not frames.strip().isdigit() or int(frames) < 1:
+        raise ConfigError(f"--clips: {item!r}: FRAMES must be a whole number >= 1, got {frames!r}")
+    try:
+        factor = float(scale) if slash else 1.0
+    except ValueError:
+        raise ConfigError(f"--clips: {item!r}: SCALE must be a number (a downscale factor), got {scale!r}") from None
+    if not (math.isfinite(factor) and factor >= 1):
+        raise ConfigError(f"--clips: {item!r}: SCALE must be >= 1 (a downscale factor), got {scale!r}")
+    return ClipSpec(name.strip(), int(frames), factor)
+
+
+def parse_clips(text: str) -> tuple[ClipSpec, ...]:
+    """``"carphone:120,bigbuckbunny:64/2"`` -> clip specs; :class:`ConfigError` on a bad or repeated entry."""
+    items = [i.strip() for i in text.split(",")]
+    if not any(items) or not all(items):
+        raise ConfigError(f"--clips: expected NAME:FRAMES[/SCALE],... without empty entries, got {text!r}")
+    clips = tuple(_clip(i) for i in items)
+    names = [c.name for c in clips]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"--clips: {', '.join(repeated)} given twice (results are kept per clip name)")
+    return clips
+
+
 def clip_list(text: str) -> list[tuple[str, int]]:
-    """``"carphone:32,bikes:16,my.mp4"`` -> ``[("carphone", 32), ("bikes", 16), ("my.mp4", 0)]``
-    (clip names or files, and their frame counts; 0: every frame)."""
-    out = []
-    for item in text.split(","):
-        name, _, frames = item.partition(":")
-        out.append((name, int(frames) if frames else 0))
-    return out
+    """``"carphone:32,bikes:16"`` -> ``[("carphone", 32), ("bikes", 16)]``: :func:`parse_clips`
+    for the tools that take no scale."""
+    clips = parse_clips(text)
+    scaled = [c.text for c in clips if c.scale != 1]
+    if scaled:
+        raise ConfigError(f"--clips: {', '.join(scaled)}: this tool takes NAME:FRAMES, without /SCALE")
+    return [(c.name, c.frames) for c in clips]

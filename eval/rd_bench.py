@@ -26,7 +26,7 @@ from codec.config import QUALITIES
 from codec.errors import ConfigError
 from eval.base import Method
 from eval.bdrate import BDResult, bd_table
-from eval.datasets import Sequence, folder_sources, prepare
+from eval.datasets import ClipSpec, Sequence, folder_sources, parse_clips, prepare
 from eval.inrv import InrvMethod
 from eval.methods import InrvOptions, get_methods
 from eval.ratio import RatioResult, ratio_table
@@ -53,48 +53,6 @@ METRIC = "psnr-rgb"
 
 
 # -- options --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClipSpec:
-    """One ``--clips`` entry: a sample clip's name or a file, its first ``frames``, shrunk by ``scale``."""
-
-    name: str
-    frames: int
-    scale: float = 1.0
-
-    @property
-    def text(self) -> str:
-        return f"{self.name}:{self.frames}" + ("" if self.scale == 1 else f"/{self.scale:g}")
-
-
-def _clip(item: str) -> ClipSpec:
-    name, colon, rest = item.rpartition(":")  # rpartition: a file name may hold a colon, FRAMES cannot
-    frames, slash, scale = rest.partition("/")
-    if not colon or not name.strip():
-        raise ConfigError(f"--clips: {item!r} is not NAME:FRAMES[/SCALE] (e.g. carphone:120 or bigbuckbunny:64/2)")
-    if not frames.strip().isdigit() or int(frames) < 1:
-        raise ConfigError(f"--clips: {item!r}: FRAMES must be a whole number >= 1, got {frames!r}")
-    try:
-        factor = float(scale) if slash else 1.0
-    except ValueError:
-        raise ConfigError(f"--clips: {item!r}: SCALE must be a number (a downscale factor), got {scale!r}") from None
-    if not (math.isfinite(factor) and factor >= 1):
-        raise ConfigError(f"--clips: {item!r}: SCALE must be >= 1 (a downscale factor), got {scale!r}")
-    return ClipSpec(name.strip(), int(frames), factor)
-
-
-def parse_clips(text: str) -> tuple[ClipSpec, ...]:
-    """``"carphone:120,bigbuckbunny:64/2"`` -> clip specs; :class:`ConfigError` on a bad or repeated entry."""
-    items = [i.strip() for i in text.split(",")]
-    if not any(items) or not all(items):
-        raise ConfigError(f"--clips: expected NAME:FRAMES[/SCALE],... without empty entries, got {text!r}")
-    clips = tuple(_clip(i) for i in items)
-    names = [c.name for c in clips]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ConfigError(f"--clips: {', '.join(repeated)} given twice (results are kept per clip name)")
-    return clips
 
 
 def parse_qualities(text: str) -> tuple[int, ...]:

@@ -30,6 +30,14 @@ import os
 import sys
 from pathlib import Path
 
+def clip_list(text: str) -> list[tuple[str, int]]:
+    """``CLIP:FRAMES,...`` (argparse type): :func:`eval.datasets.clip_list`, imported when called
+    (this script sets the thread count before anything imports torch)."""
+    from eval.datasets import clip_list as parse
+
+    return parse(text)
+
+
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", type=clip_list, default="carphone:120,bikes:64",
@@ -69,18 +77,6 @@ def parse_args() -> argparse.Namespace:
                     help="run nothing: print the matched-PSNR and key-group tables of saved --json "
                          "reports, their sweeps merged per clip and model size (runs made side by side)")
     return ap.parse_args()
-
-
-def clip_list(text: str) -> list[tuple[str, int]]:
-    """``CLIP:FRAMES,...`` -> [(clip, frames)] (argparse type)."""
-    out = []
-    for item in text.split(","):
-        clip, _, count = item.rpartition(":")
-        if not clip or not count.isdigit() or int(count) < 1:
-            raise argparse.ArgumentTypeError(f"{item!r}: expected CLIP:FRAMES, e.g. carphone:120")
-        out.append((clip, int(count)))
-    return out
-
 
 
 def main() -> None:
