@@ -35,19 +35,23 @@ class InrvMethod:
     """A :class:`~eval.base.Method` for one registered model family.
 
     ``steps`` / ``time_budget`` bound training (None: the family's defaults; a family that does not
-    declare them does not get them); ``device`` is passed on (``auto`` uses CUDA when present).
+    declare them does not get them); ``device`` is passed on (``auto`` uses CUDA when present);
+    ``options``: more of the family's options for every point (``{"preset": "s"}``), the method then
+    named ``name``.
     """
 
     kind: Literal["inrv"] = "inrv"
 
     def __init__(
-        self, family: str, *, steps: int | None = None, time_budget: float | None = None, device: str = "auto"
+        self, family: str, *, steps: int | None = None, time_budget: float | None = None, device: str = "auto",
+        options: dict | None = None, name: str | None = None,
     ) -> None:
-        self.name = family
+        self.name = name or family
         self.family = family
         self.steps = steps
         self.time_budget = time_budget
         self.device = device
+        self.options = dict(options or {})
 
     def describe(self) -> dict:
         import codec
@@ -57,6 +61,7 @@ class InrvMethod:
             "steps": self.steps,
             "time-budget-s": self.time_budget,
             "device": self.device,
+            **({"options": self.options} if self.options else {}),
             "rate": ".inrv file bytes (header, side information and all chunks)",
             "inrv": getattr(codec, "__version__", "unknown"),
         }
@@ -90,6 +95,7 @@ class InrvMethod:
 
         declared = {s.name for s in get_family(self.family).options_cls.specs()}
         options = {k: v for k, v in (("steps", self.steps), ("time_budget", self.time_budget)) if k in declared}
+        options |= self.options
         quality = int(setting.value) if setting.knob == "quality" else None
         if setting.knob == "lmbda":
             options["lmbda"] = float(setting.value)  # an error for a family without a lambda

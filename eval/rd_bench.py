@@ -35,9 +35,9 @@ from eval.results import PointResult, SequenceResults
 from eval.sweep import SweepConfig, SweepOutcome, run_sweep
 
 __all__ = [
-    "BD_ANCHORS", "DATASET", "DEFAULT_ANCHORS", "DEFAULT_CLIPS", "DEFAULT_FAMILIES", "METRIC",
+    "BASELINE_LAMBDAS", "BD_ANCHORS", "DATASET", "DEFAULT_ANCHORS", "DEFAULT_CLIPS", "DEFAULT_FAMILIES", "METRIC",
     "BenchConfig", "ClipSpec", "FamilySummary", "Row", "ThreadedInrv",
-    "bench_methods", "bench_rows", "clip_names", "family_summaries", "format_rows", "format_summaries", "main",
+    "baseline_methods", "bench_methods", "bench_rows", "format_baseline", "parse_baseline", "clip_names", "family_summaries", "format_rows", "format_summaries", "main",
     "parse_clips", "parse_qualities", "prepare_clips", "run_points", "use_threads", "write_report",
 ]
 
@@ -92,6 +92,7 @@ class BenchConfig:
     progress: bool = True
     overwrite: bool = False
     command: str | None = None
+    baseline: str | None = None
 
     def __post_init__(self) -> None:
         if not self.clips or not self.qualities:
@@ -106,12 +107,40 @@ class ThreadedInrv(InrvMethod):
     """An inrv family whose result files also record the CPU thread count its points were encoded with
     (it decides the file), so a resumed run never mixes thread counts."""
 
-    def __init__(self, family: str, *, threads: int, steps: int | None = None, device: str = "cpu") -> None:
-        super().__init__(family, steps=steps, device=device)
+    def __init__(self, family: str, *, threads: int, steps: int | None = None, device: str = "cpu",
+                 options: dict | None = None, name: str | None = None) -> None:
+        super().__init__(family, steps=steps, device=device, options=options, name=name)
         self.threads = threads
 
     def describe(self) -> dict:
         return {**super().describe(), "threads": self.threads}
+
+
+#: The baseline's lambdas: what ``--quality`` 1..8 meant before the ladders (one network size).
+BASELINE_LAMBDAS = (3e-2, 1.5e-2, 7e-3, 3.5e-3, 1.7e-3, 8e-4, 4e-4, 2e-4)
+BASELINE_SUFFIX = "-base"
+
+
+def parse_baseline(text: str) -> dict:
+    """``"preset:s,steps:1500"`` -> the baseline's fixed options (numbers as numbers)."""
+    out: dict = {}
+    for item in text.split(","):
+        key, colon, value = item.strip().partition(":")
+        if not colon or not key or not value:
+            raise ConfigError(f"--baseline: {item!r} is not KEY:VALUE (e.g. preset:s,steps:1500)")
+        try:
+            out[key.replace("-", "_")] = int(value) if value.isdigit() else float(value)
+        except ValueError:
+            out[key.replace("-", "_")] = value
+    return out
+
+
+def baseline_methods(families: Seq[Method], baseline: str, *, threads: int, device: str) -> list[Method]:
+    """Each family at the fixed options of ``baseline`` (one size, the lambdas of
+    :data:`BASELINE_LAMBDAS`), named ``<family>-base``: what the ladder is measured against."""
+    options = parse_baseline(baseline)
+    return [ThreadedInrv(m.name, threads=threads, device=device, options=options, name=m.name + BASELINE_SUFFIX)
+            for m in families]
 
 
 def bench_methods(families: str, anchors: str, *, threads: int = 1, steps: int | None = None,
@@ -169,7 +198,8 @@ def run_points(config: BenchConfig, sequences: list[Sequence], methods: list[Met
     saved as it finishes; a line per point on stdout."""
     from tqdm import tqdm
 
-    values = {m.name: tuple(str(q) for q in config.qualities) for m in methods if m.kind == "inrv"}
+    values = {m.name: tuple(str(q) for q in config.qualities) if not m.name.endswith(BASELINE_SUFFIX)
+              else tuple(f"{lm:g}" for lm in BASELINE_LAMBDAS) for m in methods if m.kind == "inrv"}
     sweep = SweepConfig(out=config.out, dataset=DATASET, points=config.anchor_points, values=values,
                         progress=config.progress, overwrite=config.overwrite)
     return run_sweep(sequences, methods, sweep, on_point=lambda s, m, p: tqdm.write(_point_line(s, m, p)))
@@ -329,6 +359,25 @@ def format_summaries(summaries: Seq[FamilySummary], bd_anchors: Seq[str] = BD_AN
     return "\n".join(lines)
 
 
+def format_baseline(runs: Mapping[tuple[str, str], SequenceResults], families: Seq[str]) -> str:
+    """Per clip and family: the ladder's BD-rate against the family at the baseline's fixed size
+    (``<family>-base``), and the encode seconds per point of both."""
+    lines = [f"the ladder against one size ({BASELINE_SUFFIX[1:]}: --baseline options, lambdas "
+             f"{', '.join(f'{lm:g}' for lm in BASELINE_LAMBDAS)}): BD-rate on {METRIC}, encode s/point"]
+    for family in families:
+        base = family + BASELINE_SUFFIX
+        if not any(m == base for _, m in runs):
+            continue
+        table = bd_table(runs, base, metric=METRIC)
+        for clip in dict.fromkeys(c for c, m in runs if m == family):
+            if (clip, base) not in runs:
+                continue
+            mean = [sum(runs[(clip, m)].series("encode-s")) / len(runs[(clip, m)].points) for m in (family, base)]
+            lines.append(f"  {clip} {family}: {table.values[(family, clip)].text()} "
+                         f"({mean[0]:.1f} s/point against {mean[1]:.1f})")
+    return "\n".join(lines)
+
+
 # -- the whole benchmark --------------------------------------------------------------------------
 
 
@@ -336,7 +385,9 @@ def main(config: BenchConfig, *, report_only: bool = False) -> int:
     """Run the missing points (unless ``report_only``), write the report and plots, print the tables."""
     families, anchors = bench_methods(config.families, config.anchors, threads=config.threads, steps=config.steps,
                                       device=config.device)
-    methods = [*families, *anchors]
+    bases = baseline_methods(families, config.baseline, threads=config.threads, device=config.device) \
+        if config.baseline else []
+    methods = [*families, *bases, *anchors]
     if report_only:
         names, ran = clip_names(config.clips), None
     else:
@@ -359,6 +410,8 @@ def main(config: BenchConfig, *, report_only: bool = False) -> int:
         return 1
     print("\n" + format_rows(rows))
     print("\n" + format_summaries(family_summaries(rows, report.runs, fams)))
+    if bases:
+        print("\n" + format_baseline(report.runs, fams))
     print()
     for path in report.plots:
         print(f"plot: {path}")

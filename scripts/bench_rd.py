@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=None,
                     help="training steps for every level: for smoke runs only; the issue's measurement uses "
                          "the ladder's lengths")
+    ap.add_argument("--baseline", default=None, metavar="KEY:VALUE,...",
+                    help="also run each family at these fixed options (e.g. preset:s,steps:1500: one network "
+                         "size, as --quality was before the ladders) over the old lambdas, and print the "
+                         "ladder's BD-rate against it")
     ap.add_argument("--overwrite", action="store_true",
                     help="redo the results of a clip and method made with other settings instead of refusing")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             clips=rd_bench.parse_clips(args.clips), out=args.out, families=args.families, anchors=args.anchors,
             qualities=rd_bench.parse_qualities(args.qualities), anchor_points=args.anchor_points,
             threads=args.threads, device=args.device, steps=args.steps, progress=not args.no_progress,
-            overwrite=args.overwrite,
+            overwrite=args.overwrite, baseline=args.baseline,
             command=" ".join(["python scripts/bench_rd.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
         )
         return rd_bench.main(config, report_only=args.report_only)

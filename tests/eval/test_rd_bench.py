@@ -150,3 +150,18 @@ def test_a_run_resumes_without_redoing_points(fake_codec, carphone_small, tmp_pa
     first = capsys.readouterr().out
     assert rd_bench.main(config) == 0 and fake_codec.calls == [2, 4]  # nothing redone
     assert "fake quality=2" in first and "fake quality=2" not in capsys.readouterr().out
+
+
+def test_the_baseline_is_each_family_at_fixed_options_over_the_old_lambdas(tmp_path):
+    from eval.datasets import Sequence
+    from eval.rd_bench import BASELINE_LAMBDAS, baseline_methods, parse_baseline
+
+    assert parse_baseline("preset:s,steps:1500") == {"preset": "s", "steps": 1500}
+    with pytest.raises(ConfigError):
+        parse_baseline("preset=s")
+    fams, _ = bench_methods("nerv", "x264-medium")
+    (base,) = baseline_methods(fams, "preset:s,steps:1500", threads=1, device="cpu")
+    assert base.name == "nerv-base" and base.family == "nerv" and base.describe()["options"]["preset"] == "s"
+    seq = Sequence("c", tmp_path / "c.y4m", 176, 144, 8, 25, tmp_path / "c.y4m")
+    config = base._config(seq, base.parse_setting(f"{BASELINE_LAMBDAS[0]:g}"))
+    assert (config.options.preset, config.options.steps, config.options.lmbda) == ("s", 1500, BASELINE_LAMBDAS[0])
