@@ -163,13 +163,15 @@ def encode_to_target(src: Path, dst: Path, enc: EncodeConfig, start: int, count:
     with tempfile.TemporaryDirectory(prefix=".inrv-rate-", dir=dst.parent) as name:
         tmp = Path(name)
         probes = search(src, enc, family, first, n, tmp)
-        level, clamped = final_level(probes, target, value, family.ladder.top)
+        level, _ = final_level(probes, target, value, family.ladder.top)
         passes: list[tuple[EncodeResult, Probe]] = []
         while True:
             full = level_options(family, enc, level, count)
             r = encode(src, tmp / f"full{len(passes)}.inrv", full)
             passes.append((r, Probe(level, count, r.bpp, r.psnr_rgb, r.encode_seconds)))
             miss = _measure(passes[-1][1], target) - goal
+            # only a full fit says that the target lies beyond the ladder's end (probes may not)
+            clamped = (level >= family.ladder.top and miss < 0) or (level <= 1 and miss > 0)
             if clamped or len(passes) == MAX_PASSES or abs(miss) <= FULL_TOLERANCE[target]:
                 break
             if len(passes) == 1:
@@ -177,7 +179,7 @@ def encode_to_target(src: Path, dst: Path, enc: EncodeConfig, start: int, count:
                 # aim the curve at the goal less that offset
                 offset = _measure(passes[-1][1], target) - _probe_curve(probes, target, level)
                 shifted = math.exp(goal - offset) if target == "bpp" else goal - offset
-                again, clamped = final_level(probes, target, shifted, family.ladder.top)
+                again, _ = final_level(probes, target, shifted, family.ladder.top)
                 if abs(again - level) < 0.05:
                     break
             else:  # two full fits: the secant through them

@@ -96,3 +96,29 @@ def test_rate_control_encodes_at_the_chosen_level_and_reports_the_file(tmp_path)
     assert rc.hit == min((p.bpp for p in rc.passes), key=lambda b: abs(math.log(b)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.y4m", "rc.inrv"]
     assert "rate control: target 1 bpp" in rc.text()
+
+
+def test_full_fits_correct_probes_that_sit_off_the_curve(tmp_path, monkeypatch):
+    """Probes (fewer frames) measure 4 dB under the full fit: they place a 30 dB target beyond the
+    ladder's top, the first full fit there overshoots, and the next full fits come back to the
+    target instead of stopping at the end (a fake encoder: PSNR from the lambda alone)."""
+    import codec.api
+    from codec.ratecontrol import FULL_TOLERANCE, encode_to_target
+    from codec.results import EncodeResult
+
+    src = tmp_path / "c.y4m"
+    src.write_bytes(b"")
+
+    def fake(s, dst, config):
+        o = config.options
+        psnr = 12 - 2.5 * math.log(o.lmbda) - (4.0 if (config.count or 64) < 64 else 0.0)
+        dst.write_bytes(b"x")
+        return EncodeResult(dst, "nerv", 32, 32, config.count, 1, o.density, psnr, psnr, 1.0, 0.1, o.steps,
+                            o.density, o.lmbda, 1, 1.0)
+
+    monkeypatch.setattr(codec.api, "encode", fake)
+    r = encode_to_target(src, tmp_path / "out.inrv", EncodeConfig.of(model="nerv", target_psnr=30.0), 0, 64)
+    rc = r.rate_control
+    assert rc.passes[0].quality == 8.0 and rc.passes[0].psnr > 30.5  # where the biased probes pointed
+    assert abs(rc.hit - 30.0) <= FULL_TOLERANCE["psnr"] and not rc.clamped and rc.quality < 8
+    assert r.path == tmp_path / "out.inrv" and sorted(p.name for p in tmp_path.iterdir()) == ["c.y4m", "out.inrv"]
