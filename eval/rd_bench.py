@@ -14,7 +14,6 @@ asserted: the numbers are printed.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from collections.abc import Mapping
@@ -37,7 +36,8 @@ from eval.sweep import SweepConfig, SweepOutcome, run_sweep
 __all__ = [
     "BASELINE_LAMBDAS", "BD_ANCHORS", "DATASET", "DEFAULT_ANCHORS", "DEFAULT_CLIPS", "DEFAULT_FAMILIES", "METRIC",
     "BenchConfig", "ClipSpec", "FamilySummary", "Row", "ThreadedInrv",
-    "baseline_methods", "bench_methods", "bench_rows", "format_baseline", "parse_baseline", "clip_names", "family_summaries", "format_rows", "format_summaries", "main",
+    "baseline_methods", "bench_methods", "bench_rows", "clip_names", "family_summaries", "format_baseline",
+    "format_rows", "format_summaries", "main", "parse_baseline",
     "parse_clips", "parse_qualities", "prepare_clips", "run_points", "use_threads", "write_report",
 ]
 
