@@ -1,6 +1,8 @@
 """hnerv's quality ladder (:mod:`codec.tools.ladder`): ``--quality`` 1..8 as (density per pixel of
-the clip, lambda, epochs), from the points of ``docs/data/ladder/hnerv.jsonl`` (measured by
-``scripts/sweep_ladder.py --family hnerv``; ``--report-only`` reprints their hulls)."""
+the clip, lambda, epochs): for now nerv's rungs, which the points of
+``docs/data/ladder/hnerv.jsonl`` (``scripts/sweep_ladder.py --family hnerv --report-only``)
+support on carphone; checked level by level on carphone 32 by ``scripts/bench_rd.py``
+(docs/quality.md), not yet on the other clips."""
 
 from codec.tools.ladder import Ladder, Rung
 
