@@ -51,15 +51,20 @@ MAX_PASSES = 3
 PROBE_TOLERANCE = {"bpp": 0.03, "psnr": 0.1}
 
 
+def _searched(target: str, value: float) -> float:
+    """A bpp or PSNR in the unit the search works in: log-bpp (rate control on the rate) or dB."""
+    return math.log(value) if target == "bpp" else value
+
+
 def _measure(probe: Probe, target: str) -> float:
-    """The searched quantity: log-bpp (rate control on the rate) or PSNR."""
-    return math.log(probe.bpp) if target == "bpp" else probe.psnr
+    """A fit's bpp or PSNR in the searched unit."""
+    return _searched(target, probe.bpp if target == "bpp" else probe.psnr)
 
 
 def _sides(probes: list[Probe], target: str, value: float):
     """The goal in the searched unit, the probes as sorted (level, value) points, and those under
     and over the goal."""
-    goal = math.log(value) if target == "bpp" else value
+    goal = _searched(target, value)
     pts = sorted({p.quality: _measure(p, target) for p in probes}.items())
     return goal, pts, [(q, y) for q, y in pts if y < goal], [(q, y) for q, y in pts if y >= goal]
 
@@ -130,7 +135,7 @@ def search(src: Path, enc: EncodeConfig, family, first: int, n: int, tmp: Path) 
     from codec.api import encode
 
     target, value = enc.options.target
-    goal = math.log(value) if target == "bpp" else value
+    goal = _searched(target, value)
     tolerance = math.log1p(PROBE_TOLERANCE["bpp"]) if target == "bpp" else PROBE_TOLERANCE["psnr"]
     probes: list[Probe] = []
     q: float | None = (1 + family.ladder.top) / 2
@@ -158,7 +163,7 @@ def encode_to_target(src: Path, dst: Path, enc: EncodeConfig, start: int, count:
     target, value = enc.options.target
     if enc.quality is not None:
         raise ConfigError(f"--target-{target} chooses the quality level itself: it does not go with --quality")
-    goal = math.log(value) if target == "bpp" else value
+    goal = _searched(target, value)
     first, n = probe_range(family, enc, start, count)
     with tempfile.TemporaryDirectory(prefix=".inrv-rate-", dir=dst.parent) as name:
         tmp = Path(name)

@@ -68,7 +68,7 @@ class Probe:
 class RateControlResult:
     """What rate control (:mod:`codec.ratecontrol`) asked for and did: ``target`` (``"bpp"`` or
     ``"psnr"``) and its ``value``; the ``quality`` level of the file (fractional); the ``probes``
-    and the full fits (``passes``: a second one when the first missed, the file is the closer);
+    and the full fits (``passes``: another when one missed, up to three; the file is the closest);
     ``clamped`` when the target lay beyond the ladder's ends; ``hit``: what the file measured, in
     the target's unit."""
 

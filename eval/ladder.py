@@ -44,21 +44,14 @@ class SweepPoint:
     def length(self) -> float:
         """The training length in the family's ladder unit (epochs for the whole-clip families,
         the first group's steps for nirvana): the inverse of ``Family.ladder_steps``."""
-        return ladder_length(self.family, self.steps, self.frames)
+        from codec.registry import get_family
+
+        return get_family(self.family).ladder_length(self.steps, self.frames)
 
     @property
     def cell(self) -> tuple[float, float, float]:
         """The grid cell: (density, lambda, length), what a ladder rung holds."""
         return (self.density, self.lmbda, round(self.length, 1))
-
-
-def ladder_length(family: str, steps: int, frames: int) -> float:
-    """``steps`` on a clip of ``frames`` frames in ``family``'s ladder unit."""
-    from codec.registry import get_family
-    from codec.tools.whole import WholeVideoFamily
-
-    fam = get_family(family)
-    return steps * fam.batch / frames if isinstance(fam, WholeVideoFamily) else float(steps)
 
 
 def load(path: Path) -> list[SweepPoint]:

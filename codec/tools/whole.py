@@ -160,6 +160,10 @@ class WholeVideoFamily(Family):
         """Training steps for ``epochs`` passes over ``frames`` frames, :attr:`batch` frames a step."""
         return max(1, math.ceil(epochs * frames / self.batch))
 
+    def ladder_length(self, steps: int, frames: int) -> float:
+        """The epochs of ``steps`` on ``frames`` frames (the inverse of :meth:`ladder_steps`)."""
+        return steps * self.batch / frames
+
     def load_network(self, config: Any, geometry: Geometry, stream: ChunkSource,
                      device: torch.device) -> nn.Module:
         """The decoder network with the stream's dequantized parameters (sizes and shapes are

@@ -4,18 +4,10 @@ the clip, lambda, epochs): for now nerv's rungs, which the points of
 support on carphone; checked level by level on carphone 32 by ``scripts/bench_rd.py``
 (docs/quality.md), not yet on the other clips."""
 
-from codec.tools.ladder import Ladder, Rung
+from codec.families.nerv.ladder import LADDER as NERV_LADDER
+from codec.tools.ladder import Ladder
 
 LADDER = Ladder(
-    rungs=(
-        Rung(0.015, 1.2e-2, 60),
-        Rung(0.02, 8e-3, 80),
-        Rung(0.03, 5e-3, 100),
-        Rung(0.04, 3.5e-3, 120),
-        Rung(0.06, 2.5e-3, 150),
-        Rung(0.08, 1.7e-3, 200),
-        Rung(0.12, 1e-3, 250),
-        Rung(0.2, 5e-4, 300),
-    ),
+    rungs=NERV_LADDER.rungs,
     measured="scripts/sweep_ladder.py --family hnerv --results docs/data/ladder/hnerv.jsonl --report-only",
 )

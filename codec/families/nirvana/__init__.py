@@ -109,6 +109,10 @@ class NirvanaFamily(Family):
         """The first group's steps for a ladder length (steps already; groups have a fixed size)."""
         return max(1, round(length))
 
+    def ladder_length(self, steps: int, frames: int) -> float:
+        """The ladder length of ``steps`` (the inverse of :meth:`ladder_steps`)."""
+        return float(steps)
+
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> NirvanaConfig:
         opts = enc.options
         gop = min(opts.gop or DEFAULT_GOP, geometry.num_frames)  # a short clip: no unused frame outputs

@@ -22,7 +22,6 @@ from bitstream.payloads import CHUNK_GROUP, GroupRecord, write_group
 from codec.config import EncodeConfig
 from codec.family import ChunkSink, FamilyStats, FrameSource
 from codec.families.nirvana.config import CUT_PSNR, NirvanaConfig
-from codec.families.nirvana.ladder import LADDER
 from codec.families.nirvana.net import NirvanaNet
 from codec.metrics import psnr_rgb
 from codec.results import GroupResult
@@ -104,8 +103,10 @@ class GroupEncoder:
         self.pixels = geometry.width * geometry.height
         torch.manual_seed(enc.seed)
         self.model = GroupTrainable(config, self.grid).to(device)
-        rung = quality_rung(enc, LADDER)
-        self.first_steps = step_limit(enc.options, max(1, round(rung.length)))  # NirvanaFamily.ladder_steps
+        from codec.families.nirvana import FAMILY
+
+        rung = quality_rung(enc, FAMILY.ladder)
+        self.first_steps = step_limit(enc.options, FAMILY.ladder_steps(rung.length, self.total))
         self.later_steps = max(1, round(self.first_steps * LATER_STEPS_FRACTION))
         self.lmbda = rate_lambda(enc, rung)
         self.spent, self.target = 0.0, None
