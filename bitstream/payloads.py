@@ -7,6 +7,9 @@
   group's, with the per-tensor decoders (scale, shift, kernel maps) in the first group.
 * Segment records (``teconerv``): one segment's modulation codes per layer, as residuals to the
   previous segment's codes or direct, with the per-layer quantization steps in the first.
+* Grid records (``grid``): one group of frames' synthesis and context networks as residuals to
+  the previous group's, and its latent grids as ANS words (decoded under the context model by
+  ``codec.families.grid.context``).
 
 numpy and the standard library only: the torch side (turning decoders into weights) lives in
 ``codec``.
@@ -30,6 +33,7 @@ __all__ = [
     "MAX_CODE", "FLAG_DECODERS", "FLAG_KERNEL_MAPS", "FLAG_FRAMES", "FLAG_BARE", "GROUP_HEAD_BYTES",
     "LayerDecoder", "GroupRecord", "GroupHead", "kernel_taps", "write_group", "read_group_head", "read_group",
     "SEG_STEPS", "SEG_DIRECT", "SEG_FINETUNE", "SegmentRecord", "write_segment", "read_segment",
+    "CHUNK_GRID", "GRID_STEPS", "GridRecord", "write_grid", "read_grid",
 ]
 
 #: Chunk kinds (u8 in the stream). Permanent, like family ids: never renumber one.
@@ -37,8 +41,9 @@ CHUNK_NETWORK = 1
 CHUNK_EMBEDDINGS = 2
 CHUNK_GROUP = 3
 CHUNK_SEGMENT = 4
+CHUNK_GRID = 5
 CHUNK_NAMES = {CHUNK_NETWORK: "network", CHUNK_EMBEDDINGS: "embeddings", CHUNK_GROUP: "group",
-               CHUNK_SEGMENT: "segment"}
+               CHUNK_SEGMENT: "segment", CHUNK_GRID: "grid"}
 
 MAX_TENSORS_PER_CHUNK = 4096
 
@@ -261,3 +266,76 @@ def read_segment(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None =
         values.append(ints.astype(np.int64).reshape(shape))
     r.expect_end()
     return SegmentRecord(tuple(values), bool(flags & SEG_DIRECT), steps, finetune)
+
+
+#: The grid chunk carries the synthesis tensors' quantization steps (the first group's chunk).
+GRID_STEPS = 1
+
+
+@dataclass(frozen=True)
+class GridRecord:
+    """One ``grid`` group's chunk: the steps it trained, the synthesis's per-tensor quantization
+    steps (``None``: unchanged, only the first group carries them), the synthesis and context
+    codes as residuals to the previous group's, and each latent level's ANS words. ``parts``
+    (filled by the reader): bytes of the head, the synthesis, the context networks and each level."""
+
+    steps: int
+    synthesis_steps: np.ndarray | None
+    synthesis: tuple[np.ndarray, ...]
+    context: tuple[np.ndarray, ...]
+    levels: tuple[np.ndarray, ...]
+    parts: tuple[int, ...] = ()
+
+
+def write_grid(record: GridRecord) -> bytes:
+    """``u8 flags | uvarint steps | f32 step per synthesis tensor if flags & 1 | values per synthesis
+    tensor | values per context tensor`` (:func:`bitstream.entropy.encode_ints`; the reader knows
+    the shapes) ``| per level: uvarint words, u32 words``."""
+    w = ByteWriter()
+    w.u8(GRID_STEPS if record.synthesis_steps is not None else 0)
+    w.uvarint(record.steps)
+    if record.synthesis_steps is not None:
+        if len(record.synthesis_steps) != len(record.synthesis):
+            raise ValueError("one step per synthesis tensor")
+        w.f32_array(np.asarray(record.synthesis_steps, dtype=np.float32))
+    for values in record.synthesis + record.context:
+        w.raw(encode_ints(values.reshape(-1).astype(np.int64)))
+    for words in record.levels:
+        w.uvarint(len(words))
+        w.u32_array(np.asarray(words, dtype=np.uint32))
+    return w.getvalue()
+
+
+def read_grid(data: bytes, synthesis: list[tuple[int, ...]], context: list[tuple[int, ...]],
+              max_words: list[int], chunk: int | None = None, base_offset: int = 0) -> GridRecord:
+    """Inverse of :func:`write_grid` for networks of these tensor shapes and latent levels of at
+    most ``max_words`` words each."""
+    r = ByteReader(data, base_offset=base_offset, chunk=chunk)
+    flags = r.u8()
+    if flags & ~GRID_STEPS:
+        raise BitstreamError(f"grid chunk has unknown flags {flags:#x}", chunk=chunk, offset=base_offset)
+    steps = r.uvarint()
+    quant = None
+    if flags & GRID_STEPS:
+        quant = r.f32_array(len(synthesis))
+        if not (np.isfinite(quant).all() and (quant > 0).all()):
+            raise BitstreamError("grid chunk holds a step that is not a positive number", chunk=chunk)
+    parts = [r.position]
+    tensors = []
+    for shapes in (synthesis, context):
+        for shape in shapes:
+            count = math.prod(shape)
+            ints = np.asarray(decode_ints(r, count))
+            if ints.size != count:
+                raise BitstreamError(f"grid chunk holds {ints.size} values for a tensor of {count}", chunk=chunk)
+            tensors.append(ints.astype(np.int64).reshape(shape))
+        parts.append(r.position - sum(parts))
+    levels = []
+    for limit in max_words:
+        at = r.position
+        levels.append(r.u32_array(r.uvarint_max(limit, "latent words")))
+        parts.append(r.position - at)
+    r.expect_end()
+    n = len(synthesis)
+    return GridRecord(steps=steps, synthesis_steps=quant, synthesis=tuple(tensors[:n]), context=tuple(tensors[n:]),
+                      levels=tuple(levels), parts=tuple(parts))

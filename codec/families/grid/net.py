@@ -1,0 +1,116 @@
+"""``grid``'s decoder: latent grids upsampled to the frames and a small synthesis network.
+
+The synthesis follows C3 (Kim et al., CVPR 2024) and Cool-chic (Ladune et al., ICCV 2023): 1x1
+convolutions (a per-pixel MLP) over the stacked, upsampled latents, then residual blocks of 3x3
+convolutions on the RGB output. Upsampling is trilinear (separable, no parameters).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from codec.families.grid.config import GridConfig
+from codec.families.grid.context import SCHEMES, context_shapes
+from codec.tools.weights import to_uint8
+
+
+def level_shapes(config: GridConfig, frames: int, height: int, width: int) -> list[tuple[int, int, int]]:
+    """``(frames, height, width)`` of each latent level of a group of ``frames`` frames."""
+    return [(math.ceil(frames / 2 ** min(k, config.temporal)), math.ceil(height / 2**k), math.ceil(width / 2**k))
+            for k in range(config.levels)]
+
+
+def level_factors(config: GridConfig) -> list[tuple[int, int]]:
+    """``(temporal, spatial)`` upsampling factor of each level: ``(2**min(k, temporal), 2**k)``."""
+    return [(2 ** min(k, config.temporal), 2**k) for k in range(config.levels)]
+
+
+def upsample_level(y: torch.Tensor, factor: tuple[int, int]) -> torch.Tensor:
+    """One latent grid ``(t, h, w)`` upsampled trilinearly by ``factor`` (half-pixel centres, edges
+    clamped: ``torch.nn.functional.interpolate`` with ``scale_factor``)."""
+    ft, fs = factor
+    if ft == fs == 1:
+        return y
+    return F.interpolate(y[None, None], scale_factor=(ft, fs, fs), mode="trilinear", align_corners=False)[0, 0]
+
+
+def upsample(levels: list[torch.Tensor], factors: list[tuple[int, int]], frames: int, height: int,
+             width: int) -> torch.Tensor:
+    """The latent levels upsampled by their factors and cut to ``(frames, levels, height, width)``
+    (a level's grid covers at least the frames: its sides are rounded up)."""
+    return torch.stack([upsample_level(y, f)[:frames, :height, :width] for y, f in zip(levels, factors)], dim=1)
+
+
+class Synthesis(nn.Module):
+    """Upsampled latents ``(N, levels, H, W)`` to RGB ``(N, 3, H, W)`` in [0, 1] (clamped by the
+    decoder): ``layers`` 1x1 layers of ``hidden`` channels with ReLU, a 1x1 layer to RGB (plus
+    0.5), then ``refine`` blocks ``x + conv3(relu(conv3(x)))``."""
+
+    def __init__(self, config: GridConfig) -> None:
+        super().__init__()
+        widths = [config.levels] + [config.hidden] * config.layers
+        self.mlp = nn.ModuleList(nn.Conv2d(a, b, 1) for a, b in zip(widths, widths[1:]))
+        self.rgb = nn.Conv2d(widths[-1], 3, 1)
+        self.refine = nn.ModuleList(nn.Conv2d(3, 3, 3, padding=1, padding_mode="replicate")
+                                    for _ in range(2 * config.refine))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = z.shape
+        # the 1x1 layers as matrix products over channels-last pixels (much faster than 1x1
+        # convolutions on a CPU, the same arithmetic)
+        x = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
+        for conv in self.mlp:
+            x = F.relu(F.linear(x, conv.weight.flatten(1), conv.bias))
+        x = F.linear(x, self.rgb.weight.flatten(1), self.rgb.bias) + 0.5
+        x = x.reshape(n, h, w, 3).permute(0, 3, 1, 2)
+        for a, b in zip(self.refine[::2], self.refine[1::2]):
+            x = x + b(F.relu(a(x)))
+        return x
+
+
+def synthesis_shapes(config: GridConfig) -> list[tuple[int, ...]]:
+    return [tuple(p.shape) for p in Synthesis(config).parameters()]
+
+
+def decoder_macs(config: GridConfig, frames: int, height: int, width: int) -> dict[str, float]:
+    """Multiply-adds per decoded pixel, counted from the shapes: the synthesis, the trilinear
+    upsampling (8 per level and pixel), and the context networks (per latent, times latents per
+    pixel; a checkerboard's two classes weighted by their share)."""
+    pixels = frames * height * width
+    synth = sum(a.in_channels * a.out_channels * a.kernel_size[0] * a.kernel_size[1]
+                for a in Synthesis(config).modules() if isinstance(a, nn.Conv2d))
+    scheme = SCHEMES[config.scheme]
+    per_class = []
+    for offsets in scheme.classes:
+        shapes = context_shapes(type(scheme)(scheme.name, (offsets,)), config.ctx_hidden, config.ctx_layers)
+        per_class.append(sum(math.prod(s) for s in shapes if len(s) == 2))
+    latents = sum(math.prod(s) for s in level_shapes(config, frames, height, width))
+    context = sum(per_class) / len(per_class) * latents / pixels
+    upsampling = 8.0 * config.levels
+    return {"synthesis": float(synth), "upsampling": upsampling, "context": context,
+            "total": synth + upsampling + context, "latents_per_pixel": latents / pixels}
+
+
+def render(synthesis: nn.Module, levels: list[torch.Tensor], factors: list[tuple[int, int]], frames: int,
+           height: int, width: int) -> np.ndarray:
+    """The group's frames ``(frames, H, W, 3)`` uint8 from its (integer-valued) latent levels,
+    one frame through the synthesis at a time. Encoders measure with it, decoders decode with it."""
+    out = np.empty((frames, height, width, 3), dtype=np.uint8)
+    with torch.inference_mode():
+        z = upsample(levels, factors, frames, height, width)
+        for t in range(frames):
+            out[t] = to_uint8(synthesis(z[t : t + 1]))[0]
+    return out
+
+
+def load_synthesis(net: Synthesis, codes: list[np.ndarray], steps: np.ndarray) -> Synthesis:
+    """``net`` with weights ``code * step`` in float32 (what training's quantizers computed)."""
+    with torch.no_grad():
+        for p, c, s in zip(net.parameters(), codes, steps):
+            p.copy_(torch.from_numpy(c.astype(np.float32)).reshape(p.shape) * torch.tensor(float(s), dtype=torch.float32))
+    return net.eval()
