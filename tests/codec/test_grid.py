@@ -187,7 +187,7 @@ def test_crops_see_the_whole_frame_upsampling():
         for crop in (Crop(0, 0, 45, 61), Crop(7, 13, 20, 30), Crop(25, 31, 20, 30)):
             model(3, crop, None)
             ref = full[:, :, crop.top : crop.top + crop.height, crop.left : crop.left + crop.width]
-            assert torch.equal(seen["z"], ref)
+            assert torch.allclose(seen["z"], ref, atol=1e-5)
     finally:
         grid_encode.functional_call = original
 

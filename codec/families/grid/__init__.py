@@ -38,7 +38,7 @@ from codec.tools.fitted import quality_rung, size_density
 #: Fixed shapes of the networks (measured choices are in docs/grid.md).
 LAYERS = 2
 REFINE = 1
-CTX_HIDDEN = 16
+CTX_HIDDEN = 8
 CTX_LAYERS = 2
 
 

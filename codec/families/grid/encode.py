@@ -45,7 +45,6 @@ from codec.families.grid.net import (
     level_shapes,
     load_synthesis,
     render,
-    upsample_level,
 )
 from codec.metrics import psnr_rgb
 from codec.results import GroupResult
@@ -55,7 +54,7 @@ from codec.tools.qat import NetworkQuantizer, round_ste
 
 LR = 1e-2
 #: Adam's learning rate for the latents (integers at the end: a step of 1 is one quantization step).
-LATENT_LR = 5e-2
+LATENT_LR = 1e-1
 #: Training steps see a window of about CROP_SIDE x CROP_SIDE pixels of every frame of the group
 #: (the whole frame where it is smaller): steps cost the same on any frame size.
 CROP_SIDE = 160
@@ -66,6 +65,8 @@ HARD_TAIL = 0.15
 TEMPERATURE = (0.3, 0.1)
 #: Later groups start from the previous group and train this share of the first group's steps.
 LATER_STEPS_FRACTION = 0.5
+#: Later groups train their networks too (else only their latents: the networks' residuals are zero).
+LATER_NETWORKS = True
 LN2 = math.log(2.0)
 
 
@@ -143,6 +144,41 @@ def region_bits(q: torch.Tensor, inner: tuple[int, int, int, int], origin: tuple
     return total
 
 
+def interpolation(factor: int, first: int, count: int, size: int, lo: int, hi: int) -> torch.Tensor:
+    """The ``(count, hi - lo)`` matrix of 1-D linear upsampling by ``factor`` (half-pixel centres,
+    edges clamped, as ``torch.nn.functional.interpolate``) from a grid of ``size`` samples, of which
+    the slice ``lo .. hi - 1`` is given, to output samples ``first .. first + count - 1``."""
+    src = np.maximum((np.arange(first, first + count) + 0.5) / factor - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), size - 1)
+    i1 = np.minimum(i0 + 1, size - 1)
+    frac = src - i0
+    m = np.zeros((count, hi - lo), dtype=np.float32)
+    rows = np.arange(count)
+    np.add.at(m, (rows, i0 - lo), 1.0 - frac)
+    np.add.at(m, (rows, i1 - lo), frac)
+    return torch.from_numpy(m)
+
+
+def crop_upsample(sub: torch.Tensor, factor: tuple[int, int], frames: int, crop: "Crop",
+                  rows: tuple[int, int, int], cols: tuple[int, int, int]) -> torch.Tensor:
+    """The crop's samples of a level upsampled by ``factor`` (:func:`codec.families.grid.net.upsample_level`),
+    from ``sub``, the slice ``rows[0]:rows[1]`` x ``cols[0]:cols[1]`` of a grid of ``rows[2]`` x
+    ``cols[2]``, as separable matrix products (on a CPU their gradients cost a fraction of
+    ``interpolate``'s)."""
+    ft, fs = factor
+    if ft == fs == 1:
+        return sub[:frames, crop.top - rows[0] : crop.top - rows[0] + crop.height,
+                   crop.left - cols[0] : crop.left - cols[0] + crop.width]
+    dev = sub.device
+    across = interpolation(fs, crop.left, crop.width, cols[2], cols[0], cols[1]).to(dev)
+    down = interpolation(fs, crop.top, crop.height, rows[2], rows[0], rows[1]).to(dev)
+    x = torch.matmul(down, torch.matmul(sub, across.T))  # (t, height, width)
+    if ft == 1:
+        return x[:frames]
+    time_ = interpolation(ft, 0, frames, sub.shape[0], 0, sub.shape[0]).to(dev)
+    return torch.matmul(time_, x.reshape(sub.shape[0], -1)).reshape(frames, crop.height, crop.width)
+
+
 @dataclass(frozen=True)
 class Crop:
     """A training step's window: rows ``top .. top + height - 1``, columns ``left ..``, all frames."""
@@ -196,9 +232,7 @@ class GridTrainable(nn.Module):
             else:
                 coded = soft_round(sub, temperature) + torch.empty_like(sub).uniform_(-0.5, 0.5)
                 seen = soft_round(coded, temperature)
-            up = upsample_level(seen, (ft, fs))
-            oy, ox = crop.top - s0 * fs, crop.left - t0 * fs
-            planes.append(up[:frames, oy : oy + crop.height, ox : ox + crop.width])
+            planes.append(crop_upsample(seen, (ft, fs), frames, crop, (s0, s1, hk), (t0, t1, wk)))
             bits = region_bits(coded, (a0 - s0, a1 - s0, b0 - t0, b1 - t0), (s0, t0), self.context)
             bpp = bpp + bits / (frames * (a1 - a0) * fs * (b1 - b0) * fs)
         z = torch.stack(planes, dim=1)
@@ -254,6 +288,9 @@ class GridEncoder:
         model.start_group(count, self.device)
         if g == 1:
             model.freeze_steps()
+            if not LATER_NETWORKS:
+                for p in list(model.synthesis.parameters()) + list(model.quant.parameters()) + list(model.context.parameters()):
+                    p.requires_grad_(False)
         steps = self.first_steps if g == 0 else self.later_steps
         budget = self.budget(g)
         target = torch.from_numpy(frames).to(self.device).permute(0, 3, 1, 2).float().div(255.0)
