@@ -23,6 +23,7 @@ from codec.errors import ConfigError
 from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
 from codec.families.grid.config import (
     CONTEXTS,
+    DEFAULT_CONTEXT,
     DEFAULT_GOP,
     DEFAULT_LEVELS,
     DEFAULT_TEMPORAL,
@@ -94,7 +95,7 @@ class GridFamily(Family):
             hidden=hidden,
             layers=LAYERS,
             refine=REFINE,
-            context=CONTEXTS.index(opts.context or CONTEXTS[0]),
+            context=CONTEXTS.index(opts.context or DEFAULT_CONTEXT),
             ctx_hidden=CTX_HIDDEN,
             ctx_layers=CTX_LAYERS,
         )

@@ -18,6 +18,10 @@ DEFAULT_TEMPORAL = 3
 #: Context schemes (the stream config's ``context``): checkerboard decodes a level in two passes
 #: per frame of it, causal in a wavefront of about ``3 * height + width`` passes.
 CONTEXTS = ("checkerboard", "causal")
+#: The default scheme. Measured on carphone, 16 frames, lambda 2e-3, 300 steps (docs/grid.md): causal
+#: 0.4875 bpp at 30.87 dB against checkerboard's 0.6068 bpp at 31.08 dB (about 16% fewer bits at
+#: equal PSNR), decoding at 8.0 fps against 24.4 (one thread).
+DEFAULT_CONTEXT = "causal"
 #: Synthesis widths (hidden channels of the 1x1 layers) a ``--density`` maps to are clamped here.
 MIN_HIDDEN, MAX_HIDDEN = 8, 64
 #: Named sizes: the synthesis's hidden channels.
@@ -33,8 +37,9 @@ class GridOptions(FitOptions):
     gop: int | None = option(help=f"frames per group (default {DEFAULT_GOP})", low=1, high=MAX_GOP, metavar="G")
     levels: int | None = option(help=f"latent grid levels, each half the size of the one before (default "
                                      f"{DEFAULT_LEVELS})", low=1, high=MAX_LEVELS, metavar="N")
-    context: str | None = option(help="entropy context of the latents: checkerboard (two passes per frame, the "
-                                      "default) or causal (wavefront, slower to decode)", choices=CONTEXTS)
+    context: str | None = option(help="entropy context of the latents: causal (the default: a wavefront of "
+                                      "passes, fewer bits) or checkerboard (two passes per frame, about three "
+                                      "times faster to decode)", choices=CONTEXTS)
 
 
 @dataclass(frozen=True)
