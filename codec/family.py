@@ -74,6 +74,15 @@ class FamilyStats:
     groups: tuple[GroupResult, ...] = ()
     lmbda: float | None = None
 
+    @classmethod
+    def of_groups(cls, groups: list[GroupResult], seconds: float, estimated_bits: float, frame_steps: float,
+                  lmbda: float | None) -> "FamilyStats":
+        """The stats of a group-wise encode: steps summed, training PSNR the groups' mean, and
+        ``frame_steps`` (frames trained, summed over steps) over the training ``seconds``."""
+        return cls(steps=sum(g.steps for g in groups), seconds=seconds, estimated_bits=estimated_bits,
+                   train_psnr=float(sum(g.psnr for g in groups) / max(1, len(groups))),
+                   frame_steps_per_second=frame_steps / max(seconds, 1e-9), groups=tuple(groups), lmbda=lmbda)
+
 
 class Decoder(ABC):
     """Renders frames from a stream's chunks."""

@@ -51,6 +51,10 @@ class GroupResult:
     nonzero: float
     psnr: float
 
+    def summary(self) -> str:
+        """The group in a few words, for progress bars."""
+        return f"group {self.group}: {self.steps} steps, {self.bytes} bytes, {self.psnr:.2f} dB"
+
 
 @dataclass(frozen=True)
 class Probe:

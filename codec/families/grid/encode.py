@@ -272,6 +272,7 @@ class GridEncoder:
         self.spent = 0.0
         self.prev_synthesis: list[np.ndarray] | None = None
         self.prev_context: list[np.ndarray] | None = None
+        self.synthesis_steps = np.zeros(0, dtype=np.float32)  # group 0's, the stream's
 
     def budget(self, g: int) -> float | None:
         """The group's share of what is left of ``--time-budget`` (later groups weigh
@@ -355,10 +356,10 @@ class GridEncoder:
             levels=tuple(encode_level(codes, integer) for codes in latents),
         )
         if g == 0:
-            self.steps = steps
+            self.synthesis_steps = steps
         payload = write_grid(record)
         self.prev_synthesis, self.prev_context = synthesis_codes, context_codes
-        decoder_net = load_synthesis(Synthesis(self.config), synthesis_codes, self.steps).to(self.device)
+        decoder_net = load_synthesis(Synthesis(self.config), synthesis_codes, self.synthesis_steps).to(self.device)
         rendered = render(decoder_net, [torch.from_numpy(c).float().to(self.device) for c in latents],
                           model.factors, count, self.height, self.width)
         psnr = float(psnr_rgb(frames, rendered).mean())
@@ -378,24 +379,15 @@ def encode(config: GridConfig, source: FrameSource, enc: EncodeConfig, sink: Chu
     """Every group's chunk through ``sink``, in frame order, under one progress bar for the video."""
     encoder = GridEncoder(config, source, enc, device)
     results: list[GroupResult] = []
-    total_steps, total_bits, frame_steps = 0, 0.0, 0.0
+    total_bits, frame_steps = 0.0, 0.0
     with tqdm(total=encoder.total, desc="grid", unit="frame", disable=not enc.progress, leave=False) as bar:
         for g, first in enumerate(range(0, encoder.total, config.gop)):
             frames = source.read(first, min(config.gop, encoder.total - first))
             result, payload, trained = encoder.group(g, first, frames)
             sink(CHUNK_GRID, payload)
             results.append(result)
-            total_steps, total_bits = total_steps + trained.steps, total_bits + trained.bits
+            total_bits += trained.bits
             frame_steps += trained.steps * result.frames
-            bar.set_postfix_str(f"group {g}: {trained.steps} steps, {result.bytes} bytes, {result.psnr:.2f} dB",
-                                refresh=False)
+            bar.set_postfix_str(result.summary(), refresh=False)
             bar.update(result.frames)
-    return FamilyStats(
-        steps=total_steps,
-        seconds=encoder.spent,
-        estimated_bits=total_bits,
-        train_psnr=float(np.mean([r.psnr for r in results])),
-        frame_steps_per_second=frame_steps / max(encoder.spent, 1e-9),
-        groups=tuple(results),
-        lmbda=encoder.lmbda,
-    )
+    return FamilyStats.of_groups(results, encoder.spent, total_bits, frame_steps, encoder.lmbda)

@@ -194,24 +194,15 @@ def encode(config: NirvanaConfig, source: FrameSource, enc: EncodeConfig, sink: 
     encoder = GroupEncoder(config, source, enc, device)
     grid, threshold = encoder.grid, CUT_PSNR if enc.options.scene_cut is None else enc.options.scene_cut
     groups: list[GroupResult] = []
-    total_steps, total_bits, total_fs = 0, 0.0, 0.0
+    total_bits, total_fs = 0.0, 0.0
     with tqdm(total=encoder.total, desc="nirvana", unit="frame", disable=not enc.progress, leave=False,
               mininterval=0, miniters=1) as bar:
         for g, group in enumerate(read_groups(source, config.gop, threshold)):
             result, trained = encoder.group(g, group)
             sink(CHUNK_GROUP, trained.payload)
             groups.append(result)
-            total_steps, total_bits = total_steps + trained.steps, total_bits + trained.bits
+            total_bits += trained.bits
             total_fs += trained.steps * batch_for(grid) * result.frames / grid.count  # frame-equivalents
-            bar.set_postfix_str(f"group {g}: {trained.steps} steps, {result.bytes} bytes, {result.psnr:.2f} dB",
-                                refresh=False)
+            bar.set_postfix_str(result.summary(), refresh=False)
             bar.update(result.frames)
-    return FamilyStats(
-        steps=total_steps,
-        seconds=encoder.spent,
-        estimated_bits=total_bits,
-        train_psnr=float(np.mean([s.psnr for s in groups])),
-        frame_steps_per_second=total_fs / max(encoder.spent, 1e-9),
-        groups=tuple(groups),
-        lmbda=encoder.lmbda,
-    )
+    return FamilyStats.of_groups(groups, encoder.spent, total_bits, total_fs, encoder.lmbda)
