@@ -244,3 +244,23 @@ def test_encode_decode_and_info(tmp_path, carphone_y4m, carphone_frames, scheme)
     assert all(f"L{k}" in info for k in range(7))
     frames = np.stack(list(codec.open(dst).frames()))
     assert frames.shape == carphone_frames[:5].shape
+
+
+def test_rate_control_runs_on_the_grid_ladder(tmp_path):
+    """--target-bpp searches grid's ladder with probe fits of two groups and reports what the file
+    hit (a time budget keeps each fit short here)."""
+    from codec.results import RateControlResult
+    from codec.video import write_video
+
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 255, (1, 24, 32, 3)).astype(np.float32)
+    frames = np.clip(base + rng.normal(0, 3, (6, 24, 32, 3)), 0, 255).astype(np.uint8)
+    src = tmp_path / "c.y4m"
+    write_video(src, frames, fps=25)
+    r = codec.encode(src, tmp_path / "rc.inrv", EncodeConfig.of(model="grid", threads=1, progress=False, gop=2,
+                                                                  target_bpp=2.0, time_budget=1.0))
+    rc = r.rate_control
+    assert isinstance(rc, RateControlResult) and rc.target == "bpp"
+    assert rc.probes and all(p.frames == 4 for p in rc.probes)
+    assert rc.hit == pytest.approx((tmp_path / "rc.inrv").stat().st_size * 8 / (6 * 24 * 32))
+    assert 1.0 <= rc.quality <= 8.0
