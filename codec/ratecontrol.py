@@ -1,5 +1,5 @@
 """Rate control: ``--target-bpp B`` / ``--target-psnr D`` for the families with a quality ladder
-(:mod:`codec.tools.ladder`: nerv, hnerv, nirvana).
+(:mod:`codec.tools.ladder`: nerv, hnerv, nirvana, grid).
 
 The encoder searches the ladder's quality axis, fractional levels included (size, lambda and
 training length interpolated between rungs), for the point whose file meets the target, from

@@ -1,4 +1,4 @@
-"""Options of the families that fit a network to the video (nerv, hnerv, nirvana), and what their
+"""Options of the families that fit a network to the video (nerv, hnerv, nirvana, grid), and what their
 ``--quality`` means: a rung of the family's quality ladder (:mod:`codec.tools.ladder`), a network
 size, a rate-distortion lambda (loss = distortion + lambda * bpp) and a training length chosen
 together from a measured sweep. Each of the three can be given instead: ``--preset`` /
@@ -41,7 +41,8 @@ class FitOptions(Options):
     params: int | None = option(help="network size as a parameter budget", low=100, high=MAX_PARAMS,
                                 group="size")
     density: float | None = option(help="network size as stored values per pixel (of the clip for nerv "
-                                        "and hnerv, of a group for nirvana): a size that follows the video",
+                                        "and hnerv, of a group for nirvana): a size that follows the video; "
+                                        "for grid, the synthesis's hidden channels",
                                    positive=True, high=100.0, group="size")
     steps: int | None = option(help="training steps", low=1)
     time_budget: float | None = option(help="training time limit in seconds", positive=True, metavar="SECONDS")
