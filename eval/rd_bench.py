@@ -37,6 +37,7 @@ __all__ = [
     "BASELINE_LAMBDAS", "BD_ANCHORS", "DATASET", "DEFAULT_ANCHORS", "DEFAULT_CLIPS", "DEFAULT_FAMILIES", "METRIC",
     "BenchConfig", "ClipSpec", "FamilySummary", "Row", "ThreadedInrv",
     "baseline_methods", "bench_methods", "bench_rows", "clip_names", "family_summaries", "format_baseline",
+    "format_between",
     "format_rows", "format_summaries", "main", "parse_baseline",
     "parse_clips", "parse_qualities", "prepare_clips", "run_points", "use_threads", "write_report",
 ]
@@ -378,6 +379,23 @@ def format_baseline(runs: Mapping[tuple[str, str], SequenceResults], families: S
     return "\n".join(lines)
 
 
+def format_between(runs: Mapping[tuple[str, str], SequenceResults], families: Seq[str]) -> str:
+    """Per clip: the BD-rate of each family against each other family (row against column; n/a
+    where their PSNR ranges do not overlap or a curve does not rise)."""
+    present = [f for f in families if any(m == f for _, m in runs)]
+    tables = {f: bd_table(runs, f, metric=METRIC) for f in present}
+    lines = [f"families against each other: BD-rate on {METRIC} of the row family against the column family"]
+    for clip in dict.fromkeys(c for c, _ in runs):
+        rows = [(clip, *present)]
+        for f in present:
+            if (clip, f) not in runs:
+                continue
+            rows.append((f"  {f}", *("-" if g == f else tables[g].values[(f, clip)].text() for g in present)))
+        if len(rows) > 2:
+            lines.append(_columns(rows))
+    return "\n".join(lines)
+
+
 # -- the whole benchmark --------------------------------------------------------------------------
 
 
@@ -412,6 +430,8 @@ def main(config: BenchConfig, *, report_only: bool = False) -> int:
     print("\n" + format_summaries(family_summaries(rows, report.runs, fams)))
     if bases:
         print("\n" + format_baseline(report.runs, fams))
+    if len(fams) > 1:
+        print("\n" + format_between(report.runs, fams))
     print()
     for path in report.plots:
         print(f"plot: {path}")

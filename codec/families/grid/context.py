@@ -194,8 +194,12 @@ def padded(values: np.ndarray) -> np.ndarray:
 
 
 def gather(grid: np.ndarray, t: np.ndarray, y: np.ndarray, x: np.ndarray, offsets: tuple[Offset, ...]) -> np.ndarray:
-    """Neighbour values ``(n, K)`` of latents at ``(t, y, x)`` in a :func:`padded` grid."""
-    return np.stack([grid[t + dt + PAD, y + dy + PAD, x + dx + PAD] for dt, dy, dx in offsets], axis=1)
+    """Neighbour values ``(n, K)`` of latents at ``(t, y, x)`` in a :func:`padded` (contiguous)
+    grid, in one indexing of the flat grid."""
+    _, rows, cols = grid.shape
+    centre = ((t + PAD) * rows + (y + PAD)) * cols + (x + PAD)
+    deltas = np.array([(dt * rows + dy) * cols + dx for dt, dy, dx in offsets], dtype=np.int64)
+    return grid.reshape(-1)[centre[:, None] + deltas[None, :]]
 
 
 def _runs(keys: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
