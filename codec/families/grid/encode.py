@@ -240,6 +240,14 @@ class GridTrainable(nn.Module):
         net_bits = self.quant.bits(self.synthesis, noise=temperature is not None)
         return pred, bpp + net_bits / (frames * self.height * self.width)
 
+    def estimated_bits(self) -> float:
+        """The training-time estimate of what the group's chunk holds: the rounded latents of every
+        level under the context model, and the synthesis (a step's figure covers only its crop)."""
+        with torch.no_grad():
+            bits = sum(float(region_bits(torch.round(y), (0, y.shape[1], 0, y.shape[2]), (0, 0), self.context))
+                       for y in self.latents)
+            return bits + float(self.quant.bits(self.synthesis, noise=False))
+
     def latent_codes(self) -> list[np.ndarray]:
         return [torch.round(y.detach()).clamp(-Q, Q).to(torch.int64).cpu().numpy() for y in self.latents]
 
@@ -328,14 +336,14 @@ class GridEncoder:
                 mse_avg = m if mse_avg is None else 0.9 * mse_avg + 0.1 * m
                 if step % 10 == 0 or step == steps - 1:
                     bar.set_postfix_str(f"{-10 * math.log10(max(mse_avg, 1e-10)):.2f} dB, "
-                                        f"{bpp_value:.4f} bpp", refresh=False)
+                                        f"{bpp_value:.4f} bpp (crop)", refresh=False)
                 bar.update(1)
                 if budget is not None and time.perf_counter() - start >= budget:
                     stopped = "time"
                     break
         seconds = time.perf_counter() - start
         self.spent += seconds
-        return Trained(done, stopped, seconds, bpp_value * count * self.height * self.width)
+        return Trained(done, stopped, seconds, model.estimated_bits())
 
     def group(self, g: int, first: int, frames: np.ndarray) -> tuple[GroupResult, bytes, Trained]:
         """Train group ``g``, write its chunk's payload and measure it as the decoder renders it."""
