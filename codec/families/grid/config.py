@@ -38,7 +38,7 @@ class GridOptions(FitOptions):
     levels: int | None = option(help=f"latent grid levels, each half the size of the one before (default "
                                      f"{DEFAULT_LEVELS})", low=1, high=MAX_LEVELS, metavar="N")
     context: str | None = option(help="entropy context of the latents: causal (the default: a wavefront of "
-                                      "passes, fewer bits) or checkerboard (two passes per frame, about three "
+                                      "passes, fewer bits) or checkerboard (two passes per frame, about four "
                                       "times faster to decode)", choices=CONTEXTS)
 
 
