@@ -61,16 +61,21 @@ class Method(enum.IntEnum):
 
 
 # --------------------------------------------------------------------------- helpers
-def _guard(r: ByteReader, fn: Callable[..., Any], *args: Any) -> Any:
-    """Call into constriction, turning any failure (even a Rust panic) into BitstreamError."""
+def guarded(fail: Callable[[str], Exception], fn: Callable[..., Any], *args: Any) -> Any:
+    """Call into constriction, turning any failure (even a Rust panic) into ``fail(message)``."""
     try:
         return fn(*args)
     except Exception as exc:
-        raise r.error(f"entropy decoder rejected the data: {exc}") from exc
+        raise fail(f"entropy decoder rejected the data: {exc}") from exc
     except BaseException as exc:  # pyo3's PanicException derives from BaseException
         if type(exc).__name__ != "PanicException":
             raise
-        raise r.error(f"entropy decoder failed: {exc}") from exc
+        raise fail(f"entropy decoder failed: {exc}") from exc
+
+
+def _guard(r: ByteReader, fn: Callable[..., Any], *args: Any) -> Any:
+    """:func:`guarded` with the reader's error (chunk and offset in the message)."""
+    return guarded(r.error, fn, *args)
 
 
 def _model(weights: np.ndarray) -> Any:

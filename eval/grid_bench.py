@@ -69,10 +69,9 @@ def step_rate(clip: str, path: Path, family: str, frames: int, options: dict, sh
         times.append(time.perf_counter() - start)
     per_step = max(1e-9, (times[1] - times[0]) / (long - short))
     if family == "grid":
-        from codec.families.grid.encode import CROP_SIDE
+        from codec.families.grid.encode import crop_size
 
-        ch = min(result.height, CROP_SIDE)
-        cw = min(result.width, max(CROP_SIDE, CROP_SIDE * CROP_SIDE // ch))
+        ch, cw = crop_size(result.height, result.width)
         pixels = ch * cw * frames
     else:
         pixels = get_family(family).batch * result.width * result.height

@@ -60,17 +60,19 @@ def main() -> None:
                                                                {"preset": args.hnerv_preset})):
                 r = gb.step_rate(spec.text, path, family, min(frames, geometry.num_frames), options, short, long, work)
                 rows.append(r)
-                print(f"{family:<7} {r.seconds_per_step:>8.3f} {1 / r.seconds_per_step:>8.2f} {r.pixels_per_step:>12.0f} "
-                      f"{r.pixel_steps_per_second / 1e6:>15.3f}")
+                print(f"{family:<7} {r.seconds_per_step:>8.3f} {1 / r.seconds_per_step:>8.2f} "
+                      f"{r.pixels_per_step:>12.0f} {r.pixel_steps_per_second / 1e6:>15.3f}")
         if not args.skip_schemes:
             [(spec, path, geometry)] = gb.sources(list(parse_clips(args.scheme_clip)), work)
-            print(f"\ncontext schemes on {spec.text}, lambda {args.scheme_lmbda:g}, {args.scheme_steps} steps, one thread")
+            print(f"\ncontext schemes on {spec.text}, lambda {args.scheme_lmbda:g}, {args.scheme_steps} steps, "
+                  "one thread")
             print(f"{'scheme':<13} {'bytes':>8} {'bpp':>8} {'PSNR':>7} {'latent bytes':>13} {'decode fps':>11}")
             for scheme in ("checkerboard", "causal"):
                 p = gb.scheme_point(spec.text, path, scheme, geometry.num_frames, args.scheme_lmbda,
                                     args.scheme_steps, work)
                 rows.append(p)
-                print(f"{scheme:<13} {p.bytes:>8} {p.bpp:>8.4f} {p.psnr:>7.2f} {p.latent_bytes:>13} {p.decode_fps:>11.1f}")
+                print(f"{scheme:<13} {p.bytes:>8} {p.bpp:>8.4f} {p.psnr:>7.2f} {p.latent_bytes:>13} "
+                      f"{p.decode_fps:>11.1f}")
     if args.results:
         gb.save(args.results, rows)
 

@@ -29,6 +29,8 @@ CASES: dict[str, list[str]] = {
     "nirvana": ["--model", "nirvana", "--steps", "40"],
     "nirvana-gop4-patch8": ["--model", "nirvana", "--steps", "30", "--gop", "4", "--patch", "8", "--quality", "2"],
     "nirvana-cuts": ["--model", "nirvana", "--steps", "30", "--gop", "6", "--scene-cut", "40"],
+    "grid": ["--model", "grid", "--steps", "20"],
+    "grid-checkerboard-gop4": ["--model", "grid", "--steps", "20", "--gop", "4", "--context", "checkerboard"],
 }
 FRAMES = (8, 24)
 

@@ -12,6 +12,12 @@ from codec.family import FrameSource
 from codec.metrics import psnr_rgb
 
 
+def budget_share(budget: float, spent: float, weight: float, rest: float) -> float:
+    """A group's share of what is left of a time ``budget`` after ``spent`` seconds: ``weight``
+    against the summed ``rest`` weights of the groups still to come after it (at least 1 ms)."""
+    return max(1e-3, (budget - spent) * weight / (weight + rest))
+
+
 def scene_cuts(frames: np.ndarray, previous: np.ndarray | None, threshold: float) -> list[int]:
     """Indices ``i`` of ``frames`` (n, H, W, 3) where a new scene starts: frame ``i - 1`` (for
     ``i = 0``, ``previous``, the frame before them) is less than ``threshold`` dB PSNR away

@@ -86,7 +86,6 @@ def test_levels_round_trip(scheme, shape):
 def test_context_lowers_the_rate_of_correlated_latents():
     """A context network that predicts each latent from its left neighbour codes a smooth ramp in
     fewer bits than one that ignores the neighbours: the context really is used."""
-    shape = (1, 16, 64)
     values = np.tile(np.arange(64) // 4 - 8, (16, 1))[None].astype(np.int64)
     scheme = SCHEMES["causal"]
     shapes = context_shapes(scheme, 8, 1)

@@ -37,6 +37,7 @@ import constriction
 import numpy as np
 
 from bitstream import BitstreamError
+from bitstream.entropy import guarded
 
 #: Latents are integers in [-Q, Q].
 Q = 127
@@ -88,7 +89,8 @@ class Scheme:
     name: str
     classes: tuple[tuple[Offset, ...], ...]
 
-    def passes(self, shape: tuple[int, int, int], origin: tuple[int, int, int] = (0, 0, 0)) -> tuple[np.ndarray, np.ndarray]:
+    def passes(self, shape: tuple[int, int, int],
+               origin: tuple[int, int, int] = (0, 0, 0)) -> tuple[np.ndarray, np.ndarray]:
         """``(pass, class)`` of every latent of a grid of ``shape`` (int64 arrays of that shape), or
         of the part of a larger grid of that shape starting at ``origin``."""
         t, y, x = np.meshgrid(*(np.arange(o, o + n, dtype=np.int64) for o, n in zip(origin, shape)), indexing="ij")
@@ -242,14 +244,9 @@ def decode_level(words: np.ndarray, shape: tuple[int, int, int], context: Intege
     """Inverse of :func:`encode_level`: the grid of ``shape``; a stream that does not decode to
     latents in range, or leaves words over, is a :class:`BitstreamError`."""
     def fail(message: str) -> BitstreamError:
-        return BitstreamError(message, chunk=chunk)
+        return BitstreamError(f"latent data: {message}", chunk=chunk)
 
-    try:
-        coder = constriction.stream.stack.AnsCoder(np.ascontiguousarray(words, dtype=np.uint32))
-    except BaseException as exc:  # constriction's panics derive from BaseException
-        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
-            raise
-        raise fail(f"latent data rejected by the entropy decoder: {exc}") from exc
+    coder = guarded(fail, constriction.stream.stack.AnsCoder, np.ascontiguousarray(words, dtype=np.uint32))
     passes, classes = context.scheme.passes(shape)
     grid = padded(np.zeros(shape, dtype=np.int64))
     pass_flat, class_flat = passes.reshape(-1), classes.reshape(-1)
@@ -264,23 +261,14 @@ def decode_level(words: np.ndarray, shape: tuple[int, int, int], context: Intege
             sub, table_runs = _runs(table)
             for ta, tb in table_runs:
                 pick = sub[ta:tb]
-                symbols = _guard_decode(coder, int(table[pick[0]]), tb - ta, fail)
-                latents = symbols.astype(np.int64) + (mean[pick] >> 2) - 2 * Q
+                symbols = guarded(fail, coder.decode, _model(int(table[pick[0]])), tb - ta)
+                latents = np.asarray(symbols).astype(np.int64) + (mean[pick] >> 2) - 2 * Q
                 if latents.size and np.abs(latents).max() > Q:
-                    raise fail("latent out of range: damaged latent data")
+                    raise fail("a latent out of range")
                 grid[t[pick] + PAD, y[pick] + PAD, x[pick] + PAD] = latents
     if not coder.is_empty():
-        raise fail("latent data longer than its grid")
+        raise fail("longer than its grid")
     return grid[PAD:-PAD, PAD:-PAD, PAD:-PAD].copy()
-
-
-def _guard_decode(coder, table: int, count: int, fail) -> np.ndarray:
-    try:
-        return np.asarray(coder.decode(_model(table), count))
-    except BaseException as exc:
-        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
-            raise
-        raise fail(f"latent data rejected by the entropy decoder: {exc}") from exc
 
 
 def max_words(shape: tuple[int, int, int]) -> int:

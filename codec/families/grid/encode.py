@@ -50,6 +50,7 @@ from codec.metrics import psnr_rgb
 from codec.results import GroupResult
 from codec.tools.fit import lr_factor
 from codec.tools.fitted import quality_rung, rate_lambda, step_limit
+from codec.tools.groups import budget_share
 from codec.tools.qat import NetworkQuantizer, round_ste
 
 LR = 1e-2
@@ -137,8 +138,9 @@ def region_bits(q: torch.Tensor, inner: tuple[int, int, int, int], origin: tuple
     total = q.new_zeros(())
     for c, offsets in enumerate(context.scheme.classes):
         mask = classes == c
-        feats = torch.stack([padded[PAD + dt : PAD + dt + t, PAD + r0 + dy : PAD + r1 + dy, PAD + c0 + dx : PAD + c1 + dx]
-                             for dt, dy, dx in offsets], dim=-1).reshape(-1, len(offsets))
+        feats = torch.stack([padded[PAD + dt : PAD + dt + t, PAD + r0 + dy : PAD + r1 + dy,
+                                    PAD + c0 + dx : PAD + c1 + dx] for dt, dy, dx in offsets],
+                            dim=-1).reshape(-1, len(offsets))
         mean, log_scale = context(c, feats[mask])
         total = total + laplace_bits(flat[mask], mean, log_scale)
     return total
@@ -177,6 +179,13 @@ def crop_upsample(sub: torch.Tensor, factor: tuple[int, int], frames: int, crop:
         return x[:frames]
     time_ = interpolation(ft, 0, frames, sub.shape[0], 0, sub.shape[0]).to(dev)
     return torch.matmul(time_, x.reshape(sub.shape[0], -1)).reshape(frames, crop.height, crop.width)
+
+
+def crop_size(height: int, width: int) -> tuple[int, int]:
+    """``(rows, columns)`` of a training step's window on frames of ``height x width``: about
+    :data:`CROP_SIDE` squared pixels, the whole frame where it is smaller."""
+    rows = min(height, CROP_SIDE)
+    return rows, min(width, max(CROP_SIDE, CROP_SIDE * CROP_SIDE // rows))
 
 
 @dataclass(frozen=True)
@@ -289,8 +298,7 @@ class GridEncoder:
         if budget is None:
             return None
         weight = 1.0 if g == 0 else LATER_STEPS_FRACTION
-        rest = LATER_STEPS_FRACTION * (self.groups - g - 1)
-        return max(1e-3, (budget - self.spent) * weight / (weight + rest))
+        return budget_share(budget, self.spent, weight, LATER_STEPS_FRACTION * (self.groups - g - 1))
 
     def train(self, g: int, frames: np.ndarray) -> Trained:
         model, count = self.model, len(frames)
@@ -298,8 +306,8 @@ class GridEncoder:
         if g == 1:
             model.freeze_steps()
             if not LATER_NETWORKS:
-                for p in list(model.synthesis.parameters()) + list(model.quant.parameters()) + list(model.context.parameters()):
-                    p.requires_grad_(False)
+                for net in (model.synthesis, model.quant, model.context):
+                    net.requires_grad_(False)
         steps = self.first_steps if g == 0 else self.later_steps
         budget = self.budget(g)
         target = torch.from_numpy(frames).to(self.device).permute(0, 3, 1, 2).float().div(255.0)
@@ -308,8 +316,7 @@ class GridEncoder:
         opt = torch.optim.Adam([{"params": list(model.latents), "base": LATENT_LR}, {"params": nets, "base": LR}])
         torch.manual_seed(self.enc.seed * 1000 + g)
         rng = np.random.default_rng(self.enc.seed * 1000 + g)
-        ch = min(self.height, CROP_SIDE)
-        cw = min(self.width, max(CROP_SIDE, CROP_SIDE * CROP_SIDE // ch))
+        ch, cw = crop_size(self.height, self.width)
         start, done, stopped, bpp_value, mse_avg = time.perf_counter(), 0, "steps", 0.0, None
         desc = f"grid group {g + 1}/{self.groups}"
         with tqdm(total=steps, desc=desc, unit="step", disable=not self.enc.progress, leave=False) as bar:
@@ -320,7 +327,8 @@ class GridEncoder:
                     TEMPERATURE[0] + (TEMPERATURE[1] - TEMPERATURE[0]) * progress / soft_end)
                 for group in opt.param_groups:
                     group["lr"] = group["base"] * lr_factor(progress, WARMUP)
-                crop = Crop(int(rng.integers(0, self.height - ch + 1)), int(rng.integers(0, self.width - cw + 1)), ch, cw)
+                crop = Crop(int(rng.integers(0, self.height - ch + 1)), int(rng.integers(0, self.width - cw + 1)),
+                            ch, cw)
                 pred, bpp = model(count, crop, temperature)
                 mse = F.mse_loss(pred, target[:, :, crop.top : crop.top + ch, crop.left : crop.left + cw])
                 loss = mse + self.lmbda * bpp

@@ -112,5 +112,6 @@ def load_synthesis(net: Synthesis, codes: list[np.ndarray], steps: np.ndarray) -
     """``net`` with weights ``code * step`` in float32 (what training's quantizers computed)."""
     with torch.no_grad():
         for p, c, s in zip(net.parameters(), codes, steps):
-            p.copy_(torch.from_numpy(c.astype(np.float32)).reshape(p.shape) * torch.tensor(float(s), dtype=torch.float32))
+            step = torch.tensor(float(s), dtype=torch.float32)
+            p.copy_(torch.from_numpy(c.astype(np.float32)).reshape(p.shape) * step)
     return net.eval()

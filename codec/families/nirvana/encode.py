@@ -27,7 +27,7 @@ from codec.metrics import psnr_rgb
 from codec.results import GroupResult
 from codec.tools.fit import FitConfig, fit
 from codec.tools.fitted import quality_rung, rate_lambda, step_limit
-from codec.tools.groups import FrameGroup, read_groups
+from codec.tools.groups import FrameGroup, budget_share, read_groups
 from codec.tools.latents import LatentNetwork
 from codec.tools.patches import PatchGrid, render_patches
 
@@ -161,7 +161,7 @@ class GroupEncoder:
         if budget is None:
             return None
         weight = 1.0 if key else LATER_STEPS_FRACTION
-        return max(1e-3, (budget - self.spent) * weight / (weight + LATER_STEPS_FRACTION * later_groups))
+        return budget_share(budget, self.spent, weight, LATER_STEPS_FRACTION * later_groups)
 
     def fit_config(self, g: int, key: bool, groups: int, budget: float | None) -> FitConfig:
         """Key groups: the long schedule. Later groups: a short one that also stops at the scene's
