@@ -1,7 +1,7 @@
 """grid's quality ladder (:mod:`codec.tools.ladder`): ``--quality`` 1..8 as (the synthesis's hidden
 channels, lambda, the first group's steps; later groups train ``encode.LATER_STEPS_FRACTION`` of
 it). A first ladder from single-group fits on carphone (docs/grid.md): steps buy little rate-distortion
-at a fixed lambda there (600 -> 1,800 steps at lambda 1e-3: +0.3 dB for 50% more bits), so the levels
+at a fixed lambda there (600 -> 1,800 steps at lambda 1e-3: +0.3 dB for 50% more bits, docs/grid.md), so the levels
 move lambda, and the steps stay within ten minutes of one CPU thread on 64 frames of 640x272
 (8 groups: about 4.5 x the first group's steps at about 0.3 s a step)."""
 
