@@ -60,7 +60,8 @@ def step_rate(clip: str, path: Path, family: str, frames: int, options: dict, sh
     """Seconds per training step of ``family`` on ``frames`` frames of ``path``: two encodes of
     ``short`` and ``long`` steps (one thread), the difference of their encode times over the
     difference of their steps, so that reading, writing and measuring cancel. ``grid`` trains one
-    group (its steps see a crop of every frame of it); the others the whole clip."""
+    group (its steps see :func:`codec.families.grid.encode.crop_size`'s window of it); the others
+    the whole clip."""
     times = []
     for steps in (short, long):
         config = EncodeConfig.of(model=family, count=frames, threads=1, steps=steps, progress=False, **options)
@@ -69,10 +70,11 @@ def step_rate(clip: str, path: Path, family: str, frames: int, options: dict, sh
         times.append(time.perf_counter() - start)
     per_step = max(1e-9, (times[1] - times[0]) / (long - short))
     if family == "grid":
+        from codec.families.grid.config import DEFAULT_GOP
         from codec.families.grid.encode import crop_size
 
-        ch, cw = crop_size(result.height, result.width)
-        pixels = ch * cw * frames
+        cf, ch, cw = crop_size(result.height, result.width, min(frames, DEFAULT_GOP))
+        pixels = cf * ch * cw
     else:
         pixels = get_family(family).batch * result.width * result.height
     return StepRate(clip, family, long, per_step, float(pixels))

@@ -14,10 +14,12 @@ import codec
 from bitstream import BitstreamError
 from bitstream.payloads import GridRecord, read_grid, write_grid
 from codec.config import EncodeConfig
+from codec.configio import pack_config, unpack_config
 from codec.errors import ConfigError
 from codec.families.grid import FAMILY
 from codec.families.grid.config import GridConfig
 from codec.families.grid.context import (
+    PAD,
     MAX_WEIGHT,
     NUM_SCALES,
     Q,
@@ -29,7 +31,8 @@ from codec.families.grid.context import (
     encode_level,
     tables,
 )
-from codec.families.grid.encode import ContextNet, Crop, GridTrainable, laplace_bits, soft_round
+from codec.families.grid.config import CONTEXTS as SCHEMES_ORDER
+from codec.families.grid.encode import ContextNet, Crop, GridTrainable, laplace_bits, region_bits, soft_round
 from codec.families.grid.net import decoder_macs, upsample
 from codec.inspect import describe_stream
 
@@ -100,22 +103,65 @@ def test_context_lowers_the_rate_of_correlated_latents():
     assert sizes[1] * 2 < sizes[0]
 
 
-def test_integer_context_follows_the_float_network():
-    torch.manual_seed(0)
-    cfg = config(ctx_hidden=16)
+def random_net(cfg: GridConfig, seed: int, biases: bool = True) -> ContextNet:
+    """A training-side context model with random weights (and biases, and level offsets where
+    the config has them)."""
+    torch.manual_seed(seed)
     net = ContextNet(cfg)
     with torch.no_grad():
         for layers in net.nets:
             for lin in layers:
                 lin.weight.normal_(0, 0.3)
-                lin.bias.normal_(0, 0.3)
-    integer = IntegerContext.from_codes(net.scheme, net.codes(), 16, 2)
+                if biases:
+                    lin.bias.normal_(0, 0.3)
+        if net.level_bias is not None:
+            net.level_bias.normal_(0, 1.0)
+    return net
+
+
+def assert_mirrors(net: ContextNet, integer: IntegerContext, level: int = 0) -> None:
+    """The integer model's snapped outputs are the float network's, to a quarter and an eighth."""
     feats = torch.randint(-6, 7, (500, len(net.scheme.classes[1]))).float()
-    mean, log_scale = net(1, feats)
-    q_mean, q_scale = integer.predict(1, feats.numpy().astype(np.int64))
+    mean, log_scale = net(1, feats, level)
+    q_mean, q_scale = integer.predict(1, feats.numpy().astype(np.int64), level)
     assert np.abs(q_mean / 4 - mean.detach().numpy()).max() <= 0.13 + 1e-6
     expected = np.clip(np.round((log_scale.detach().numpy() + 3) * 8), 0, NUM_SCALES - 1)
     assert np.abs(q_scale - expected).max() <= 1
+
+
+def test_integer_context_follows_the_float_network():
+    net = random_net(config(ctx_hidden=16), 0)
+    assert_mirrors(net, IntegerContext.from_codes(net.scheme, net.codes(), 16, 2))
+
+
+def test_level_offsets_follow_the_float_network_and_shift_the_coding():
+    """With ``level_bias``, the integer model adds level k's offsets to its outputs as the float
+    network does, and a level coded under a narrow offset takes fewer bytes than under a wide one
+    (and decodes only under its own)."""
+    cfg = config(ctx_hidden=8, level_bias=True)
+    net = random_net(cfg, 1, biases=False)
+    with torch.no_grad():
+        net.level_bias.copy_(torch.tensor([[0.0, 2.0], [0.5, -2.0], [-1.0, 0.0], [0.25, 1.0]]))
+    codes = net.codes()
+    assert [c.shape for c in codes] == context_shapes(net.scheme, 8, 2, cfg.levels)
+    integer = IntegerContext.from_codes(net.scheme, codes, 8, 2, cfg.levels)
+    for level in range(cfg.levels):
+        assert_mirrors(net, integer, level)
+    values = np.zeros((2, 16, 16), dtype=np.int64)
+    values[0, 3, 4] = 1
+    wide, narrow = (encode_level(values, integer, level) for level in (0, 1))
+    assert len(narrow) < len(wide)
+    assert np.array_equal(decode_level(narrow, values.shape, integer, level=1), values)
+    assert np.array_equal(decode_level(wide, values.shape, integer, level=0), values)
+
+
+def test_level_bias_is_a_trailing_config_field():
+    """Streams without the field (written before it) read as False; True is written and read back."""
+    plain, biased = config(), config(level_bias=True)
+    assert not plain.level_bias and plain.bias_levels == 0 and biased.bias_levels == biased.levels
+    assert unpack_config(GridConfig, pack_config(plain)) == plain
+    assert unpack_config(GridConfig, pack_config(biased)) == biased
+    assert len(pack_config(biased)) == len(pack_config(plain)) + 1
 
 
 def test_damaged_latent_data_is_an_error():
@@ -167,11 +213,11 @@ def test_soft_round_ends_at_round():
 def test_crops_see_the_whole_frame_upsampling():
     cfg = config(levels=5, temporal=2)
     model = GridTrainable(cfg, 45, 61)
-    model.start_group(3, torch.device("cpu"))
+    model.start_group(7, torch.device("cpu"))
     with torch.no_grad():
         for y in model.latents:
             y.copy_(torch.randn_like(y).round())
-    full = upsample([y.detach() for y in model.latents], model.factors, 3, 45, 61)
+    full = upsample([y.detach() for y in model.latents], model.factors, 7, 45, 61)
     seen = {}
     from codec.families.grid import encode as grid_encode
 
@@ -183,12 +229,35 @@ def test_crops_see_the_whole_frame_upsampling():
 
     grid_encode.functional_call = spy
     try:
-        for crop in (Crop(0, 0, 45, 61), Crop(7, 13, 20, 30), Crop(25, 31, 20, 30)):
-            model(3, crop, None)
-            ref = full[:, :, crop.top : crop.top + crop.height, crop.left : crop.left + crop.width]
+        for crop in (Crop(0, 7, 0, 0, 45, 61), Crop(0, 3, 7, 13, 20, 30), Crop(3, 1, 25, 31, 20, 30),
+                     Crop(6, 1, 0, 0, 45, 61), Crop(2, 4, 1, 2, 44, 59)):
+            model(7, crop, None)
+            ref = full[crop.first : crop.first + crop.frames, :, crop.top : crop.top + crop.height,
+                       crop.left : crop.left + crop.width]
             assert torch.allclose(seen["z"], ref, atol=1e-5)
     finally:
         grid_encode.functional_call = original
+
+
+@pytest.mark.parametrize("scheme", ["checkerboard", "causal"])
+def test_crop_rates_add_up_to_the_whole_level(scheme):
+    """The rate of latents under a crop, from a slice with its margin, is their part of the whole
+    level's: windows of grids and rows that tile a level sum to its bits (neighbours across the
+    cuts, the previous grid's included, are the real ones)."""
+    net = random_net(config(context=SCHEMES_ORDER.index(scheme), level_bias=True), 3, biases=False)
+    y = torch.randn(5, 11, 13).mul(3).round()
+    bits = lambda *a: float(region_bits(*a).detach())  # noqa: E731
+    whole = bits(y, (0, 5, 0, 11, 0, 13), (0, 0, 0), net, 2)
+    parts = 0.0
+    for u0, u1 in ((0, 2), (2, 3), (3, 5)):
+        for r0, r1 in ((0, 4), (4, 11)):
+            for c0, c1 in ((0, 6), (6, 13)):
+                v0, v1, s0, s1 = max(0, u0 - PAD), min(5, u1 + PAD), max(0, r0 - PAD), min(11, r1 + PAD)
+                t0, t1 = max(0, c0 - PAD), min(13, c1 + PAD)
+                parts += bits(y[v0:v1, s0:s1, t0:t1], (u0 - v0, u1 - v0, r0 - s0, r1 - s0, c0 - t0, c1 - t0),
+                              (v0, s0, t0), net, 2)
+    assert abs(parts - whole) < 1e-3 * whole
+    assert whole != bits(y, (0, 5, 0, 11, 0, 13), (0, 0, 0), net, 0)
 
 
 def test_payload_round_trip_and_flags():

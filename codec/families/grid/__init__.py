@@ -98,6 +98,7 @@ class GridFamily(Family):
             context=CONTEXTS.index(opts.context or DEFAULT_CONTEXT),
             ctx_hidden=CTX_HIDDEN,
             ctx_layers=CTX_LAYERS,
+            level_bias=True,
         )
 
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> GridConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codec.configio import trailing
 from codec.options import option
 from codec.tools.fitted import FitOptions
 
@@ -50,7 +51,9 @@ class GridConfig:
     2**k)`` over ``ceil(frames / 2**min(k, temporal))`` frames; a synthesis of ``layers`` 1x1
     layers of ``hidden`` channels and ``refine`` residual blocks of two 3x3 convolutions on RGB;
     a context model (``context``: 0 checkerboard, 1 causal) of ``ctx_layers`` hidden layers of
-    ``ctx_hidden`` units per neighbourhood class.
+    ``ctx_hidden`` units per neighbourhood class; with ``level_bias``, a learned offset of the
+    predicted mean and log-scale per latent level (an optional trailing field: streams written
+    before it read as False).
     """
 
     gop: int
@@ -62,6 +65,7 @@ class GridConfig:
     context: int
     ctx_hidden: int
     ctx_layers: int
+    level_bias: bool = trailing(False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.gop <= MAX_GOP:
@@ -76,3 +80,8 @@ class GridConfig:
     @property
     def scheme(self) -> str:
         return CONTEXTS[self.context]
+
+    @property
+    def bias_levels(self) -> int:
+        """Rows of the context model's per-level offsets (0: none)."""
+        return self.levels if self.level_bias else 0

@@ -117,20 +117,26 @@ def layer_shapes(inputs: int, hidden: int, layers: int) -> list[tuple[int, ...]]
     return shapes + [(2, width), (2,)]
 
 
-def context_shapes(scheme: Scheme, hidden: int, layers: int) -> list[tuple[int, ...]]:
-    """Every tensor of a scheme's context networks, class by class (the stream's order)."""
-    return [s for offsets in scheme.classes for s in layer_shapes(len(offsets), hidden, layers)]
+def context_shapes(scheme: Scheme, hidden: int, layers: int, levels: int = 0) -> list[tuple[int, ...]]:
+    """Every tensor of a scheme's context networks, class by class (the stream's order), then,
+    with ``levels``, the ``(levels, 2)`` per-level offsets of the outputs."""
+    shapes = [s for offsets in scheme.classes for s in layer_shapes(len(offsets), hidden, layers)]
+    return shapes + ([(levels, 2)] if levels else [])
 
 
 @dataclass(frozen=True)
 class IntegerContext:
-    """The context networks as integer codes: per class, ``(weight, bias)`` per layer."""
+    """The context networks as integer codes: per class, ``(weight, bias)`` per layer; and the
+    per-level offsets of the last layer's biases (``(levels, 2)``; ``None``: none)."""
 
     scheme: Scheme
     layers: tuple[tuple[tuple[np.ndarray, np.ndarray], ...], ...]
+    level_bias: np.ndarray | None = None
 
     @classmethod
-    def from_codes(cls, scheme: Scheme, codes: list[np.ndarray], hidden: int, depth: int) -> "IntegerContext":
+    def from_codes(cls, scheme: Scheme, codes: list[np.ndarray], hidden: int, depth: int,
+                   levels: int = 0) -> "IntegerContext":
+        """From the stream's codes (:func:`context_shapes` order; ``levels``: rows of the offsets)."""
         if any(np.abs(c).max(initial=0) > MAX_WEIGHT for c in codes):
             raise BitstreamError("context network weight out of range")
         per_class = 2 * (depth + 1)
@@ -139,15 +145,19 @@ class IntegerContext:
             mine = codes[c * per_class : (c + 1) * per_class]
             out.append(tuple((mine[i].astype(np.float64), mine[i + 1].astype(np.float64))
                              for i in range(0, per_class, 2)))
-        return cls(scheme, tuple(out))
+        bias = codes[len(scheme.classes) * per_class].astype(np.float64) if levels else None
+        return cls(scheme, tuple(out), bias)
 
-    def predict(self, cls: int, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(mean in quarters, scale index)`` of latents with neighbour ``features`` (n, K)."""
+    def predict(self, cls: int, features: np.ndarray, level: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean in quarters, scale index)`` of latents of ``level`` with neighbour ``features`` (n, K)."""
         layers = self.layers[cls]
         h = features.astype(np.float64)
         w, b = layers[0]
         h = np.clip(h @ w.T + b, 0.0, ACT_LIMIT)  # integer inputs x 2**-8 weights: units of 2**-8
+        last = len(layers) - 1
         for i, (w, b) in enumerate(layers[1:], start=1):
+            if i == last and self.level_bias is not None:
+                b = b + self.level_bias[level]
             acc = np.floor((h @ w.T + b * 2.0**WEIGHT_SHIFT) / 2.0**WEIGHT_SHIFT)
             h = np.clip(acc, 0.0 if i < len(layers) - 1 else -ACT_LIMIT, ACT_LIMIT)
         unit = 2**ACT_SHIFT
@@ -213,8 +223,8 @@ def _runs(keys: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
     return order, [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def encode_level(values: np.ndarray, context: IntegerContext) -> np.ndarray:
-    """The ANS words (uint32) of one latent grid ``values`` (T, H, W), in [-Q, Q]."""
+def encode_level(values: np.ndarray, context: IntegerContext, level: int = 0) -> np.ndarray:
+    """The ANS words (uint32) of latent level ``level``'s grid ``values`` (T, H, W), in [-Q, Q]."""
     if values.size and np.abs(values).max() > Q:
         raise ValueError(f"latents must lie in [-{Q}, {Q}]")
     passes, classes = context.scheme.passes(values.shape)
@@ -226,7 +236,7 @@ def encode_level(values: np.ndarray, context: IntegerContext) -> np.ndarray:
     for c, offsets in enumerate(context.scheme.classes):
         at = np.flatnonzero(classes.reshape(-1) == c)
         t, y, x = np.unravel_index(at, values.shape)
-        mean, scale = context.predict(c, gather(grid, t, y, x, offsets))
+        mean, scale = context.predict(c, gather(grid, t, y, x, offsets), level)
         table = scale * MEAN_RES + (mean & (MEAN_RES - 1))
         tables_of[at] = table
         symbols[at] = flat[at] - (mean >> 2) + 2 * Q
@@ -240,7 +250,7 @@ def encode_level(values: np.ndarray, context: IntegerContext) -> np.ndarray:
 
 
 def decode_level(words: np.ndarray, shape: tuple[int, int, int], context: IntegerContext,
-                 chunk: int | None = None) -> np.ndarray:
+                 chunk: int | None = None, level: int = 0) -> np.ndarray:
     """Inverse of :func:`encode_level`: the grid of ``shape``; a stream that does not decode to
     latents in range, or leaves words over, is a :class:`BitstreamError`."""
     def fail(message: str) -> BitstreamError:
@@ -256,7 +266,7 @@ def decode_level(words: np.ndarray, shape: tuple[int, int, int], context: Intege
         for c in np.unique(class_flat[at]):
             mine = at[class_flat[at] == c]
             t, y, x = np.unravel_index(mine, shape)
-            mean, scale = context.predict(int(c), gather(grid, t, y, x, context.scheme.classes[int(c)]))
+            mean, scale = context.predict(int(c), gather(grid, t, y, x, context.scheme.classes[int(c)]), level)
             table = scale * MEAN_RES + (mean & (MEAN_RES - 1))
             sub, table_runs = _runs(table)
             for ta, tb in table_runs:

@@ -37,7 +37,7 @@ class GridDecoder(Decoder):
             raise BitstreamError(f"stream holds {len(self.chunk_index)} grid chunks, its {geometry.num_frames} "
                                  f"frames in groups of {config.gop} need {len(self.plan)}")
         self.synthesis_shapes = synthesis_shapes(config)
-        self.context_shapes = context_shapes(self.scheme, config.ctx_hidden, config.ctx_layers)
+        self.context_shapes = context_shapes(self.scheme, config.ctx_hidden, config.ctx_layers, config.bias_levels)
         self.net = Synthesis(config).to(device).eval()
         self._reset()
 
@@ -78,9 +78,11 @@ class GridDecoder(Decoder):
         """Group ``g``'s latent grids (integers)."""
         self.advance(g)
         assert self.current is not None
-        context = IntegerContext.from_codes(self.scheme, self.context, self.config.ctx_hidden, self.config.ctx_layers)
-        return [decode_level(words, shape, context, self.chunk_index[g])
-                for words, shape in zip(self.current.levels, self.shapes(g))]
+        config = self.config
+        context = IntegerContext.from_codes(self.scheme, self.context, config.ctx_hidden, config.ctx_layers,
+                                            config.bias_levels)
+        return [decode_level(words, shape, context, self.chunk_index[g], k)
+                for k, (words, shape) in enumerate(zip(self.current.levels, self.shapes(g)))]
 
     def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
         for g, (first, count) in enumerate(self.plan):

@@ -56,9 +56,12 @@ from codec.tools.qat import NetworkQuantizer, round_ste
 LR = 1e-2
 #: Adam's learning rate for the latents (integers at the end: a step of 1 is one quantization step).
 LATENT_LR = 1e-1
-#: Training steps see a window of about CROP_SIDE x CROP_SIDE pixels of every frame of the group
-#: (the whole frame where it is smaller): steps cost the same on any frame size.
-CROP_SIDE = 160
+#: Pixels a training step sees: whole frames of the group where a frame holds fewer (as many as
+#: fit), else a window of one frame; steps cost about the same on any frame size. One frame a step
+#: updates the levels shared by several frames on every step, where a window of every frame
+#: reached each latent in a few steps of ten on 640x272 (measured: about half the bits at 1-1.5
+#: dB more on bikes; docs/grid.md).
+STEP_PIXELS = 160 * 160 * 8
 WARMUP = 0.05
 #: Share of a group's steps trained on hard-rounded latents at the end.
 HARD_TAIL = 0.15
@@ -91,9 +94,10 @@ def laplace_bits(x: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -
 
 
 class ContextNet(nn.Module):
-    """The context networks under training: one MLP per neighbourhood class of the scheme, its
-    weights rounded to ``2**-WEIGHT_SHIFT`` in the forward pass (straight-through), the float
-    mirror of :class:`codec.families.grid.context.IntegerContext`."""
+    """The context networks under training: one MLP per neighbourhood class of the scheme (and,
+    with ``GridConfig.level_bias``, an offset of its outputs per latent level), its weights
+    rounded to ``2**-WEIGHT_SHIFT`` in the forward pass (straight-through), the float mirror of
+    :class:`codec.families.grid.context.IntegerContext`."""
 
     def __init__(self, config: GridConfig) -> None:
         super().__init__()
@@ -106,42 +110,49 @@ class ContextNet(nn.Module):
                 layers[-1].weight.mul_(0.1)
                 layers[-1].bias.zero_()
             self.nets.append(layers)
+        levels = config.bias_levels
+        self.level_bias = nn.Parameter(torch.zeros(levels, 2)) if levels else None
 
-    def forward(self, cls: int, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, cls: int, features: torch.Tensor, level: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mean, log-scale)`` of latents of ``level`` with neighbour ``features`` (n, K)."""
         h = features
         layers = self.nets[cls]
         unit = 2.0**WEIGHT_SHIFT
         for i, lin in enumerate(layers):
-            h = F.linear(h, round_ste(lin.weight * unit) / unit, round_ste(lin.bias * unit) / unit)
+            bias = lin.bias
+            if i == len(layers) - 1 and self.level_bias is not None:
+                bias = bias + round_ste(self.level_bias[level] * unit) / unit
+            h = F.linear(h, round_ste(lin.weight * unit) / unit, round_ste(bias * unit) / unit)
             if i < len(layers) - 1:
                 h = F.relu(h)
         return h[:, 0], h[:, 1]
 
     def codes(self) -> list[np.ndarray]:
         """The integer codes the stream holds, in its tensor order."""
-        return [torch.round(p.detach() * 2.0**WEIGHT_SHIFT).to(torch.int64).cpu().numpy()
-                for layers in self.nets for lin in layers for p in (lin.weight, lin.bias)]
+        params = [p for layers in self.nets for lin in layers for p in (lin.weight, lin.bias)]
+        if self.level_bias is not None:
+            params.append(self.level_bias)
+        return [torch.round(p.detach() * 2.0**WEIGHT_SHIFT).to(torch.int64).cpu().numpy() for p in params]
 
 
-def region_bits(q: torch.Tensor, inner: tuple[int, int, int, int], origin: tuple[int, int], context: ContextNet,
-                weights: float = 1.0) -> torch.Tensor:
-    """Bits of the latents ``q[:, r0:r1, c0:c1]`` (``inner``) of a slice ``q`` of a level's grid
-    starting at ``origin`` (row, column) of the grid, under the context model; the slice holds
-    real neighbours at least :data:`PAD` latents beyond the inner part except at the grid's edges
-    (zeros there, as for the decoder)."""
-    r0, r1, c0, c1 = inner
-    t = q.shape[0]
+def region_bits(q: torch.Tensor, inner: tuple[int, int, int, int, int, int], origin: tuple[int, int, int],
+                context: ContextNet, level: int = 0) -> torch.Tensor:
+    """Bits of the latents ``q[u0:u1, r0:r1, c0:c1]`` (``inner``) of a slice ``q`` of level
+    ``level``'s grid starting at ``origin`` (grid, row, column) of the level, under the context
+    model; the slice holds real neighbours at least :data:`PAD` latents beyond the inner part
+    except at the level's edges (zeros there, as for the decoder)."""
+    u0, u1, r0, r1, c0, c1 = inner
     padded = F.pad(q, (PAD,) * 6)
-    _, classes = context.scheme.passes((t, r1 - r0, c1 - c0), (0, origin[0] + r0, origin[1] + c0))
+    _, classes = context.scheme.passes((u1 - u0, r1 - r0, c1 - c0), (origin[0] + u0, origin[1] + r0, origin[2] + c0))
     classes = torch.from_numpy(classes.reshape(-1)).to(q.device)
-    flat = q[:, r0:r1, c0:c1].reshape(-1)
+    flat = q[u0:u1, r0:r1, c0:c1].reshape(-1)
     total = q.new_zeros(())
     for c, offsets in enumerate(context.scheme.classes):
         mask = classes == c
-        feats = torch.stack([padded[PAD + dt : PAD + dt + t, PAD + r0 + dy : PAD + r1 + dy,
+        feats = torch.stack([padded[PAD + u0 + dt : PAD + u1 + dt, PAD + r0 + dy : PAD + r1 + dy,
                                     PAD + c0 + dx : PAD + c1 + dx] for dt, dy, dx in offsets],
                             dim=-1).reshape(-1, len(offsets))
-        mean, log_scale = context(c, feats[mask])
+        mean, log_scale = context(c, feats[mask], level)
         total = total + laplace_bits(flat[mask], mean, log_scale)
     return total
 
@@ -161,37 +172,54 @@ def interpolation(factor: int, first: int, count: int, size: int, lo: int, hi: i
     return torch.from_numpy(m)
 
 
-def crop_upsample(sub: torch.Tensor, factor: tuple[int, int], frames: int, crop: "Crop",
+def crop_upsample(sub: torch.Tensor, factor: tuple[int, int], crop: "Crop", times: tuple[int, int, int],
                   rows: tuple[int, int, int], cols: tuple[int, int, int]) -> torch.Tensor:
-    """The crop's samples of a level upsampled by ``factor`` (:func:`codec.families.grid.net.upsample_level`),
-    from ``sub``, the slice ``rows[0]:rows[1]`` x ``cols[0]:cols[1]`` of a grid of ``rows[2]`` x
-    ``cols[2]``, as separable matrix products (on a CPU their gradients cost a fraction of
-    ``interpolate``'s)."""
+    """The crop's samples ``(crop.frames, crop.height, crop.width)`` of a level upsampled by
+    ``factor`` (:func:`codec.families.grid.net.upsample_level`), from ``sub``, the slice
+    ``times[0]:times[1]`` x ``rows[0]:rows[1]`` x ``cols[0]:cols[1]`` of a level of ``times[2]``
+    x ``rows[2]`` x ``cols[2]`` latents, as separable matrix products (on a CPU their gradients
+    cost a fraction of ``interpolate``'s)."""
     ft, fs = factor
-    if ft == fs == 1:
-        return sub[:frames, crop.top - rows[0] : crop.top - rows[0] + crop.height,
-                   crop.left - cols[0] : crop.left - cols[0] + crop.width]
     dev = sub.device
-    across = interpolation(fs, crop.left, crop.width, cols[2], cols[0], cols[1]).to(dev)
-    down = interpolation(fs, crop.top, crop.height, rows[2], rows[0], rows[1]).to(dev)
-    x = torch.matmul(down, torch.matmul(sub, across.T))  # (t, height, width)
     if ft == 1:
-        return x[:frames]
-    time_ = interpolation(ft, 0, frames, sub.shape[0], 0, sub.shape[0]).to(dev)
-    return torch.matmul(time_, x.reshape(sub.shape[0], -1)).reshape(frames, crop.height, crop.width)
+        sub = sub[crop.first - times[0] : crop.first - times[0] + crop.frames]
+    if fs == 1:
+        x = sub[:, crop.top - rows[0] : crop.top - rows[0] + crop.height,
+                crop.left - cols[0] : crop.left - cols[0] + crop.width]
+    else:
+        across = interpolation(fs, crop.left, crop.width, cols[2], cols[0], cols[1]).to(dev)
+        down = interpolation(fs, crop.top, crop.height, rows[2], rows[0], rows[1]).to(dev)
+        x = torch.matmul(down, torch.matmul(sub, across.T))  # (grids, height, width)
+    if ft == 1:
+        return x
+    time_ = interpolation(ft, crop.first, crop.frames, times[2], times[0], times[1]).to(dev)
+    return torch.matmul(time_, x.reshape(x.shape[0], -1)).reshape(crop.frames, crop.height, crop.width)
 
 
-def crop_size(height: int, width: int) -> tuple[int, int]:
-    """``(rows, columns)`` of a training step's window on frames of ``height x width``: about
-    :data:`CROP_SIDE` squared pixels, the whole frame where it is smaller."""
-    rows = min(height, CROP_SIDE)
-    return rows, min(width, max(CROP_SIDE, CROP_SIDE * CROP_SIDE // rows))
+def crop_size(height: int, width: int, frames: int) -> tuple[int, int, int]:
+    """``(frames, rows, columns)`` of a training step's window on a group of ``frames`` frames of
+    ``height x width``: about :data:`STEP_PIXELS` pixels, as whole frames where one frame holds
+    fewer (as many as fit), else a window of one frame."""
+    if height * width <= STEP_PIXELS:
+        return max(1, min(frames, STEP_PIXELS // (height * width))), height, width
+    rows = min(height, math.isqrt(STEP_PIXELS))
+    return 1, rows, min(width, STEP_PIXELS // rows)
+
+
+def crop_starts(frames: int, window: int) -> list[int]:
+    """First frames of windows of ``window`` frames that cover a group of ``frames`` (a training
+    epoch: each window once)."""
+    starts = list(range(0, frames - window + 1, window))
+    return starts + ([frames - window] if starts[-1] + window < frames else [])
 
 
 @dataclass(frozen=True)
 class Crop:
-    """A training step's window: rows ``top .. top + height - 1``, columns ``left ..``, all frames."""
+    """A training step's window: frames ``first .. first + frames - 1`` of the group, rows ``top
+    .. top + height - 1``, columns ``left .. left + width - 1``."""
 
+    first: int
+    frames: int
     top: int
     left: int
     height: int
@@ -211,12 +239,12 @@ class GridTrainable(nn.Module):
         self.latents = nn.ParameterList()
 
     def start_group(self, frames: int, device: torch.device) -> None:
-        """Latents for a group of ``frames`` frames: the previous group's (its first frames where
-        this group is shorter), zeros for the first group."""
+        """Latents for a group of ``frames`` frames: zeros for the first group; else every grid of a
+        level is the previous group's last grid of that level (the frames nearest the new ones)."""
         shapes = level_shapes(self.config, frames, self.height, self.width)
         old = [p.detach() for p in self.latents]
         self.latents = nn.ParameterList(
-            nn.Parameter(old[k][: s[0]].clone() if old else torch.zeros(s, device=device))
+            nn.Parameter(old[k][-1:].expand(s).clone() if old else torch.zeros(s, device=device))
             for k, s in enumerate(shapes))
 
     def freeze_steps(self) -> None:
@@ -225,25 +253,33 @@ class GridTrainable(nn.Module):
             q.log_step.requires_grad_(False)
 
     def forward(self, frames: int, crop: Crop, temperature: float | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(rendered crop (frames, 3, h, w), estimated bits per pixel)``; ``temperature`` None:
-        hard rounding. The crop's upsampled latents equal those of the whole frame: each level is
-        sliced with a margin (of :data:`PAD` latents, which the context also needs) and upsampled
-        at its factor, so that the slice's samples sit where the whole grid's do."""
+        """``(rendered crop (crop.frames, 3, h, w), estimated bits per pixel)`` for a group of
+        ``frames`` frames; ``temperature`` None: hard rounding. The crop's upsampled latents equal
+        those of the whole group: each level is sliced with a margin (of :data:`PAD` latents, which
+        the context also needs) and upsampled at its factor, so that the slice's samples sit where
+        the whole level's do. The rate covers the latents under the crop, per pixel they span."""
         planes, bpp = [], 0.0
-        for y, (ft, fs) in zip(self.latents, self.factors):
-            _, hk, wk = y.shape
+        for k, (y, (ft, fs)) in enumerate(zip(self.latents, self.factors)):
+            tk, hk, wk = y.shape
+            u0, u1 = crop.first // ft, -(-(crop.first + crop.frames) // ft)
             a0, a1 = crop.top // fs, -(-(crop.top + crop.height) // fs)
             b0, b1 = crop.left // fs, -(-(crop.left + crop.width) // fs)
+            v0, v1 = max(0, u0 - PAD), min(tk, u1 + PAD)
             s0, s1, t0, t1 = max(0, a0 - PAD), min(hk, a1 + PAD), max(0, b0 - PAD), min(wk, b1 + PAD)
-            sub = y[:, s0:s1, t0:t1]
+            sub = y[v0:v1, s0:s1, t0:t1]
             if temperature is None:
                 seen = coded = round_ste(sub)
             else:
                 coded = soft_round(sub, temperature) + torch.empty_like(sub).uniform_(-0.5, 0.5)
                 seen = soft_round(coded, temperature)
-            planes.append(crop_upsample(seen, (ft, fs), frames, crop, (s0, s1, hk), (t0, t1, wk)))
-            bits = region_bits(coded, (a0 - s0, a1 - s0, b0 - t0, b1 - t0), (s0, t0), self.context)
-            bpp = bpp + bits / (frames * (a1 - a0) * fs * (b1 - b0) * fs)
+            w0, w1 = max(v0, u0 - 1), min(v1, u1 + 1)  # the grids the crop's frames interpolate
+            planes.append(crop_upsample(seen[w0 - v0 : w1 - v0], (ft, fs), crop, (w0, w1, tk), (s0, s1, hk),
+                                        (t0, t1, wk)))
+            bits = region_bits(coded, (u0 - v0, u1 - v0, a0 - s0, a1 - s0, b0 - t0, b1 - t0), (v0, s0, t0),
+                               self.context, k)
+            spanned = ((min(u1 * ft, frames) - u0 * ft) * (min(a1 * fs, self.height) - a0 * fs)
+                       * (min(b1 * fs, self.width) - b0 * fs))
+            bpp = bpp + bits / spanned
         z = torch.stack(planes, dim=1)
         pred = functional_call(self.synthesis, self.quant.quantized_params(self.synthesis), (z,))
         net_bits = self.quant.bits(self.synthesis, noise=temperature is not None)
@@ -253,8 +289,9 @@ class GridTrainable(nn.Module):
         """The training-time estimate of what the group's chunk holds: the rounded latents of every
         level under the context model, and the synthesis (a step's figure covers only its crop)."""
         with torch.no_grad():
-            bits = sum(float(region_bits(torch.round(y), (0, y.shape[1], 0, y.shape[2]), (0, 0), self.context))
-                       for y in self.latents)
+            bits = sum(float(region_bits(torch.round(y), (0, y.shape[0], 0, y.shape[1], 0, y.shape[2]), (0, 0, 0),
+                                         self.context, k))
+                       for k, y in enumerate(self.latents))
             return bits + float(self.quant.bits(self.synthesis, noise=False))
 
     def latent_codes(self) -> list[np.ndarray]:
@@ -316,7 +353,8 @@ class GridEncoder:
         opt = torch.optim.Adam([{"params": list(model.latents), "base": LATENT_LR}, {"params": nets, "base": LR}])
         torch.manual_seed(self.enc.seed * 1000 + g)
         rng = np.random.default_rng(self.enc.seed * 1000 + g)
-        ch, cw = crop_size(self.height, self.width)
+        cf, ch, cw = crop_size(self.height, self.width, count)
+        starts: list[int] = []
         start, done, stopped, bpp_value, mse_avg = time.perf_counter(), 0, "steps", 0.0, None
         desc = f"grid group {g + 1}/{self.groups}"
         with tqdm(total=steps, desc=desc, unit="step", disable=not self.enc.progress, leave=False) as bar:
@@ -327,10 +365,14 @@ class GridEncoder:
                     TEMPERATURE[0] + (TEMPERATURE[1] - TEMPERATURE[0]) * progress / soft_end)
                 for group in opt.param_groups:
                     group["lr"] = group["base"] * lr_factor(progress, WARMUP)
-                crop = Crop(int(rng.integers(0, self.height - ch + 1)), int(rng.integers(0, self.width - cw + 1)),
-                            ch, cw)
+                if not starts:  # a new epoch: every window of frames once, in a random order
+                    starts = [int(s) for s in rng.permutation(crop_starts(count, cf))]
+                first = starts.pop()
+                crop = Crop(first, cf, int(rng.integers(0, self.height - ch + 1)),
+                            int(rng.integers(0, self.width - cw + 1)), ch, cw)
                 pred, bpp = model(count, crop, temperature)
-                mse = F.mse_loss(pred, target[:, :, crop.top : crop.top + ch, crop.left : crop.left + cw])
+                mse = F.mse_loss(pred, target[first : first + cf, :, crop.top : crop.top + ch,
+                                              crop.left : crop.left + cw])
                 loss = mse + self.lmbda * bpp
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -363,13 +405,13 @@ class GridEncoder:
         synthesis_codes = [q.codes.astype(np.int64) for q in quantized]
         steps = np.asarray([float(q.scales[0]) for q in quantized], dtype=np.float32)
         integer = IntegerContext.from_codes(SCHEMES[self.config.scheme], context_codes, self.config.ctx_hidden,
-                                            self.config.ctx_layers)
+                                            self.config.ctx_layers, self.config.bias_levels)
         record = GridRecord(
             steps=trained.steps,
             synthesis_steps=steps if g == 0 else None,
             synthesis=tuple(_residual(synthesis_codes, self.prev_synthesis)),
             context=tuple(_residual(context_codes, self.prev_context)),
-            levels=tuple(encode_level(codes, integer) for codes in latents),
+            levels=tuple(encode_level(codes, integer, k) for k, codes in enumerate(latents)),
         )
         if g == 0:
             self.synthesis_steps = steps
