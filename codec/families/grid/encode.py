@@ -58,9 +58,8 @@ LR = 1e-2
 LATENT_LR = 1e-1
 #: Pixels a training step sees: whole frames of the group where a frame holds fewer (as many as
 #: fit), else a window of one frame; steps cost about the same on any frame size. One frame a step
-#: updates the levels shared by several frames on every step, where a window of every frame
-#: reached each latent in a few steps of ten on 640x272 (measured: about half the bits at 1-1.5
-#: dB more on bikes; docs/grid.md).
+#: updates the levels shared by several frames on every step, where a small window of every frame
+#: reached each latent in about one step of seven on 640x272 (docs/grid.md).
 STEP_PIXELS = 160 * 160 * 8
 WARMUP = 0.05
 #: Share of a group's steps trained on hard-rounded latents at the end.
