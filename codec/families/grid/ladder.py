@@ -1,8 +1,9 @@
 """grid's quality ladder (:mod:`codec.tools.ladder`): ``--quality`` 1..8 as (the synthesis's hidden
 channels, lambda, the first group's steps; later groups train ``encode.LATER_STEPS_FRACTION`` of
 it). The levels move lambda over a factor of 60 (with whole-frame training steps the rate follows
-lambda; measured by scripts/bench_rd.py, docs/grid.md), and the steps stay within about ten minutes of one CPU thread on 64 frames of 640x272 (8 groups: 4.5 x
-the first group's steps at 0.2 to 0.3 s a step)."""
+lambda; measured by scripts/bench_rd.py, docs/grid.md), and the steps stay within about ten
+minutes of one CPU thread on 64 frames of 640x272 (8 groups: 4.5 x the first group's steps at 0.2
+to 0.3 s a step)."""
 
 from codec.tools.ladder import Ladder, Rung
 
