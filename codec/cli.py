@@ -124,7 +124,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from codec.inspect import describe_stream, verify_stream
+    from codec.streaminfo import describe_stream, verify_stream
     from codec.weights import use
 
     if args.weights:
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         if command and command[0] in plugins:
             return plugins[command[0]].load()(argv[int(debug) + 1:])
         if command == ["pretrain"]:
-            from codec.pretrain.cli import main as pretrain_main
+            from codec.families.teconerv.pretrain.cli import main as pretrain_main
 
             return pretrain_main(argv[int(debug) + 1:])
         parser = build_parser()

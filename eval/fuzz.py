@@ -258,7 +258,7 @@ def decode_case(path: str) -> str:
     import codec
     from codec.config import MAX_DECODE_PIXELS
     from codec.errors import ConfigError
-    from codec.inspect import describe_stream
+    from codec.streaminfo import describe_stream
 
     describe_stream(path)
     with codec.open(path, device="cpu") as coded:

@@ -4,6 +4,7 @@ same byte for byte.
 
     python scripts/same_bytes.py --json before.json          # on the old tree
     python scripts/same_bytes.py --compare before.json       # on the new one: exit 1 on a difference
+    python scripts/same_bytes.py --compare before.json --only "grid|teconerv"   # some cases only
 
 It drives the ``inrv`` command line (the interface both sides of a restructuring share).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,14 +33,18 @@ CASES: dict[str, list[str]] = {
     "nirvana-cuts": ["--model", "nirvana", "--steps", "30", "--gop", "6", "--scene-cut", "40"],
     "grid": ["--model", "grid", "--steps", "20"],
     "grid-checkerboard-gop4": ["--model", "grid", "--steps", "20", "--gop", "4", "--context", "checkerboard"],
+    "teconerv": ["--model", "teconerv"],
+    "teconerv-finetune-key": ["--model", "teconerv", "--finetune", "5", "--key-interval", "2", "--quality", "6"],
 }
 FRAMES = (8, 24)
 
 
-def run(src: Path, work: Path) -> dict[str, str]:
+def run(src: Path, work: Path, only: str | None = None) -> dict[str, str]:
     hashes = {}
     for frames in FRAMES:
         for name, options in CASES.items():
+            if only is not None and not re.search(only, name):
+                continue
             out = work / f"{name}-{frames}.inrv"
             cmd = [sys.executable, "-m", "codec.cli", "encode", str(src), "-o", str(out), "--frames",
                    f"0:{frames}", "--threads", "1", "--seed", "0", "--quiet", *options]
@@ -53,16 +59,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, help="save the hashes here")
     ap.add_argument("--compare", type=Path, help="hashes saved earlier: report every difference")
+    ap.add_argument("--only", metavar="REGEX", help="run only the cases whose name matches (e.g. 'grid|teconerv')")
     args = ap.parse_args()
     from codec.video import sample_clip
 
     with tempfile.TemporaryDirectory() as tmp:
-        hashes = run(sample_clip("carphone"), Path(tmp))
+        hashes = run(sample_clip("carphone"), Path(tmp), args.only)
     if args.json:
         args.json.write_text(json.dumps(hashes, indent=1) + "\n")
     if args.compare:
         before = json.loads(args.compare.read_text())
-        differ = sorted(k for k in before.keys() | hashes.keys() if before.get(k) != hashes.get(k))
+        keys = hashes.keys() if args.only else before.keys() | hashes.keys()
+        differ = sorted(k for k in keys if before.get(k) != hashes.get(k))
         print("identical" if not differ else f"{len(differ)} differ: {', '.join(differ)}")
         return 1 if differ else 0
     return 0

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from codec.device import autocast
 from codec.errors import ConfigError, InrvError
-from codec.tools.fitted import LOSSES
+from codec.tools.fitoptions import LOSSES
 
 #: Weight of the spectrum term of the ``l1-ssim-fft`` loss (see :func:`spectrum_l1`).
 SPECTRUM_WEIGHT = 1.0

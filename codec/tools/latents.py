@@ -30,7 +30,7 @@ from torch.func import functional_call
 from bitstream.payloads import MAX_CODE, LayerDecoder, kernel_taps
 from codec.tools import rate
 from codec.tools.qat import initial_log_step, round_ste
-from codec.tools.weights import apply_kernel
+from codec.tools.dequantize import apply_kernel
 
 INTER_INIT_SCALE = 1.0
 #: A later group trains each tensor's residual in units of RESIDUAL_SPREAD times the spread

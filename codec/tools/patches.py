@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from codec.device import autocast
-from codec.tools.weights import to_uint8
+from codec.tools.dequantize import to_uint8
 
 #: Pixels per frame a render batch covers (64 patches of 16 x 16, 256 of 8 x 8). With a fixed 64
 #: patches, 8-pixel patches rendered in batches a quarter this size: bikes 640x272 at patch 8 then

@@ -26,7 +26,7 @@ from codec.registry import get_family
 from codec.tools.blocks import TRUNK_BITS, TRUNK_NERVPP, TRUNK_SFT, TRUNK_SIN
 from codec.tools.fit import distortion, multiscale_ssim
 from codec.tools.sizing import count_params
-from codec.tools.whole import PRESETS
+from codec.tools.wholeclip import PRESETS
 from codec.video import write_video
 from tests.codec.make_golden import golden_paths
 from tests.codec.test_contract import training_modules_loaded_by_decoding

@@ -32,7 +32,7 @@ from bitstream import BitstreamError, StreamReader, encode_stream
 from bitstream.container import MAX_CONFIG_BYTES
 from codec.config import EncodeConfig
 from codec.errors import ConfigError
-from codec.inspect import describe_stream
+from codec.streaminfo import describe_stream
 from codec.metrics import psnr_rgb
 from codec.registry import families, family_names, get_family
 from codec.video import open_video

@@ -34,7 +34,7 @@ from codec.families.grid.context import (
 from codec.families.grid.config import CONTEXTS as SCHEMES_ORDER
 from codec.families.grid.encode import ContextNet, Crop, GridTrainable, laplace_bits, region_bits, soft_round
 from codec.families.grid.net import decoder_macs, upsample
-from codec.inspect import describe_stream
+from codec.streaminfo import describe_stream
 
 
 def config(**kw) -> GridConfig:

@@ -98,7 +98,7 @@ def _ladder(family):
 def test_quality_chooses_size_lambda_and_epochs_together(family):
     """A higher level trains a bigger network with a smaller lambda for more steps; each part can
     be given instead by its own option."""
-    from codec.tools.fitted import quality_rung, rate_lambda, size_density
+    from codec.tools.fitoptions import quality_rung, rate_lambda, size_density
 
     fam, geometry = get_family(family), Geometry(176, 144, 32, 25)
     low, high = (EncodeConfig.of(model=family, quality=q) for q in (2, 7))
@@ -111,7 +111,7 @@ def test_quality_chooses_size_lambda_and_epochs_together(family):
     assert fam.ladder_steps(rl.length, 64) == pytest.approx(2 * fam.ladder_steps(rl.length, 32), abs=1)
     given = EncodeConfig.of(model=family, quality=7, lmbda=0.05, preset="xs")
     assert rate_lambda(given, rh) == 0.05 and size_density(given.options, rh) is None
-    from codec.tools.whole import PRESETS
+    from codec.tools.wholeclip import PRESETS
 
     xs = count_params(fam.build_net(fam.make_config(given, geometry), geometry))
     assert xs <= PRESETS["xs"] < sizes[1]

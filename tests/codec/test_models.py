@@ -19,7 +19,7 @@ from codec.tools.fit import FitConfig, fit
 from codec.tools.blocks import base_grid, plan_strides
 from codec.families.hnerv.config import HnervConfig
 from codec.families.nerv.config import NervConfig
-from codec.tools.whole import PRESETS
+from codec.tools.wholeclip import PRESETS
 from codec.tools.qat import TensorQuantizer
 from codec.registry import FAMILY_IDS, family_by_id, family_names, get_family
 

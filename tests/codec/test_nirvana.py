@@ -16,7 +16,7 @@ from codec.config import EncodeConfig
 from codec.errors import ConfigError
 from bitstream.payloads import CHUNK_GROUP
 from codec.family import Geometry
-from codec.inspect import describe_stream
+from codec.streaminfo import describe_stream
 from codec.metrics import psnr_rgb
 from codec.families.nirvana import config as nirvana_config
 from codec.families.nirvana import decode as nirvana_decode
@@ -24,7 +24,7 @@ from codec.tools import latents as residual
 from codec.tools.patches import PatchGrid
 from bitstream.payloads import FLAG_BARE, FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LayerDecoder, read_group, write_group
 from codec.tools.latents import LatentNetwork, LatentTensor
-from codec.tools.weights import layer_weights
+from codec.tools.dequantize import layer_weights
 from codec.registry import get_family
 from codec.video import open_video, write_video
 from tests.codec.sources import RecordingSource

@@ -13,7 +13,7 @@ from bitstream import BitstreamError, StreamReader, encode_stream
 from codec.config import EncodeConfig
 from codec.errors import ConfigError
 from codec.family import Geometry
-from codec.inspect import describe_stream
+from codec.streaminfo import describe_stream
 from codec.metrics import psnr_rgb
 from codec.families.nirvana import encode as nirvana
 from codec.families.nirvana.config import CUT_PSNR

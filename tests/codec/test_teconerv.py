@@ -15,11 +15,11 @@ import torch
 import codec
 from codec.config import EncodeConfig
 from codec.errors import ConfigError
-from codec.families.teconerv import weights as tw
+from codec.families.teconerv import pretrained as tw
 from codec.families.teconerv.hyper import HyperNet, HyperSpec
 from codec.families.teconerv.net import HypoNet, HypoSpec
-from codec.pretrain.corpus import CorpusError, CorpusFile, fetch
-from codec.pretrain.train import PretrainConfig, pretrain, setup, train_step
+from codec.families.teconerv.pretrain.corpus import CorpusError, CorpusFile, fetch
+from codec.families.teconerv.pretrain.train import PretrainConfig, pretrain, setup, train_step
 from codec.tools.tubelets import TubeletGrid
 from codec.video import open_video, write_video
 

@@ -118,7 +118,7 @@ class FakeCodec:
         import codec.registry as registry
         import eval.methods
         from codec.family import Family
-        from codec.tools.fitted import FitOptions
+        from codec.tools.fitoptions import FitOptions
 
         class FakeFamily(Family):
             name, family_id, options_cls = "fake", FAKE_ID, FitOptions

@@ -34,7 +34,7 @@ from codec.families.grid.config import (
     GridOptions,
 )
 from codec.families.grid.ladder import LADDER
-from codec.tools.fitted import quality_rung, size_density
+from codec.tools.fitoptions import quality_rung, size_density
 
 #: Fixed shapes of the networks (measured choices are in docs/grid.md).
 LAYERS = 2

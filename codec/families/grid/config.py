@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from codec.configio import trailing
 from codec.options import option
-from codec.tools.fitted import FitOptions
+from codec.tools.fitoptions import FitOptions
 
 MAX_GOP = 64
 DEFAULT_GOP = 8

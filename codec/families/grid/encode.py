@@ -49,7 +49,7 @@ from codec.families.grid.net import (
 from codec.metrics import psnr_rgb
 from codec.results import GroupResult
 from codec.tools.fit import lr_factor
-from codec.tools.fitted import quality_rung, rate_lambda, step_limit
+from codec.tools.fitoptions import quality_rung, rate_lambda, step_limit
 from codec.tools.groups import budget_share
 from codec.tools.qat import NetworkQuantizer, round_ste
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from codec.families.grid.config import GridConfig
 from codec.families.grid.context import SCHEMES, context_shapes
-from codec.tools.weights import to_uint8
+from codec.tools.dequantize import to_uint8
 
 
 def level_shapes(config: GridConfig, frames: int, height: int, width: int) -> list[tuple[int, int, int]]:

@@ -25,9 +25,9 @@ from codec.families.hnerv.ladder import LADDER
 from codec.families.hnerv.config import HnervConfig
 from codec.families.hnerv.net import HnervDecoderNet
 from codec.tools.blocks import base_grid, plan_strides, stage_channels
-from codec.tools.fitted import MAX_PARAMS
-from codec.tools.weights import dequantize
-from codec.tools.whole import WholeVideoFamily, find_chunk
+from codec.tools.fitoptions import MAX_PARAMS
+from codec.tools.dequantize import dequantize
+from codec.tools.wholeclip import WholeVideoFamily, find_chunk
 
 
 class HnervFamily(WholeVideoFamily):

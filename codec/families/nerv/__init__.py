@@ -19,7 +19,7 @@ from codec.families.nerv.ladder import LADDER
 from codec.families.nerv.config import NervConfig
 from codec.families.nerv.net import NervNet
 from codec.tools.blocks import pe_levels_for, plan_strides, stage_channels
-from codec.tools.whole import WholeVideoFamily
+from codec.tools.wholeclip import WholeVideoFamily
 
 
 class NervFamily(WholeVideoFamily):

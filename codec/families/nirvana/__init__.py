@@ -47,7 +47,7 @@ from codec.families.nirvana.config import (
 from codec.families.nirvana.ladder import LADDER
 from codec.families.nirvana.net import NirvanaNet
 from codec.tools.blocks import pe_levels_for
-from codec.tools.fitted import quality_rung, size_density
+from codec.tools.fitoptions import quality_rung, size_density
 from codec.tools.patches import PatchGrid
 from codec.tools.sizing import config_for_budget, param_budget
 

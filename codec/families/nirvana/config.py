@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from codec.options import option
-from codec.tools.fitted import FitOptions
+from codec.tools.fitoptions import FitOptions
 
 MAX_GOP = 64
 MAX_PATCH = 256

@@ -26,7 +26,7 @@ from codec.families.nirvana.config import MAX_DECODE_VALUES, NirvanaConfig
 from codec.families.nirvana.net import NirvanaNet
 from codec.tools.patches import PatchGrid, render_patches
 from codec.tools.sizing import checked_shell
-from codec.tools.weights import layer_weights
+from codec.tools.dequantize import layer_weights
 
 
 class NirvanaDecoder(Decoder):
@@ -96,7 +96,7 @@ class NirvanaDecoder(Decoder):
 
     def load(self) -> None:
         """Set the network to the current latents: ``scale * (M code) + shift`` in float32
-        (:func:`codec.tools.weights.layer_weights`; ``M`` only for convs with a kernel map)."""
+        (:func:`codec.tools.dequantize.layer_weights`; ``M`` only for convs with a kernel map)."""
         assert self.decoders is not None
         with torch.no_grad():
             for p, codes, decoder in zip(self.net.parameters(), self.codes, self.decoders):

@@ -26,7 +26,7 @@ from codec.families.nirvana.net import NirvanaNet
 from codec.metrics import psnr_rgb
 from codec.results import GroupResult
 from codec.tools.fit import FitConfig, fit
-from codec.tools.fitted import quality_rung, rate_lambda, step_limit
+from codec.tools.fitoptions import quality_rung, rate_lambda, step_limit
 from codec.tools.groups import FrameGroup, budget_share, read_groups
 from codec.tools.latents import LatentNetwork
 from codec.tools.patches import PatchGrid, render_patches

@@ -35,7 +35,7 @@ class TeconervFamily(Family):
     summary = "a pretrained hypernetwork predicts the networks in a forward pass: seconds, not minutes"
 
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> TeconervConfig:
-        from codec.families.teconerv.weights import default_path, load
+        from codec.families.teconerv.pretrained import default_path, load
         from codec.weights import use
 
         path = Path(enc.options.weights) if enc.options.weights else default_path()

@@ -19,9 +19,9 @@ from codec.device import autocast
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.teconerv.config import TeconervConfig
 from codec.families.teconerv.net import HypoSpec
-from codec.families.teconerv.weights import Weights, load_id
+from codec.families.teconerv.pretrained import Pretrained, load_id
 from codec.tools.tubelets import TubeletGrid
-from codec.tools.weights import to_uint8
+from codec.tools.dequantize import to_uint8
 
 #: A stream whose segments would hold more modulation values than this is refused before anything
 #: is allocated (2^27: 1080p at the default tubelets needs about 1.1 million).
@@ -35,7 +35,7 @@ def segment_shapes(hypo: HypoSpec, count: int) -> list[tuple[int, int, int]]:
     return [(count, n, row) for n, row in hypo.mod_shapes]
 
 
-def check_weights(config: TeconervConfig, weights: Weights) -> None:
+def check_weights(config: TeconervConfig, weights: Pretrained) -> None:
     hypo = weights.hypo
     if (config.frames, config.tile_h, config.tile_w) != (hypo.frames, hypo.height, hypo.width):
         raise BitstreamError(f"the stream's segments ({config.frames} frames of {config.tile_w}x{config.tile_h} "

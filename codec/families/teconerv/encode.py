@@ -22,7 +22,7 @@ from codec.config import EncodeConfig
 from codec.families.teconerv.config import STEP_SCALES, TeconervConfig
 from codec.families.teconerv.decode import check_weights, segment_shapes
 from codec.families.teconerv.hyper import HyperNet, HyperSpec
-from codec.families.teconerv.weights import Weights, load_id
+from codec.families.teconerv.pretrained import Pretrained, load_id
 from codec.family import ChunkSink, FamilyStats, FrameSource
 from codec.results import GroupResult
 from codec.tools.tubelets import TubeletGrid
@@ -33,7 +33,7 @@ PREDICT_BATCH = 32
 FINETUNE_LR = 0.5
 
 
-def hypernet(weights: Weights, device: torch.device) -> HyperNet:
+def hypernet(weights: Pretrained, device: torch.device) -> HyperNet:
     net = HyperNet(HyperSpec(**weights.hyper), weights.hypo)
     net.load_state_dict(weights.hyper_state)
     return net.to(device).eval()

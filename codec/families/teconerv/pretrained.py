@@ -29,7 +29,7 @@ DEFAULT_ID = "bbc74aea84f79693"
 
 
 @dataclass(frozen=True)
-class Weights:
+class Pretrained:
     """A loaded weights file."""
 
     id: bytes
@@ -47,7 +47,7 @@ class Weights:
 
 
 @lru_cache(maxsize=4)
-def _load(path: Path, wid: bytes) -> Weights:
+def _load(path: Path, wid: bytes) -> Pretrained:
     try:
         doc = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -55,7 +55,7 @@ def _load(path: Path, wid: bytes) -> Weights:
         if doc.get("version") != VERSION:
             raise ValueError(f"weights format version {doc.get('version')}, this inrv reads {VERSION}")
         hypo = HypoSpec.from_dict(doc["hypo"])
-        weights = Weights(wid, path, hypo, dict(doc["hyper"]), doc["hypo_state"], doc["hyper_state"],
+        weights = Pretrained(wid, path, hypo, dict(doc["hyper"]), doc["hypo_state"], doc["hyper_state"],
                           dict(doc.get("training", {})))
         HypoNet(hypo).load_state_dict(weights.hypo_state)  # shapes checked now, not at decode
     except ConfigError:
@@ -65,13 +65,13 @@ def _load(path: Path, wid: bytes) -> Weights:
     return weights
 
 
-def load(path: str | os.PathLike) -> Weights:
+def load(path: str | os.PathLike) -> Pretrained:
     """The weights file at ``path``."""
     path = Path(path)
     return _load(path.resolve(), file_id(path))
 
 
-def load_id(wid: bytes) -> Weights:
+def load_id(wid: bytes) -> Pretrained:
     """The weights a stream names (ConfigError naming them when they are not installed)."""
     return load(find(wid, PREFIX))
 

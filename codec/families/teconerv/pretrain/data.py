@@ -47,7 +47,7 @@ def video_files(data: str | os.PathLike) -> list[Path]:
     """The videos of a folder (sorted, recursively) or of a corpus manifest (fetched into the cache)."""
     path = Path(data)
     if path.is_file() and path.suffix == ".json":
-        from codec.pretrain.corpus import fetch, load_manifest
+        from codec.families.teconerv.pretrain.corpus import fetch, load_manifest
 
         return fetch(load_manifest(path))
     if path.is_dir():

@@ -3,6 +3,6 @@
 Nothing here is imported by encoding or decoding a stream.
 """
 
-from codec.pretrain.train import PretrainConfig, PretrainResult, pretrain
+from codec.families.teconerv.pretrain.train import PretrainConfig, PretrainResult, pretrain
 
 __all__ = ["PretrainConfig", "PretrainResult", "pretrain"]

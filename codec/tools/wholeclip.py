@@ -30,11 +30,11 @@ from codec.device import autocast
 from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
 from codec.options import option
 from codec.tools.blocks import TRUNK_NERVPP, TRUNK_SFT, TRUNK_SIN
-from codec.tools.fitted import (LOSSES, MAX_PARAMS, FitOptions, quality_rung, rate_lambda, size_density,
+from codec.tools.fitoptions import (LOSSES, MAX_PARAMS, FitOptions, quality_rung, rate_lambda, size_density,
                                 step_limit)
 from codec.tools.ladder import Ladder
 from codec.tools.sizing import checked_shell, config_for_budget, param_budget
-from codec.tools.weights import check_shapes, load_quantized, to_uint8
+from codec.tools.dequantize import check_shapes, load_quantized, to_uint8
 
 #: Named sizes: total stored values (weights + biases), as a parameter budget.
 PRESETS: dict[str, int] = {

@@ -1,6 +1,6 @@
 """``inrv pretrain``: train the teconerv hypernetwork on a folder of videos or a corpus manifest.
 
-On several processes: ``torchrun --nproc-per-node N -m codec.pretrain DATA --out DIR`` (gloo on
+On several processes: ``torchrun --nproc-per-node N -m codec.cli pretrain DATA --out DIR`` (gloo on
 CPUs, nccl on GPUs); the arguments are the same.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from codec.pretrain.train import PretrainConfig, pretrain
+from codec.families.teconerv.pretrain.train import PretrainConfig, pretrain
 
 
 def build_parser() -> argparse.ArgumentParser:

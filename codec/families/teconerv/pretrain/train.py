@@ -11,7 +11,7 @@ CPU, nccl on GPUs): each process draws its own ``batch`` tubelets, gradients are
 step's samples come from a generator seeded by ``(seed, rank, step)``, and the checkpoint holds
 the networks, Adam's state and the step, so a run killed and resumed reaches the same state as
 one that was not. Rank 0 writes ``checkpoint.pt`` every ``checkpoint_every`` steps (atomically),
-``log.jsonl`` and, at the end, the weights file (:mod:`codec.families.teconerv.weights`).
+``log.jsonl`` and, at the end, the weights file (:mod:`codec.families.teconerv.pretrained`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from torch import nn
 from codec.errors import ConfigError
 from codec.families.teconerv.hyper import HyperNet, HyperSpec
 from codec.families.teconerv.net import HypoNet, HypoSpec
-from codec.pretrain.corpus import MANIFEST
+from codec.families.teconerv.pretrain.corpus import MANIFEST
 
 CHECKPOINT = "checkpoint.pt"
 #: Subfolder of a run that receives the weights at the end of stage 1 (the coherence ablation).
@@ -225,7 +225,7 @@ def setup(config: PretrainConfig) -> tuple[Pretrainable, torch.optim.Optimizer, 
 def pretrain(config: PretrainConfig) -> PretrainResult:
     """Run (or resume) pretraining; on several processes when started by ``torchrun``."""
     from codec.device import configure_threads
-    from codec.pretrain.data import TubeletSampler, prepare, video_files
+    from codec.families.teconerv.pretrain.data import TubeletSampler, prepare, video_files
 
     started_here = False
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
@@ -325,13 +325,13 @@ def _loop(config, model, net, optimizer, sampler, step, out, rank, world, device
 
 def export(config: PretrainConfig, model: Pretrainable, step: int, sub: str = "") -> Path:
     """The weights file of a run at ``step``, in its folder (or the subfolder ``sub``)."""
-    from codec.families.teconerv import weights
+    from codec.families.teconerv import pretrained
 
     run_only = ("hypo", "hyper", "out", "cache", "progress", "time_limit", "checkpoint_every", "device", "workers")
     training = {k: v for k, v in asdict(config).items() if k not in run_only}
     training["step"] = step
     training["data"] = Path(config.data).name
-    return weights.save(Path(config.out) / sub, config.hypo, config.hyper.as_dict(), model.hypo.state_dict(),
+    return pretrained.save(Path(config.out) / sub, config.hypo, config.hyper.as_dict(), model.hypo.state_dict(),
                         model.hyper.state_dict(), training)
 
 
