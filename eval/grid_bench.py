@@ -1,4 +1,4 @@
-"""The ``grid`` family's own measurements (``scripts/bench_grid.py``, issue 22): the decoder's cost
+"""The ``grid`` family's own measurements (``scripts/bench_grid.py``, docs/grid.md): the decoder's cost
 in multiply-adds per pixel (counted from the network shapes), training steps per second against
 hnerv on the same clip and thread count, and the context schemes against each other (bits and
 decoding speed of written files). Every rate is a file's size, every PSNR measured on frames

@@ -32,7 +32,7 @@ from eval.plots import Curve, TimeCurve, rd_plot, time_plot
 #: Model sizes of the default time-vs-PSNR sweeps: a larger size may reach a high PSNR first
 #: (carphone: nerv m and nirvana l from 27.9 dB up), so each family is timed at its fastest.
 DEFAULT_SPEED_PRESETS = {"nerv": "s,m", "nirvana": "s,m,l"}
-#: The issue's goal for nerv / nirvana encode time at matched PSNR (the paper: 12x on UVG, GPUs):
+#: The goal set for nerv / nirvana encode time at matched PSNR (the paper: 12x on UVG, GPUs):
 #: the speed plots draw a line at this many times nirvana's time at its fastest size.
 SPEED_GOAL = 5.0
 

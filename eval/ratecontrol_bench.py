@@ -1,4 +1,4 @@
-"""Rate control measured (``scripts/bench_ratecontrol.py``, issue 21): each clip encoded with
+"""Rate control measured (``scripts/bench_ratecontrol.py``): each clip encoded with
 ``--target-bpp`` and ``--target-psnr`` targets (:mod:`codec.ratecontrol`), one CPU thread per
 encode, and what the file hit: asked, hit, the miss (relative for bpp, dB for PSNR), the level
 chosen, the probes and the seconds spent in probes and in all. Points are appended to a JSON-lines

@@ -1,4 +1,4 @@
-"""The rate-distortion benchmark behind ``scripts/bench_rd.py`` (issue 21): every fitting family at
+"""The rate-distortion benchmark behind ``scripts/bench_rd.py``: every fitting family at
 its quality levels against x264 / x265 medium and SVT-AV1 on a few clips, through the ``inrv eval``
 machinery (:func:`eval.sweep.run_sweep` for the points, :func:`eval.report.build_report` for the
 plots and the Markdown report), then per clip and family: BD-rate on PSNR-RGB against x264-medium
@@ -44,7 +44,7 @@ __all__ = [
 
 #: The dataset label of the result files (``OUT/results/rd/...``).
 DATASET = "rd"
-#: The issue's clips: bigbuckbunny (1280x720) halved to 640x360.
+#: The full run's clips (docs/quality.md): bigbuckbunny (1280x720) halved to 640x360.
 DEFAULT_CLIPS = "carphone:120,bikes:64,bigbuckbunny:64/2"
 DEFAULT_FAMILIES = "nerv,hnerv,nirvana"
 DEFAULT_ANCHORS = "x264-medium,x265-medium,svtav1"

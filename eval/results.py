@@ -1,7 +1,7 @@
 """Result files: one JSON per (dataset, sequence, method), written atomically after every point, and
 one per (dataset, method) with the curve averaged over sequences.
 
-Shape (DESIGN.md)::
+Shape (every method's file, inrv and the anchors alike, as docs/eval.md describes it)::
 
     {"name": "x265-medium", "description": "...",
      "results": {"bpp": [...], "psnr-rgb": [...], "psnr-yuv": [...], "ms-ssim": [...],

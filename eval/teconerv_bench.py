@@ -21,7 +21,7 @@ from codec.video import open_video
 from eval import codec_bench as cb
 from eval.datasets import folder_sources, prepare
 
-#: The issue's goal: at least this many times faster than the fastest fitted family ...
+#: teconerv's goal (docs/teconerv.md): at least this many times faster than the fastest fitted family ...
 SPEED_GOAL = 100.0
 #: ... at no more than this many dB lower PSNR.
 PSNR_SLACK = 1.5

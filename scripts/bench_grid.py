@@ -1,4 +1,4 @@
-"""The grid family's own measurements (issue 22): decoder cost, training speed against hnerv, and the
+"""The grid family's own measurements (docs/grid.md): decoder cost, training speed against hnerv, and the
 context schemes (checkerboard against causal).
 
     python scripts/bench_grid.py                       # all three, about 15 minutes on one thread

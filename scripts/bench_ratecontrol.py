@@ -1,4 +1,4 @@
-"""Rate control, targets asked against what the file hit (issue 21): each clip and family encoded
+"""Rate control, targets asked against what the file hit (docs/quality.md): each clip and family encoded
 with every --targets entry (``bpp=B`` is --target-bpp B, ``psnr=D`` is --target-psnr D), one CPU
 thread per encode; prints asked, hit, the miss (relative for bpp, dB for PSNR), the level chosen,
 the probe fits and the seconds (probes, and probes plus the full fit).

@@ -1,4 +1,4 @@
-"""Rate-distortion benchmark of the fitting families against conventional encoders (issue 21).
+"""Rate-distortion benchmark of the fitting families against conventional encoders (docs/quality.md).
 
 Encodes each clip with every family (nerv, hnerv, nirvana) at its quality levels 1..8 (the family's
 quality ladder, with the ladder's own training lengths) and with x264-medium, x265-medium and
@@ -9,7 +9,7 @@ range; then one summary line per family (its worst clip's ratio). The RD plots a
 OUT/plots/rd/ and the full report into OUT/report.md. Every rate is a written file's size and every
 quality is measured on the frames decoded from it; nothing is asserted.
 
-The issue's full run (hours to days on one thread per encode; the defaults are these values):
+The full run (hours to days on one thread per encode; the defaults are these values):
 
     python scripts/bench_rd.py --clips carphone:120,bikes:64,bigbuckbunny:64/2 \\
         --families nerv,hnerv,nirvana --qualities 1..8 --anchors x264-medium,x265-medium,svtav1 \\
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per inrv encode (default 1)")
     ap.add_argument("--device", default="cpu", help="device of the inrv encodes (cpu, cuda, auto)")
     ap.add_argument("--steps", type=int, default=None,
-                    help="training steps for every level: for smoke runs only; the issue's measurement uses "
+                    help="training steps for every level: for smoke runs only; the full measurement uses "
                          "the ladder's lengths")
     ap.add_argument("--baseline", default=None, metavar="KEY:VALUE,...",
                     help="also run each family at these fixed options (e.g. preset:s,steps:1500: one network "
