@@ -124,3 +124,57 @@ def save(path: Path, rows: list) -> None:
     with path.open("a") as f:
         for row in rows:
             f.write(json.dumps({"kind": type(row).__name__, **asdict(row)}) + "\n")
+
+
+_KINDS = {cls.__name__: cls for cls in (Cost, StepRate, SchemePoint)}
+
+
+def load(path: Path) -> list:
+    """The rows :func:`save` appended to ``path`` (none when it does not exist)."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            data = json.loads(line)
+            rows.append(_KINDS[data.pop("kind")](**data))
+    return rows
+
+
+def cost_table(rows: list) -> str:
+    head = f"{'clip':<20} {'size':>9} {'total':>7} {'synth':>6} {'upsamp':>6} {'context':>7} {'latents/px':>10}"
+    return "\n".join([head] + [
+        f"{c.clip:<20} {c.width:>4}x{c.height:<4} {c.total:>7.0f} {c.synthesis:>6.0f} {c.upsampling:>6.0f} "
+        f"{c.context:>7.0f} {c.latents_per_pixel:>10.3f}" for c in rows if isinstance(c, Cost)])
+
+
+def speed_table(rows: list) -> str:
+    head = f"{'clip':<12} {'family':<7} {'s/step':>8} {'steps/s':>8} {'pixels/step':>12} {'Mpixel-steps/s':>15}"
+    return "\n".join([head] + [
+        f"{r.clip:<12} {r.family:<7} {r.seconds_per_step:>8.3f} {1 / r.seconds_per_step:>8.2f} "
+        f"{r.pixels_per_step:>12.0f} {r.pixel_steps_per_second / 1e6:>15.3f}" for r in rows if isinstance(r, StepRate)])
+
+
+def scheme_table(rows: list) -> str:
+    head = f"{'clip':<12} {'scheme':<13} {'bytes':>8} {'bpp':>8} {'PSNR':>7} {'latent bytes':>13} {'decode fps':>11}"
+    return "\n".join([head] + [
+        f"{p.clip:<12} {p.scheme:<13} {p.bytes:>8} {p.bpp:>8.4f} {p.psnr:>7.2f} {p.latent_bytes:>13} "
+        f"{p.decode_fps:>11.1f}" for p in rows if isinstance(p, SchemePoint)])
+
+
+def write_report(path: Path, rows: list, command: str) -> Path:
+    """``report.md`` of the saved rows (:mod:`eval.benchreport`): each kind of row that is there."""
+    from eval.benchreport import Section, write_report as write
+
+    sections = []
+    if any(isinstance(r, Cost) for r in rows):
+        sections.append(Section("Decoder multiply-adds per pixel (grid's defaults)", cost_table(rows),
+                                "Counted from the network shapes: synthesis, trilinear upsampling at 8 per "
+                                "level, context networks per latent."))
+    if any(isinstance(r, StepRate) for r in rows):
+        sections.append(Section("Training speed, one thread", speed_table(rows)))
+    if any(isinstance(r, SchemePoint) for r in rows):
+        sections.append(Section("Context schemes", scheme_table(rows),
+                                "Written files: bytes, bpp, PSNR-RGB of the decoded file, the latents' bytes "
+                                "and the decoding speed."))
+    return write(path, "grid: decoder cost, training speed, context schemes", command, sections)

@@ -83,3 +83,15 @@ def table(points: list[TargetPoint]) -> str:
     head = (f"{'clip':<18} {'family':<8} {'kind':<5} {'asked':>8} {'hit':>9} {'miss':>9} {'level':>6} "
             f"{'prb':>3} {'fit':>3} {'probe s':>7} {'total s':>7}")
     return "\n".join([head] + [line(p) for p in points])
+
+
+def write_report(path: Path, points: list[TargetPoint], command: str) -> Path:
+    """``report.md`` of the saved points (:mod:`eval.benchreport`): the table above."""
+    from eval.benchreport import Section, write_report as write
+
+    note = ("Each clip and family encoded with --target-bpp / --target-psnr, one CPU thread per encode; "
+            "hit is the written file's bpp or its decoded PSNR-RGB; miss relative for bpp, dB for PSNR; "
+            "level the fractional quality level chosen; prb, fit: probe fits and full fits; seconds of "
+            "the probes and of the whole encode.")
+    return write(path, "Rate control: targets asked against what the file hit", command,
+                 [Section("Targets", table(points), note)])

@@ -12,7 +12,9 @@ context schemes (checkerboard against causal).
 * Schemes (--scheme-clip, default carphone:16): grid encoded with each context scheme at one lambda
   and step count; bytes of the file and of its latents, PSNR, and decode fps of the written file.
 
-Rows are appended to --results (JSON lines) when given. The RD bench is scripts/bench_rd.py
+Rows are appended to --results (JSON lines) when given, and every row saved there is written as
+report.md in its folder; --report-only measures nothing and rewrites that report (the saved one:
+--results docs/data/grid/results.jsonl --report-only). The RD bench is scripts/bench_rd.py
 --families grid. The logic is in eval/grid_bench.py.
 """
 
@@ -23,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from eval import grid_bench as gb
+from eval.benchreport import command_line
 from eval.datasets import parse_clips
 from eval.rd_bench import use_threads
 
@@ -38,44 +41,55 @@ def main() -> None:
     ap.add_argument("--scheme-steps", type=int, default=300)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-schemes", action="store_true")
-    ap.add_argument("--results", type=Path, help="append the rows to this JSON-lines file")
+    ap.add_argument("--results", type=Path, help="append the rows to this JSON-lines file; report.md is written "
+                                                 "beside it")
+    ap.add_argument("--report-only", action="store_true",
+                    help="measure nothing: print the rows saved in --results and write its report.md")
     args = ap.parse_args()
+    if args.report_only:
+        if args.results is None:
+            ap.error("--report-only needs --results")
+        rows = gb.load(args.results)
+        tables = (table(rows) for table in (gb.cost_table, gb.speed_table, gb.scheme_table))
+        print("\n\n".join(text for text in tables if "\n" in text))  # the kinds of row saved
+    else:
+        rows = measure(args)
+    if args.results:
+        if not args.report_only:
+            gb.save(args.results, rows)
+            rows = gb.load(args.results)
+        command = command_line("bench_grid.py", ["--results", str(args.results), "--report-only"])
+        print(f"report: {gb.write_report(args.results.parent / 'report.md', rows, command)}")
+
+
+def measure(args: argparse.Namespace) -> list:
+    """Run the measurements the options ask for, printing each table as it completes."""
     use_threads(1)
     rows: list = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print("decoder multiply-adds per pixel (grid defaults)")
-        print(f"{'clip':<20} {'size':>9} {'total':>7} {'synth':>6} {'upsamp':>6} {'context':>7} {'latents/px':>10}")
         for spec, _, geometry in gb.sources(list(parse_clips(args.cost_clips)), work):
-            c = gb.decoder_cost(spec.text, geometry, {})
-            rows.append(c)
-            print(f"{c.clip:<20} {c.width:>4}x{c.height:<4} {c.total:>7.0f} {c.synthesis:>6.0f} {c.upsampling:>6.0f} "
-                  f"{c.context:>7.0f} {c.latents_per_pixel:>10.3f}")
+            rows.append(gb.decoder_cost(spec.text, geometry, {}))
+        print(gb.cost_table(rows))
         if not args.skip_speed:
             short, long = (int(x) for x in args.steps.split(","))
             [(spec, path, geometry)] = gb.sources(list(parse_clips(args.speed_clip)), work)
             print(f"\ntraining speed on {spec.text}, one thread")
-            print(f"{'family':<7} {'s/step':>8} {'steps/s':>8} {'pixels/step':>12} {'Mpixel-steps/s':>15}")
             for family, frames, options in (("grid", 8, {}), ("hnerv", geometry.num_frames,
                                                                {"preset": args.hnerv_preset})):
-                r = gb.step_rate(spec.text, path, family, min(frames, geometry.num_frames), options, short, long, work)
-                rows.append(r)
-                print(f"{family:<7} {r.seconds_per_step:>8.3f} {1 / r.seconds_per_step:>8.2f} "
-                      f"{r.pixels_per_step:>12.0f} {r.pixel_steps_per_second / 1e6:>15.3f}")
+                rows.append(gb.step_rate(spec.text, path, family, min(frames, geometry.num_frames), options, short,
+                                         long, work))
+            print(gb.speed_table(rows))
         if not args.skip_schemes:
             [(spec, path, geometry)] = gb.sources(list(parse_clips(args.scheme_clip)), work)
             print(f"\ncontext schemes on {spec.text}, lambda {args.scheme_lmbda:g}, {args.scheme_steps} steps, "
                   "one thread")
-            print(f"{'scheme':<13} {'bytes':>8} {'bpp':>8} {'PSNR':>7} {'latent bytes':>13} {'decode fps':>11}")
             for scheme in ("checkerboard", "causal"):
-                p = gb.scheme_point(spec.text, path, scheme, geometry.num_frames, args.scheme_lmbda,
-                                    args.scheme_steps, work)
-                rows.append(p)
-                print(f"{scheme:<13} {p.bytes:>8} {p.bpp:>8.4f} {p.psnr:>7.2f} {p.latent_bytes:>13} "
-                      f"{p.decode_fps:>11.1f}")
-    if args.results:
-        gb.save(args.results, rows)
-
+                rows.append(gb.scheme_point(spec.text, path, scheme, geometry.num_frames, args.scheme_lmbda,
+                                            args.scheme_steps, work))
+            print(gb.scheme_table(rows))
+    return rows
 
 if __name__ == "__main__":
     main()

@@ -4,11 +4,12 @@ thread per encode; prints asked, hit, the miss (relative for bpp, dB for PSNR), 
 the probe fits and the seconds (probes, and probes plus the full fit).
 
     python scripts/bench_ratecontrol.py --clips carphone:32,bikes:16,bigbuckbunny:16/2 --families nerv \\
-        --targets bpp=0.05,bpp=0.1,psnr=28,psnr=31 --results docs/data/ratecontrol.jsonl
-    python scripts/bench_ratecontrol.py --results docs/data/ratecontrol.jsonl --report-only
+        --targets bpp=0.05,bpp=0.1,psnr=28,psnr=31 --results docs/data/ratecontrol/results.jsonl
+    python scripts/bench_ratecontrol.py --results docs/data/ratecontrol/results.jsonl --report-only
 
-Points are appended to --results as they finish: run the same command again to resume. The logic
-is eval/ratecontrol_bench.py.
+Points are appended to --results as they finish: run the same command again to resume. The table
+is also written as report.md in the folder of --results (docs/data/ratecontrol/report.md for the
+saved run). The logic is eval/ratecontrol_bench.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eval import ratecontrol_bench as rb  # noqa: E402
+from eval.benchreport import command_line  # noqa: E402
 from eval.rd_bench import parse_clips  # noqa: E402
 
 
@@ -37,6 +39,8 @@ def main() -> int:
     else:
         points = rb.run(list(args.clips), args.families.split(","), args.targets, args.results, args.workdir)
     print("\n" + rb.table(points))
+    command = command_line("bench_ratecontrol.py", ["--results", str(args.results), "--report-only"])
+    print(f"report: {rb.write_report(args.results.parent / 'report.md', points, command)}")
     return 0
 
 
