@@ -62,3 +62,35 @@ def run(family: str, clip: tuple[str, int], variants: list[tuple[str, dict]], la
               f"{sum(p.steps for p in points) / len(points):7.0f} steps on average")
         report["variants"][label] = {"bd_rate": text, "points": [asdict(p) for p in points]}
     return report
+
+
+def table(report: dict) -> str:
+    """One saved :func:`run` report as text: each variant's points (bpp, PSNR-RGB, steps at each lambda)
+    and its BD-rate against the first variant."""
+    limits = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in report["limits"].items())
+    first = next(iter(report["variants"].values()))["points"]
+    lambdas = " / ".join(p["label"].rpartition(" l")[2] for p in first)  # labels are "<variant> l<lambda>"
+    lines = [f"{report['family']} on {report['clip']}, {limits}, one thread, lambdas {lambdas}",
+             f"{'variant':<10} {'bpp':<24} {'PSNR-RGB (dB)':<24} {'steps':<20} BD-rate"]
+    for label, variant in report["variants"].items():
+        points = variant["points"]
+        bpp = " / ".join(f"{p['bpp']:.3f}" for p in points)
+        psnr = " / ".join(f"{p['psnr_rgb']:.2f}" for p in points)
+        steps = " / ".join(str(p["steps"]) for p in points)
+        lines.append(f"{label:<10} {bpp:<24} {psnr:<24} {steps:<20} {variant['bd_rate']}")
+    return "\n".join(lines)
+
+
+def write_report(folder: Path, command: str) -> Path:
+    """``folder/report.md`` (:mod:`eval.benchreport`) of every saved report (``*.json``) in ``folder``."""
+    import json
+
+    from eval.benchreport import Section, write_report as write
+
+    note = ("Every variant encodes the clip at the same lambdas (in the order of the points) with the same "
+            "encode time or steps; bpp is the file's, PSNR-RGB measured on the decoded file; BD-rate on "
+            "PSNR-RGB against the first variant (n/a where the PSNR ranges do not overlap or a curve does "
+            "not rise).")
+    sections = [Section(path.stem, table(json.loads(path.read_text())), note)
+                for path in sorted(folder.glob("*.json"))]
+    return write(folder / "report.md", "What each option is worth: the variant benches", command, sections)

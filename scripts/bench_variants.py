@@ -7,7 +7,9 @@ decoded file.
         --variants "plain=;sft=sft;sin=sin-block;nervpp=nervpp;fft=loss:l1-ssim-fft;all=sft,sin-block,nervpp,loss:l1-ssim-fft"
 
 A variant is NAME=OPTIONS, OPTIONS comma-separated: a switch (sft) or KEY:VALUE (loss:l1-ssim-fft,
-preset:m). The logic is eval/variants.py.
+preset:m). With --json the run is saved there, and report.md in that file's folder is rewritten
+from every saved run there; --report-only FOLDER encodes nothing and rewrites it (the saved runs:
+--report-only docs/data/variants). The logic is eval/variants.py.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from eval.benchreport import command_line  # noqa: E402
 from eval.datasets import clip_list  # noqa: E402
-from eval.variants import parse_variants, run  # noqa: E402
+from eval.variants import parse_variants, run, write_report  # noqa: E402
 
 
 def main() -> int:
@@ -37,8 +40,14 @@ def main() -> int:
     ap.add_argument("--preset", default=None, help="network size of every variant (default: the family's)")
     ap.add_argument("--workdir", default="bench-variants")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--json", default=None, help="also write the report here")
+    ap.add_argument("--json", default=None, help="also write the report here (and report.md beside it)")
+    ap.add_argument("--report-only", type=Path, metavar="FOLDER",
+                    help="encode nothing: write FOLDER/report.md from the saved runs (*.json) there")
     args = ap.parse_args()
+    if args.report_only:
+        command = command_line("bench_variants.py", ["--report-only", str(args.report_only)])
+        print(write_report(args.report_only, command).read_text())
+        return 0
     if args.time_budget is None and args.steps is None:
         args.time_budget = 60.0
     base = {"preset": args.preset} if args.preset else {}
@@ -46,6 +55,8 @@ def main() -> int:
                  args.steps, args.device, base)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
+        folder = Path(args.json).parent
+        print(f"report: {write_report(folder, command_line('bench_variants.py', ['--report-only', str(folder)]))}")
     return 0
 
 

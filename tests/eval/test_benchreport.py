@@ -29,3 +29,18 @@ def test_grid_rows_saved_then_reported(tmp_path):
         assert table in report
     only_cost = gb.write_report(tmp_path / "r.md", rows[:1], "cmd").read_text()
     assert "Training speed" not in only_cost and "881" in only_cost
+
+
+def test_variants_saved_run_reported(tmp_path):
+    import json
+
+    from eval.variants import write_report
+
+    point = {"label": "plain l0.015", "bpp": 0.0713, "psnr_rgb": 28.42, "steps": 1868}
+    run = {"family": "nerv", "clip": "carphone:32", "limits": {"time_budget": 60.0},
+           "variants": {"plain": {"bd_rate": "-", "points": [point]},
+                        "sin": {"bd_rate": "-10.9%", "points": [{**point, "label": "sin l0.015", "bpp": 0.075}]}}}
+    (tmp_path / "nerv-carphone32-60s.json").write_text(json.dumps(run))
+    text = write_report(tmp_path, "cmd").read_text()
+    assert "## nerv-carphone32-60s" in text and "lambdas 0.015" in text
+    assert "0.071" in text and "-10.9%" in text
