@@ -190,6 +190,26 @@ def print_saved_tables(paths: list[Path], plot_dir: Path | None = None) -> None:
             print(f"plot: {draw_speed(plot_dir, sweeps.clip, sweeps.nerv, sweeps.nirvana)}")
 
 
+def write_saved_report(paths: list[Path], plot_dir: Path | None, command: str) -> Path:
+    """:func:`print_saved_tables`, printed and written as ``report.md`` in the first file's folder
+    (:mod:`eval.benchreport`); returns its path."""
+    import contextlib
+    import io
+
+    from eval.benchreport import Section, write_report
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        print_saved_tables(paths, plot_dir)
+    print(text.getvalue())
+    tables = "\n".join(line for line in text.getvalue().splitlines() if not line.startswith("plot: "))
+    note = ("Each file's args hold the bench options that made it. Encode time to reach a PSNR, nerv against "
+            "nirvana, each family at its fastest model size at each PSNR (lambda 3.5e-3, one CPU thread), and "
+            "the key-group bound of the ratio.")
+    return write_report(paths[0].parent / "report.md", "nirvana against nerv: encode time at matched PSNR",
+                        command, [Section("Saved runs: " + ", ".join(p.name for p in paths), tables, note)])
+
+
 def run_static(args, work: Path, report: dict, frames: int = 64) -> None:
     """The first carphone frame repeated: every group after the first should cost next to nothing."""
     with open_video(sample_clip("carphone")) as video:

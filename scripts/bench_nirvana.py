@@ -7,6 +7,7 @@ bits and steps per group, and peak memory against video length.
     python scripts/bench_nirvana.py --clips bikes:250,clip.mp4:120 --scale 2 --skip-rd \\
         --skip-memory --skip-static --preset nerv=m     # any clips (files or sample names), shrunk
     python scripts/bench_nirvana.py --tables a.json b.json --plots plots/   # saved runs merged, drawn
+    python scripts/bench_nirvana.py --tables docs/data/nirvana/*.json --plots docs/img   # the saved report
 
 Every rate is a written file's size and every quality is measured on frames decoded from it
 (eval/nirvana_bench.py, eval/codec_bench.py). "Encode time at matched PSNR": each family is encoded at one lambda with
@@ -75,8 +76,16 @@ def parse_args() -> argparse.Namespace:
                     help="also draw each clip's RD curves and time-vs-PSNR sweeps (PNG) into DIR")
     ap.add_argument("--tables", type=Path, nargs="+", metavar="JSON",
                     help="run nothing: print the matched-PSNR and key-group tables of saved --json "
-                         "reports, their sweeps merged per clip and model size (runs made side by side)")
+                         "reports, their sweeps merged per clip and model size (runs made side by side), "
+                         "and write them as report.md in the first file's folder")
     return ap.parse_args()
+
+
+def saved_command() -> str:
+    """The --tables command as a report names it (the saved files' paths as given)."""
+    from eval.benchreport import command_line
+
+    return command_line("bench_nirvana.py")
 
 
 def main() -> None:
@@ -89,7 +98,7 @@ def main() -> None:
 
     if args.tables:
         try:
-            bench.print_saved_tables(args.tables, args.plots)
+            print(f"report: {bench.write_saved_report(args.tables, args.plots, saved_command())}")
         except ValueError as exc:
             sys.exit(f"bench_nirvana: {exc}")
         return
