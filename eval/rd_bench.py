@@ -426,13 +426,18 @@ def main(config: BenchConfig, *, report_only: bool = False) -> int:
     if not rows:
         print(f"no results under {config.out / 'results' / DATASET}", file=sys.stderr)
         return 1
-    print("\n" + format_rows(rows))
-    print("\n" + format_summaries(family_summaries(rows, report.runs, fams)))
+    tables = [format_rows(rows), format_summaries(family_summaries(rows, report.runs, fams))]
     if bases:
-        print("\n" + format_baseline(report.runs, fams))
+        tables.append(format_baseline(report.runs, fams))
     if len(fams) > 1:
-        print("\n" + format_between(report.runs, fams))
+        tables.append(format_between(report.runs, fams))
+    for table in tables:
+        print("\n" + table)
     print()
+    with report.path.open("a") as f:  # the bench's own tables close the report, as printed
+        f.write("\n## The bench's tables\n\nPer clip and family: BD-rate on PSNR-RGB against each anchor, the bits "
+                "ratio at the family's best PSNR, encode seconds per point (mean, max), the PSNR range; then "
+                "per family, and the families against each other.\n\n```\n" + "\n\n".join(tables) + "\n```\n")
     for path in report.plots:
         print(f"plot: {path}")
     print(f"report: {report.path}")
