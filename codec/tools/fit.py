@@ -1,44 +1,41 @@
-"""The fitting loop shared by every family that fits a network (NeRV, HNeRV, each NIRVANA group).
+"""Fitting a whole network (NeRV, HNeRV, each NIRVANA group) with the rate-distortion loss:
+distortion + lambda * estimated bpp, through the one training runner (:mod:`codec.tools.runner`)
+with the plan a :class:`FitConfig` describes (:func:`preset`): Adam with linear warm-up and cosine
+decay (the schedule of NeRV, Chen et al. 2021), noise quantization then a hard-rounding tail.
+Training stops at ``steps``, at ``time_budget`` seconds, or, when ``patience`` is set, once the
+loss has not improved for that many steps (or ``target_psnr`` is reached by the running mean of
+the batches' MSE): easy content finishes early.
 
-Adam with linear warm-up and cosine decay (the schedule of NeRV, Chen et al. 2021), loss =
-distortion + lambda * estimated bpp. Training stops at ``steps``, at ``time_budget`` seconds, or,
-when ``patience`` is set, once the loss has not improved for that many steps (or ``target_psnr``
-is reached by the running mean of the batches' MSE): easy content finishes early.
-
-With ``spike_guard`` set, a loss that is not finite or exceeds ``spike_guard`` times the best
-running loss is taken for divergence (the step's own loss when every step trains on the whole
-target; the running loss itself when steps train on parts of it, whose losses also vary with
-the batch's content): the model and the optimizer go back to their last good snapshot and
-training goes on at half the learning rate (at most :data:`MAX_RESTARTS` times). Fast learning rates
-for SIREN-style stems sit close to that edge. ``collapse_guard`` adds a slower failure to the same
-remedy: the running MSE (the step's own with whole batches) more than ``collapse_guard`` times the
-lowest it has been. There the rate term and a fast rate have wrecked the weights together (the
-distortion jumps while the bits fall, so the loss itself rises less than ``spike_guard`` allows);
-measured on NIRVANA's first group of bikes at preset m, lambda 3e-2: 23.6 dB at step 57, 15.4 dB
-at step 100, 21 dB after 400 steps, where half the rate from the start gives 30 dB.
+``spike_guard`` and ``collapse_guard`` set the divergence guards (:class:`codec.tools.phases.Guards`):
+a loss that is not finite or exceeds ``spike_guard`` times the best running loss (the step's own
+loss when every step trains on the whole target; the running loss when steps train on parts of
+it, whose losses also vary with the batch's content), or a running MSE more than
+``collapse_guard`` times the lowest it has been, sends model and optimizer back to their last good
+snapshot at half the learning rate. Fast learning rates for SIREN-style stems sit close to that
+edge; in a collapse the rate term and a fast rate wreck the weights together (the distortion jumps
+while the bits fall, so the loss itself rises less than ``spike_guard`` allows): measured on
+NIRVANA's first group of bikes at preset m, lambda 3e-2: 23.6 dB at step 57, 15.4 dB at step 100,
+21 dB after 400 steps, where half the rate from the start gives 30 dB.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import time
 from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from pytorch_msssim import ms_ssim, ssim
-from tqdm.auto import tqdm
 
 from codec.device import autocast
-from codec.errors import ConfigError, InrvError
+from codec.errors import ConfigError
 from codec.tools.fitoptions import LOSSES
+from codec.tools.phases import Guards, Limits, Preset, Rate, Schedule, quantized_then_hard
+from codec.tools.runner import StepAt, StepLoss, run
 
 #: Weight of the spectrum term of the ``l1-ssim-fft`` loss (see :func:`spectrum_l1`).
 SPECTRUM_WEIGHT = 1.0
-MAX_RESTARTS = 4
-SNAPSHOT_EVERY = 10
 
 
 class Fittable(Protocol):
@@ -87,7 +84,9 @@ class FitConfig:
 
 @dataclass(frozen=True)
 class FitStats:
-    """What a fit did. ``psnr`` and ``estimated_bpp`` are training-time estimates."""
+    """What a fit did. ``psnr`` and ``estimated_bpp`` are training-time estimates (of the state
+    kept); ``best_psnr`` the best running PSNR training saw; ``restored``: the run ended diverged
+    with its restarts spent, and the best snapshot is what was kept."""
 
     steps: int
     seconds: float
@@ -98,15 +97,8 @@ class FitStats:
     frame_steps_per_second: float
     stopped: str
     restarts: int = 0
-
-
-def lr_factor(progress: float, warmup: float) -> float:
-    """Linear warm-up to 1 over ``warmup`` of the run, then cosine decay to 1% of it."""
-    progress = min(max(progress, 0.0), 1.0)
-    if warmup > 0 and progress < warmup:
-        return 0.1 + 0.9 * progress / warmup
-    rest = (progress - warmup) / max(1e-9, 1.0 - warmup)
-    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * rest))
+    best_psnr: float = math.nan
+    restored: bool = False
 
 
 def distortion(pred: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
@@ -148,9 +140,10 @@ def spectrum_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(diff).abs().mean()
 
 
-def param_groups(model: torch.nn.Module, cfg: FitConfig) -> list[dict]:
-    """Quantization step sizes and entropy models learn faster than weights: a step has to move
-    by orders of magnitude while rate and distortion settle, and the density must follow it."""
+def param_groups(model: torch.nn.Module) -> dict[str, list]:
+    """The groups of :func:`preset`: quantization step sizes and entropy models apart from the
+    weights (they learn faster: a step has to move by orders of magnitude while rate and
+    distortion settle, and the density must follow it)."""
     groups: dict[str, list] = {"weights": [], "steps": [], "entropy": []}
     for name, p in model.named_parameters():
         if name.endswith("log_step"):
@@ -159,21 +152,19 @@ def param_groups(model: torch.nn.Module, cfg: FitConfig) -> list[dict]:
             groups["entropy"].append(p)
         else:
             groups["weights"].append(p)
-    return [
-        {"params": groups["weights"], "base_lr": cfg.lr},
-        {"params": groups["steps"], "base_lr": cfg.lr * cfg.step_lr_mult},
-        {"params": groups["entropy"], "base_lr": cfg.lr * cfg.entropy_lr_mult},
-    ]
+    return groups
 
 
-def _adam(model: torch.nn.Module, cfg: FitConfig) -> torch.optim.Adam:
-    return torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr, foreach=True)
-
-
-def _snapshot(model: torch.nn.Module, opt: torch.optim.Optimizer) -> tuple[dict, dict]:
-    """A copy of the model's and the optimizer's state to go back to after a divergence."""
-    return ({k: v.detach().clone() for k, v in model.state_dict().items()},
-            copy.deepcopy(opt.state_dict()))
+def preset(cfg: FitConfig) -> Preset:
+    """The plan a :class:`FitConfig` describes: noise quantization, then hard rounding for the
+    last ``hard_round_tail`` of the run; Adam at ``lr`` for the weights, ``lr * step_lr_mult`` for
+    the step sizes and ``lr * entropy_lr_mult`` for the entropy models, warm-up and cosine decay
+    over the run; the guards that ``spike_guard`` and ``collapse_guard`` set."""
+    schedule = Schedule("cosine", cfg.warmup)
+    lr = {"weights": Rate(cfg.lr, schedule), "steps": Rate(cfg.lr * cfg.step_lr_mult, schedule),
+          "entropy": Rate(cfg.lr * cfg.entropy_lr_mult, schedule)}
+    guards = None if cfg.spike_guard is None else Guards(spike=cfg.spike_guard, collapse=cfg.collapse_guard)
+    return quantized_then_hard(lr, cfg.hard_round_tail, "noise", guards=guards, foreach=True)
 
 
 def frames_to_tensor(frames_u8: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -181,118 +172,50 @@ def frames_to_tensor(frames_u8: torch.Tensor, device: torch.device) -> torch.Ten
     return frames_u8.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
 
 
-@dataclass
-class _Running:
-    """Running (exponential) means of the loss and the MSE, the lowest of each so far, and the
-    steps since the running loss last improved by 0.1%."""
+class _FitTrainee:
+    """A :class:`Fittable` on its frames as the runner's :class:`codec.tools.runner.Trainee`:
+    each step draws ``batch`` samples (``torch.randperm`` with the fit's own generator)."""
 
-    ema: float | None = None
-    mse_ema: float | None = None
-    best: float = math.inf
-    best_mse: float = math.inf
-    since_best: int = 0
+    def __init__(self, model: Fittable, frames: torch.Tensor, cfg: FitConfig, device: torch.device) -> None:
+        self.model, self.frames, self.cfg, self.device = model, frames, cfg, device
+        self.n = frames.shape[0]
+        self.pixels = frames.numel() // 3  # RGB pixels: a sample may hold several frames as channels
+        self.batch = min(cfg.batch, self.n)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
 
-    def next(self, loss: float, mse: float) -> tuple[float, float]:
-        """The running loss and MSE that a step of ``loss`` and ``mse`` would make."""
-        return (loss if self.ema is None else 0.9 * self.ema + 0.1 * loss,
-                mse if self.mse_ema is None else 0.9 * self.mse_ema + 0.1 * mse)
+    def parameter_groups(self) -> dict[str, list]:
+        return param_groups(self.model)
 
-    def advance(self, running: float, running_mse: float) -> None:
-        """A step was taken with these running figures."""
-        self.ema, self.mse_ema = running, running_mse
-        self.best_mse = min(self.best_mse, self.mse_ema)
-        if self.ema < self.best * (1 - 1e-3):
-            self.best, self.since_best = self.ema, 0
+    def step(self, at: StepAt) -> StepLoss:
+        """The rate-distortion loss of a batch."""
+        if at.mode not in ("noise", "hard"):
+            raise ConfigError(f"{self.cfg.desc}: fitted models train with noise or hard rounding, not {at.mode!r}")
+        idx = torch.randperm(self.n, generator=self.gen)[: self.batch]
+        cfg, device = self.cfg, self.device
+        target = frames_to_tensor(self.frames[idx], device)
+        with autocast(device):
+            pred = self.model.render(idx.to(device), target)
+        d = distortion(pred.float(), target, cfg.loss)
+        bits = self.model.rate_bits(at.mode == "noise")
+        loss = d + cfg.lmbda * bits / self.pixels
+        # the batch's MSE as decoded; with the MSE loss, the distortion itself (every family's
+        # output, a sigmoid, lies in [0, 1]: the decoder's clamp changes nothing) instead of
+        # another pass over the batch (bikes' group 0: 4.5 of a step's 127 ms)
+        if cfg.loss == "mse":
+            mse = float(d.detach())
         else:
-            self.since_best += 1
+            mse = float(F.mse_loss(pred.detach().float().clamp(0, 1), target))
+        bits_v = float(bits.detach())
+        return StepLoss(loss, float(loss.detach()), mse, bits_v / self.pixels, bits_v)
 
-    def rewind(self) -> None:
-        """Back to the best figures, after a restart."""
-        self.ema, self.since_best = self.best, 0
-        self.mse_ema = self.best_mse if math.isfinite(self.best_mse) else None
+    def after_step(self) -> None:
+        pass
 
+    def state_dict(self) -> dict:
+        return self.model.state_dict()
 
-class _Guard:
-    """The divergence guards (module docstring): a snapshot of model and optimizer every
-    :data:`SNAPSHOT_EVERY` steps while the loss is good, and the restart from it."""
-
-    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer, cfg: FitConfig, whole: bool) -> None:
-        self.model, self.opt, self.cfg, self.whole = model, opt, cfg, whole
-        self.snapshot = _snapshot(model, opt)
-        self.lr_scale, self.restarts = 1.0, 0
-
-    def restart(self, step: int, loss: float, mse: float, running: tuple[float, float], stats: _Running) -> bool:
-        """True when this step is dropped and training goes back to the last snapshot (with the
-        optimizer's state of that moment: a fresh Adam's first steps move every weight by the full
-        rate and set off the next spike) at half the learning rate."""
-        cfg = self.cfg
-        # the step's own loss when it sees the whole target; the running loss when it sees part
-        # of it (one batch's loss also varies with the batch's content)
-        level, mse_level = (loss, mse) if self.whole else running
-        collapsed = cfg.collapse_guard is not None and mse_level > cfg.collapse_guard * stats.best_mse
-        if not (not math.isfinite(loss) or level > cfg.spike_guard * stats.best or collapsed):
-            if step % SNAPSHOT_EVERY == 0 and level <= stats.best:
-                self.snapshot = _snapshot(self.model, self.opt)
-            return False
-        if self.restarts >= MAX_RESTARTS:
-            if not math.isfinite(loss):
-                raise InrvError(f"{cfg.desc}: training diverged (loss {loss}); "
-                                "try a smaller model or a larger --lmbda")
-            return False
-        self.model.load_state_dict(self.snapshot[0])
-        self.opt.load_state_dict(self.snapshot[1])
-        self.lr_scale, self.restarts = self.lr_scale * 0.5, self.restarts + 1
-        stats.rewind()
-        return True
-
-
-@dataclass(frozen=True)
-class _Step:
-    """One step's loss (a tensor to back-propagate), and its figures as floats."""
-
-    loss: torch.Tensor
-    loss_v: float
-    mse: float
-    bits: float
-
-
-def _step(model: Fittable, frames: torch.Tensor, idx: torch.Tensor, cfg: FitConfig, pixels: int,
-          noise: bool, device: torch.device) -> _Step:
-    """The rate-distortion loss of the batch ``idx``."""
-    target = frames_to_tensor(frames[idx], device)
-    with autocast(device):
-        pred = model.render(idx.to(device), target)
-    d = distortion(pred.float(), target, cfg.loss)
-    bits = model.rate_bits(noise)
-    loss = d + cfg.lmbda * bits / pixels
-    loss_v = float(loss.detach())
-    # the batch's MSE as decoded; with the MSE loss, the distortion itself (every family's output,
-    # a sigmoid, lies in [0, 1]: the decoder's clamp changes nothing) instead of another pass
-    # over the batch (bikes' group 0: 4.5 of a step's 127 ms)
-    if cfg.loss == "mse":
-        mse = float(d.detach())
-    else:
-        mse = float(F.mse_loss(pred.detach().float().clamp(0, 1), target))
-    return _Step(loss, loss_v, mse, float(bits.detach()))
-
-
-def _progress(cfg: FitConfig, step: int, elapsed: float) -> float:
-    """How far training is, 0..1: by steps, or by time when that is further."""
-    progress = step / cfg.steps
-    if cfg.time_budget:
-        progress = max(progress, elapsed / cfg.time_budget)
-    return progress
-
-
-def _early_stop(cfg: FitConfig, step: int, stats: _Running) -> str | None:
-    """Why training stops after ``step`` steps short of ``cfg.steps`` (None: it goes on)."""
-    if step < cfg.min_steps:
-        return None
-    if cfg.patience is not None and stats.since_best >= cfg.patience:
-        return "plateau"
-    if cfg.target_psnr is not None and _psnr(stats.mse_ema) >= cfg.target_psnr:
-        return "target"
-    return None
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state)
 
 
 def fit(
@@ -302,54 +225,25 @@ def fit(
     device: torch.device,
 ) -> FitStats:
     """Train ``model`` on ``frames`` (N,H,W,C uint8, CPU; C = 3, or 3 per frame when a sample
-    holds several frames) with the rate-distortion loss."""
-    n = frames.shape[0]
-    pixels = frames.numel() // 3  # RGB pixels: a sample may hold several frames as channels
-    gen = torch.Generator().manual_seed(cfg.seed)
-    opt = _adam(model, cfg)
-    batch = min(cfg.batch, n)
-    guard = _Guard(model, opt, cfg, whole=batch == n) if cfg.spike_guard is not None else None
-    stats, last, last_loss = _Running(), _Step(torch.zeros(()), 0.0, 0.0, 0.0), 0.0
-    start = time.perf_counter()
-    stopped, step = "steps", 0
-    with tqdm(total=cfg.steps, desc=cfg.desc, disable=not cfg.progress, leave=False, unit="step") as bar:
-        while step < cfg.steps:
-            progress = _progress(cfg, step, time.perf_counter() - start)
-            if progress >= 1.0:
-                stopped = "time"
-                break
-            lr_scale = guard.lr_scale if guard is not None else 1.0
-            for group in opt.param_groups:
-                group["lr"] = group["base_lr"] * lr_scale * lr_factor(progress, cfg.warmup)
-            idx = torch.randperm(n, generator=gen)[:batch]
-            now = _step(model, frames, idx, cfg, pixels, progress < 1.0 - cfg.hard_round_tail, device)
-            last_loss = now.loss_v  # also a dropped step's
-            running = stats.next(now.loss_v, now.mse)
-            if guard is not None and guard.restart(step, now.loss_v, now.mse, running, stats):
-                step += 1
-                continue
-            opt.zero_grad(set_to_none=True)
-            now.loss.backward()
-            opt.step()
-            step, last = step + 1, now
-            stats.advance(*running)
-            bar.update(1)
-            if step % 10 == 0 or step == cfg.steps:
-                bar.set_postfix(loss=f"{now.loss_v:.2e}", psnr=f"{_psnr(now.mse):.2f}", bpp=f"{now.bits / pixels:.4f}")
-            stopped = _early_stop(cfg, step, stats) or stopped
-            if stopped != "steps":
-                break
-    seconds = time.perf_counter() - start
+    holds several frames) with the rate-distortion loss, through :func:`codec.tools.runner.run`."""
+    trainee = _FitTrainee(model, frames, cfg, device)
+    limits = Limits(cfg.steps, cfg.time_budget, cfg.patience, cfg.target_psnr, cfg.min_steps)
+    result = run(trainee, preset(cfg), limits, whole=trainee.batch == trainee.n, desc=cfg.desc,
+                 progress=cfg.progress)
+    last = result.last
+    mse, bits = (last.mse, last.bits) if last is not None else (0.0, 0.0)
     return FitStats(
-        steps=step,
-        seconds=seconds,
-        loss=last_loss,
-        psnr=_psnr(last.mse),
-        estimated_bits=last.bits,
-        estimated_bpp=last.bits / pixels,
-        frame_steps_per_second=step * batch / max(seconds, 1e-9),
-        stopped=stopped,
-        restarts=guard.restarts if guard is not None else 0,
+        steps=result.steps,
+        seconds=result.seconds,
+        loss=result.last_value,
+        psnr=_psnr(mse),
+        estimated_bits=bits,
+        estimated_bpp=bits / trainee.pixels,
+        frame_steps_per_second=result.steps * trainee.batch / max(result.seconds, 1e-9),
+        stopped=result.stopped,
+        restarts=result.restarts,
+        best_psnr=result.best_psnr,
+        restored=result.restored,
     )
 
 

@@ -82,7 +82,7 @@ def test_non_finite_loss_after_all_restarts_is_one_clear_error():
 def test_a_restart_goes_back_to_the_optimizer_state_of_the_snapshot(monkeypatch):
     """One bump of the loss costs one restart; the optimizer is restored, not rebuilt (a fresh
     Adam's first steps move every weight by the full rate and set off the next spike)."""
-    import codec.tools.fit as fit_module
+    import codec.tools.runner as runner_module
 
     class Bump(Flat):
         calls = 0
@@ -93,8 +93,8 @@ def test_a_restart_goes_back_to_the_optimizer_state_of_the_snapshot(monkeypatch)
             return out + 5.0 if Bump.calls == 25 else out  # one bad step after the snapshot at 20
 
     built: list[int] = []
-    real = fit_module._adam
-    monkeypatch.setattr(fit_module, "_adam", lambda model, cfg: built.append(1) or real(model, cfg))
+    real = runner_module._adam
+    monkeypatch.setattr(runner_module, "_adam", lambda groups, preset: built.append(1) or real(groups, preset))
     model = Bump()
     stats = fit(model, frames(), config(lr=1e-2, spike_guard=1.5), torch.device("cpu"))
     assert stats.restarts == 1
