@@ -8,8 +8,8 @@ frames up to ``temporal`` halvings), upsampled trilinearly to every pixel and tu
 synthesis network of 1x1 convolutions and a small 3x3 refinement (about a thousand multiply-adds
 per pixel against the NeRV family's tens of thousands). The latents are integers, coded with
 constriction's ANS coder under a learned context model that predicts each latent's Laplace from
-already decoded neighbours (:mod:`codec.families.grid.context`, run in integer arithmetic so that
-any machine decodes the same bits). Groups are encoded in order: each starts from the previous
+already decoded neighbours (the shared :mod:`codec.tools.latentgrid`, run in integer arithmetic so
+that any machine decodes the same bits). Groups are encoded in order: each starts from the previous
 group's latents and networks, and its chunk stores the networks as residuals to the previous
 group's codes (NIRVANA's autoregressive idea, Maiya et al., CVPR 2023).
 """

@@ -12,7 +12,6 @@ from bitstream import BitstreamError
 from bitstream.payloads import CHUNK_GRID, MAX_CODE, GridRecord, read_grid
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.grid.config import GridConfig
-from codec.families.grid.context import SCHEMES, IntegerContext, context_shapes, decode_level, max_words
 from codec.families.grid.net import (
     Synthesis,
     decoder_macs,
@@ -22,6 +21,7 @@ from codec.families.grid.net import (
     render,
     synthesis_shapes,
 )
+from codec.tools.latentgrid import SCHEMES, IntegerContext, context_shapes, decode_level, max_words
 
 
 class GridDecoder(Decoder):

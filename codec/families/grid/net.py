@@ -2,7 +2,8 @@
 
 The synthesis follows C3 (Kim et al., CVPR 2024) and Cool-chic (Ladune et al., ICCV 2023): 1x1
 convolutions (a per-pixel MLP) over the stacked, upsampled latents, then residual blocks of 3x3
-convolutions on the RGB output. Upsampling is trilinear (separable, no parameters).
+convolutions on the RGB output. The latents are a 3-D pyramid upsampled trilinearly (separable, no
+parameters): :mod:`codec.tools.latentgrid`.
 """
 
 from __future__ import annotations
@@ -15,35 +16,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from codec.families.grid.config import GridConfig
-from codec.families.grid.context import SCHEMES, context_shapes
 from codec.tools.dequantize import to_uint8
+from codec.tools.latentgrid import SCHEMES, Pyramid, context_macs, upsample
+
+
+def pyramid(config: GridConfig) -> Pyramid:
+    """The latent pyramid of a group: ``config.levels`` levels, ``config.temporal`` halvings in time."""
+    return Pyramid(config.levels, config.temporal)
 
 
 def level_shapes(config: GridConfig, frames: int, height: int, width: int) -> list[tuple[int, int, int]]:
     """``(frames, height, width)`` of each latent level of a group of ``frames`` frames."""
-    return [(math.ceil(frames / 2 ** min(k, config.temporal)), math.ceil(height / 2**k), math.ceil(width / 2**k))
-            for k in range(config.levels)]
+    return pyramid(config).shapes(height, width, frames)
 
 
 def level_factors(config: GridConfig) -> list[tuple[int, int]]:
     """``(temporal, spatial)`` upsampling factor of each level: ``(2**min(k, temporal), 2**k)``."""
-    return [(2 ** min(k, config.temporal), 2**k) for k in range(config.levels)]
-
-
-def upsample_level(y: torch.Tensor, factor: tuple[int, int]) -> torch.Tensor:
-    """One latent grid ``(t, h, w)`` upsampled trilinearly by ``factor`` (half-pixel centres, edges
-    clamped: ``torch.nn.functional.interpolate`` with ``scale_factor``)."""
-    ft, fs = factor
-    if ft == fs == 1:
-        return y
-    return F.interpolate(y[None, None], scale_factor=(ft, fs, fs), mode="trilinear", align_corners=False)[0, 0]
-
-
-def upsample(levels: list[torch.Tensor], factors: list[tuple[int, int]], frames: int, height: int,
-             width: int) -> torch.Tensor:
-    """The latent levels upsampled by their factors and cut to ``(frames, levels, height, width)``
-    (a level's grid covers at least the frames: its sides are rounded up)."""
-    return torch.stack([upsample_level(y, f)[:frames, :height, :width] for y, f in zip(levels, factors)], dim=1)
+    return pyramid(config).factors()
 
 
 class Synthesis(nn.Module):
@@ -84,13 +73,8 @@ def decoder_macs(config: GridConfig, frames: int, height: int, width: int) -> di
     pixels = frames * height * width
     synth = sum(a.in_channels * a.out_channels * a.kernel_size[0] * a.kernel_size[1]
                 for a in Synthesis(config).modules() if isinstance(a, nn.Conv2d))
-    scheme = SCHEMES[config.scheme]
-    per_class = []
-    for offsets in scheme.classes:
-        shapes = context_shapes(type(scheme)(scheme.name, (offsets,)), config.ctx_hidden, config.ctx_layers)
-        per_class.append(sum(math.prod(s) for s in shapes if len(s) == 2))
     latents = sum(math.prod(s) for s in level_shapes(config, frames, height, width))
-    context = sum(per_class) / len(per_class) * latents / pixels
+    context = context_macs(SCHEMES[config.scheme], config.ctx_hidden, config.ctx_layers) * latents / pixels
     upsampling = 8.0 * config.levels
     return {"synthesis": float(synth), "upsampling": upsampling, "context": context,
             "total": synth + upsampling + context, "latents_per_pixel": latents / pixels}
