@@ -367,3 +367,17 @@ def test_latent_stack_starts_from_the_previous_one():
         image[0].fill_(2.4)
     again = LatentStack.start([(6, 5), (3, 3)], torch.device("cpu"), image)
     assert torch.equal(again[0], image[0]) and again[0] is not image[0]
+
+
+def test_the_decoder_side_imports_nothing_of_training():
+    """The package's namespace (and grid's decoder, which uses it) loads neither its training module
+    nor the crops, nor anything of training elsewhere."""
+    import subprocess
+    import sys
+
+    training = ("compressai", "pytorch_msssim", "codec.tools.fit", "codec.tools.qat", "codec.tools.runner",
+                "codec.tools.latentgrid.training", "codec.tools.latentgrid.crops")
+    code = ("import sys, codec.tools.latentgrid, codec.families.grid.decode; "
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {training} or m in {training}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
