@@ -107,6 +107,12 @@ class Family(ABC):
     #: Whether ``EncodeConfig.seed`` changes what an encode produces (False: nothing is random,
     #: as in a forward-pass encoder).
     seeded: ClassVar[bool] = True
+    #: How far training's rate estimate (``FamilyStats.estimated_bits``) may be from the written
+    #: file's bits, relative (``|estimate / file - 1|``), on the small check encodes of
+    #: ``tests/codec/rd_checks.py``, where what training does not count (header, framing, step
+    #: sizes, entropy-model tables) weighs most. ``None``: the family has no training-time estimate
+    #: comparable to the file. No default: every family decides, next to its reason (a test checks).
+    rate_estimate_tolerance: ClassVar[float | None]
 
     @abstractmethod
     def make_config(self, enc: "EncodeConfig", geometry: Geometry) -> Any:

@@ -49,6 +49,10 @@ class GridFamily(Family):
     config_cls = GridConfig
     options_cls = GridOptions
     quick_options = {"steps": 20, "gop": 2}
+    #: Measured estimate/file 0.65 on the check encode (2282 of 3497 bytes, three groups: the
+    #: context model's and synthesis's codes as each chunk stores them, their tables and the
+    #: header are not in the estimate of latents and synthesis); 0.97 on the contract's quick encode.
+    rate_estimate_tolerance = 0.5
     #: What ``--quality`` means: rungs of (synthesis hidden channels, lambda, first-group steps).
     ladder = LADDER
     summary = ("latent grids and a tiny synthesis network per group of frames, a learned context model "

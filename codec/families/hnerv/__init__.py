@@ -35,6 +35,9 @@ class HnervFamily(WholeVideoFamily):
     family_id = 2
     config_cls = HnervConfig
     summary = "one network for the whole clip, a small learned embedding per frame"
+    #: Measured estimate/file 0.88 on the check encode (what training does not count: the header,
+    #: step sizes and entropy-model tables); 1.06 on the contract's quick encode.
+    rate_estimate_tolerance = 0.25
     ladder = LADDER
     lr = 5e-3
 

@@ -27,6 +27,9 @@ class NervFamily(WholeVideoFamily):
     family_id = 1
     config_cls = NervConfig
     summary = "one network for the whole clip, frame index in"
+    #: Measured estimate/file 0.83 on the check encode (1436 of 1730 bytes: the header, step sizes
+    #: and entropy-model tables are not in training's count); 1.02 on the contract's quick encode.
+    rate_estimate_tolerance = 0.3
     ladder = LADDER
     lr = 1e-2
 

@@ -84,6 +84,9 @@ class NirvanaFamily(Family):
     ladder = LADDER
     summary = ("one small patch network per group of frames, each group stored as a residual of the one "
                "before: long videos, streamed group by group")
+    #: Measured estimate/file 0.75 on the check encode (2612 of 3481 bytes, three groups: the
+    #: header and each chunk's step sizes and entropy-model tables are not in training's count).
+    rate_estimate_tolerance = 0.4
 
     def build_config(self, width: float, gop: int, patch: int, grid: PatchGrid) -> NirvanaConfig:
         strides = patch_strides(patch)
