@@ -7,6 +7,10 @@ Quantized tensor:   shape record, u8 flags (bit 0: per-channel scales, bit 1: of
                     present, other bits 0), float32 scales (shape[0] of them when
                     per-channel, else 1), float32 offset if flagged, then the codes
                     entropy coded. Value = code * scale[channel] + offset.
+Shaped arrays:      integer arrays whose shapes the reader already knows (from the model
+                    config): each array's values entropy coded, nothing else
+                    (:func:`write_arrays` / :func:`read_arrays`, the one reader and writer
+                    of the family records in :mod:`bitstream.records`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ __all__ = [
     "read_tensor",
     "write_ints",
     "read_ints",
+    "MAX_CODE",
+    "write_arrays",
+    "read_arrays",
 ]
 
 MAX_NDIM = 8
@@ -36,6 +43,9 @@ MAX_DIM_SIZE = 1 << 24
 _PER_CHANNEL = 0x01
 _HAS_OFFSET = 0x02
 _KNOWN_FLAGS = _PER_CHANNEL | _HAS_OFFSET
+#: Codes of a family's integer tensors must stay within this magnitude (an encoder guard and a
+#: decoder check on the codes that residual records add up to).
+MAX_CODE = 2**30
 
 
 def _check_shape(shape: tuple[int, ...], limit: int = MAX_SYMBOLS) -> tuple[int, ...]:
@@ -200,3 +210,25 @@ def read_tensor(r: ByteReader, *, max_symbols: int = MAX_SYMBOLS,
             raise r.error("offset flagged but not a finite non-zero float32", at=at)
     codes = _read_codes(r, shape)
     return QuantizedTensor(shape, codes, scales, offset)
+
+
+def write_arrays(w: ByteWriter, arrays: Iterable[np.ndarray]) -> None:
+    """Integer arrays whose shapes the reader knows: each one's values alone, in C order
+    (:func:`bitstream.entropy.encode_ints`), one after the other."""
+    for array in arrays:
+        w.raw(encode_ints(np.asarray(array).reshape(-1).astype(np.int64)))
+
+
+def read_arrays(r: ByteReader, shapes: Iterable[tuple[int, ...]], *, framed: bool = False) -> tuple[np.ndarray, ...]:
+    """Inverse of :func:`write_arrays`: one int64 array per shape. ``framed``: each array is a
+    :func:`write_ints` record instead (its own shape record, whose element count, not its
+    dimensions, must match the shape's), the layout of older group records."""
+    arrays = []
+    for shape in shapes:
+        count = math.prod(shape)
+        at = r.position
+        ints = read_ints(r, max_symbols=count) if framed else decode_ints(r, count)
+        if ints.size != count:
+            raise r.error(f"integer array of {ints.size} values where shape {tuple(shape)} needs {count}", at=at)
+        arrays.append(ints.astype(np.int64).reshape(shape))
+    return tuple(arrays)

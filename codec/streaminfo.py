@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from bitstream.payloads import CHUNK_NAMES
+from bitstream.records.kinds import CHUNK_NAMES
 from codec.api import CodedVideo
 
 

@@ -217,7 +217,7 @@ def parse_all(data: bytes) -> None:
     ``scripts/fuzz_atheris.py``): the container, every chunk's CRC, and each payload read as a
     tensor list and as a group record. Anything but BitstreamError escaping is a finding."""
     from bitstream import BitstreamError, ByteReader
-    from bitstream.payloads import read_group
+    from bitstream.records.nirvana import read_group
     from bitstream.tensor import read_tensor
 
     try:

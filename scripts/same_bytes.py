@@ -4,7 +4,7 @@ same byte for byte.
 
     python scripts/same_bytes.py --json before.json          # on the old tree
     python scripts/same_bytes.py --compare before.json       # on the new one: exit 1 on a difference
-    python scripts/same_bytes.py --compare before.json --only "grid|teconerv"   # some cases only
+    python scripts/same_bytes.py --compare before.json --only "grid|nerv-8"     # some cases (a regex on name-frames)
 
 It drives the ``inrv`` command line (the interface both sides of a restructuring share).
 """
@@ -43,13 +43,13 @@ def run(src: Path, work: Path, only: str | None = None) -> dict[str, str]:
     hashes = {}
     for frames in FRAMES:
         for name, options in CASES.items():
-            if only is not None and not re.search(only, name):
+            key = f"{name}-{frames}"
+            if only is not None and not re.search(only, key):
                 continue
-            out = work / f"{name}-{frames}.inrv"
+            out = work / f"{key}.inrv"
             cmd = [sys.executable, "-m", "codec.cli", "encode", str(src), "-o", str(out), "--frames",
                    f"0:{frames}", "--threads", "1", "--seed", "0", "--quiet", *options]
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            key = f"{name}-{frames}"
             hashes[key] = hashlib.sha256(out.read_bytes()).hexdigest()
             print(f"{key:<28} {out.stat().st_size:>8} bytes  {hashes[key]}", flush=True)
     return hashes
@@ -59,12 +59,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, help="save the hashes here")
     ap.add_argument("--compare", type=Path, help="hashes saved earlier: report every difference")
-    ap.add_argument("--only", metavar="REGEX", help="run only the cases whose name matches (e.g. 'grid|teconerv')")
+    ap.add_argument("--only", metavar="REGEX", help="run only the cases whose name-frames matches (e.g. 'grid|nerv-8')")
     args = ap.parse_args()
     from codec.video import sample_clip
 
     with tempfile.TemporaryDirectory() as tmp:
         hashes = run(sample_clip("carphone"), Path(tmp), args.only)
+    if not hashes:
+        print(f"no case matches {args.only!r}")
+        return 1
     if args.json:
         args.json.write_text(json.dumps(hashes, indent=1) + "\n")
     if args.compare:

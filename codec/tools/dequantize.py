@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bitstream.payloads import LayerDecoder
+from bitstream.records.nirvana import LayerDecoder
 from bitstream.tensor import QuantizedTensor
 
 

@@ -15,7 +15,7 @@ learned factorized density per tensor (:mod:`codec.tools.rate`, Ballé et al., I
 after the first pays, in training, for its *residual*, which is exactly what the stream stores.
 
 Between groups (:meth:`LatentNetwork.next_group`) the decoders are frozen (residuals stay in the
-same units; a group record says "unchanged" with one flag bit: :mod:`bitstream.payloads`), the trained parameter becomes the
+same units; a group record says "unchanged" with one flag bit: :mod:`bitstream.records.nirvana`), the trained parameter becomes the
 residual itself, starting at zero, and the rate term switches to a residual density that the
 following groups keep refining.
 """
@@ -27,7 +27,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from bitstream.payloads import MAX_CODE, LayerDecoder, kernel_taps
+from bitstream.records.nirvana import LayerDecoder, kernel_taps
+from bitstream.tensor import MAX_CODE
 from codec.tools import rate
 from codec.tools.qat import initial_log_step, round_ste
 from codec.tools.dequantize import apply_kernel

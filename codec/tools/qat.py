@@ -22,7 +22,8 @@ from torch import nn
 from torch.func import functional_call
 
 from bitstream import QuantizedTensor
-from bitstream.payloads import CHUNK_NETWORK, pack_tensors
+from bitstream.records.kinds import CHUNK_NETWORK
+from bitstream.records.tensorlist import pack_tensors
 from codec.tools import rate
 
 

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from bitstream import BitstreamError
-from bitstream.payloads import CHUNK_NETWORK, unpack_tensors
+from bitstream.records.kinds import CHUNK_NETWORK
+from bitstream.records.tensorlist import unpack_tensors
 from codec.config import EncodeConfig
 from codec.device import autocast
 from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry

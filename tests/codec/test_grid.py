@@ -12,7 +12,7 @@ import torch
 
 import codec
 from bitstream import BitstreamError
-from bitstream.payloads import GridRecord, read_grid, write_grid
+from bitstream.records.grid import GridRecord, read_grid, write_grid
 from codec.config import EncodeConfig
 from codec.configio import pack_config, unpack_config
 from codec.errors import ConfigError

@@ -13,7 +13,8 @@ from bitstream import BitstreamError
 from bitstream.container import StreamReader, encode_stream, Header
 from codec.config import EncodeConfig
 from codec.configio import pack_config, unpack_config
-from bitstream.payloads import CHUNK_EMBEDDINGS, CHUNK_NETWORK, unpack_tensors
+from bitstream.records.kinds import CHUNK_EMBEDDINGS, CHUNK_NETWORK
+from bitstream.records.tensorlist import unpack_tensors
 from codec.family import Geometry
 from codec.tools.fit import FitConfig, fit
 from codec.tools.blocks import base_grid, plan_strides

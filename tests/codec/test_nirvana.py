@@ -14,7 +14,7 @@ from bitstream.fields import ByteWriter
 from bitstream.tensor import write_ints
 from codec.config import EncodeConfig
 from codec.errors import ConfigError
-from bitstream.payloads import CHUNK_GROUP
+from bitstream.records.kinds import CHUNK_GROUP
 from codec.family import Geometry
 from codec.streaminfo import describe_stream
 from codec.metrics import psnr_rgb
@@ -22,7 +22,7 @@ from codec.families.nirvana import config as nirvana_config
 from codec.families.nirvana import decode as nirvana_decode
 from codec.tools import latents as residual
 from codec.tools.patches import PatchGrid
-from bitstream.payloads import FLAG_BARE, FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LayerDecoder, read_group, write_group
+from bitstream.records.nirvana import FLAG_BARE, FLAG_DECODERS, FLAG_KERNEL_MAPS, GroupRecord, LayerDecoder, read_group, write_group
 from codec.tools.latents import LatentNetwork, LatentTensor
 from codec.tools.dequantize import layer_weights
 from codec.registry import get_family

@@ -18,7 +18,7 @@ from codec.metrics import psnr_rgb
 from codec.families.nirvana import encode as nirvana
 from codec.families.nirvana.config import CUT_PSNR
 from codec.tools.groups import read_groups, scene_cuts
-from bitstream.payloads import FLAG_FRAMES, GroupRecord, read_group, read_group_head, write_group
+from bitstream.records.nirvana import FLAG_FRAMES, GroupRecord, read_group, read_group_head, write_group
 from codec.video import open_video, write_video
 from tests.codec.sources import RecordingSource
 

@@ -15,7 +15,7 @@ import pytest
 import codec
 from bitstream import BitstreamError, ByteReader, ByteWriter, StreamReader, encode_stream
 from bitstream.entropy import Method
-from bitstream.payloads import CHUNK_EMBEDDINGS, CHUNK_NETWORK
+from bitstream.records.kinds import CHUNK_EMBEDDINGS, CHUNK_NETWORK
 from codec.config import EncodeConfig
 from codec.errors import ConfigError
 

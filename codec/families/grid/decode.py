@@ -9,7 +9,9 @@ import numpy as np
 import torch
 
 from bitstream import BitstreamError
-from bitstream.payloads import CHUNK_GRID, MAX_CODE, GridRecord, read_grid
+from bitstream.records.grid import GridRecord, read_grid
+from bitstream.records.kinds import CHUNK_GRID
+from bitstream.tensor import MAX_CODE
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.grid.config import GridConfig
 from codec.families.grid.net import (

@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from bitstream import BitstreamError
-from bitstream.payloads import CHUNK_EMBEDDINGS, unpack_tensors
+from bitstream.records.kinds import CHUNK_EMBEDDINGS
+from bitstream.records.tensorlist import unpack_tensors
 from codec.family import ChunkSource, Geometry
 from codec.families.hnerv.ladder import LADDER
 from codec.families.hnerv.config import HnervConfig

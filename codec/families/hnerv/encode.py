@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bitstream.payloads import CHUNK_EMBEDDINGS, pack_tensors
+from bitstream.records.kinds import CHUNK_EMBEDDINGS
+from bitstream.records.tensorlist import pack_tensors
 from codec.family import Geometry
 from codec.families.hnerv.config import HnervConfig
 from codec.families.hnerv.net import HnervDecoderNet

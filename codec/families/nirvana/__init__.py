@@ -14,7 +14,7 @@ fit, write its chunk, drop it, so memory does not grow with the video's length.
   per-layer decoders (scale/shift, and a per-kernel linear map for the convolutions),
   straight-through rounding, rate term = bits of the latents
   (group 0) or of their residual to the previous group (later groups).
-* **Residual stream** (:mod:`bitstream.payloads`): one ``CHUNK_GROUP`` chunk per group holding the group's training steps,
+* **Residual stream** (:mod:`bitstream.records.nirvana`): one ``CHUNK_GROUP`` chunk per group holding the group's training steps,
   its decoders only when they changed (group 0; they are frozen afterwards, a flag says so) and
   its latents minus the previous group's, each tensor entropy coded with the bitstream's cheapest
   model (an all-zero tensor costs a few bytes).

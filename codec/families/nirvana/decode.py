@@ -12,15 +12,9 @@ import numpy as np
 import torch
 
 from bitstream import BitstreamError
-from bitstream.payloads import (
-    CHUNK_GROUP,
-    GROUP_HEAD_BYTES,
-    MAX_CODE,
-    GroupRecord,
-    LayerDecoder,
-    read_group,
-    read_group_head,
-)
+from bitstream.records.kinds import CHUNK_GROUP
+from bitstream.records.nirvana import GROUP_HEAD_BYTES, GroupRecord, LayerDecoder, read_group, read_group_head
+from bitstream.tensor import MAX_CODE
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.nirvana.config import MAX_DECODE_VALUES, NirvanaConfig
 from codec.families.nirvana.net import NirvanaNet

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from bitstream.payloads import CHUNK_GROUP, GroupRecord, write_group
+from bitstream.records.kinds import CHUNK_GROUP
+from bitstream.records.nirvana import GroupRecord, write_group
 from codec.config import EncodeConfig
 from codec.family import ChunkSink, FamilyStats, FrameSource
 from codec.families.nirvana.config import CUT_PSNR, NirvanaConfig

@@ -14,7 +14,9 @@ import numpy as np
 import torch
 
 from bitstream import BitstreamError
-from bitstream.payloads import CHUNK_SEGMENT, MAX_CODE, SEG_DIRECT, SegmentRecord, read_segment
+from bitstream.records.kinds import CHUNK_SEGMENT
+from bitstream.records.teconerv import SEG_DIRECT, SegmentRecord, read_segment
+from bitstream.tensor import MAX_CODE
 from codec.device import autocast
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.teconerv.config import TeconervConfig

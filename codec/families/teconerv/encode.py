@@ -17,7 +17,8 @@ import time
 import numpy as np
 import torch
 
-from bitstream.payloads import CHUNK_SEGMENT, SEG_DIRECT, SegmentRecord, write_segment
+from bitstream.records.kinds import CHUNK_SEGMENT
+from bitstream.records.teconerv import SEG_DIRECT, SegmentRecord, write_segment
 from codec.config import EncodeConfig
 from codec.families.teconerv.config import STEP_SCALES, TeconervConfig
 from codec.families.teconerv.decode import check_weights, segment_shapes
