@@ -13,3 +13,8 @@ class VideoError(InrvError):
 
 class ConfigError(InrvError):
     """Impossible or inconsistent options."""
+
+
+class EncodeRejected(InrvError):
+    """An encode whose written file failed the final check (:mod:`codec.finalcheck`): it decoded far
+    under the best PSNR seen in training or under the clip's mean frame, twice. No file is left."""

@@ -319,8 +319,11 @@ def _self_describing(source: Source) -> bool:
     return (named.width, named.height, named.fps) == (source.width, source.height, source.fps)
 
 
-def prepare(source: Source, *, frames: int | None = None, scale: float = 1.0, cache_dir: Path | None = None) -> Sequence:
-    """The :class:`Sequence` for ``source`` with the first ``frames`` frames, shrunk by ``scale``.
+def prepare(source: Source, *, frames: int | None = None, scale: float = 1.0, cache_dir: Path | None = None,
+            width: int | None = None) -> Sequence:
+    """The :class:`Sequence` for ``source`` with the first ``frames`` frames, shrunk by ``scale``
+    (or, with ``width``, scaled up or down to that many columns, the rows following to the even
+    number nearest the source's aspect: ``-vf scale=W:-2``).
 
     ``.y4m`` and raw ``.yuv`` sources named with their geometry that need no scaling are used in place;
     everything else is converted once into ``cache_dir/<name>_<W>x<H>_<N>f.y4m`` (reused on later runs).
@@ -332,7 +335,13 @@ def prepare(source: Source, *, frames: int | None = None, scale: float = 1.0, ca
     if source.width % 2 or source.height % 2:
         raise VideoError(f"{source.path}: {source.width}x{source.height} is not even; 4:2:0 needs even sizes")
     count = min(frames or source.num_frames, source.num_frames)
-    width, height = scaled_size(source.width, source.height, scale) if scale != 1 else (source.width, source.height)
+    if width is not None:
+        if width < 2 or width % 2:
+            raise ConfigError(f"width must be an even number >= 2, got {width}")
+        scale = source.width / width
+        height = max(2, round(source.height / scale / 2) * 2)
+    else:
+        width, height = scaled_size(source.width, source.height, scale) if scale != 1 else (source.width, source.height)
     if scale == 1 and _self_describing(source):
         return Sequence(source.name, source.path, width, height, count, source.fps, source.path, scale)
     if cache_dir is None:
