@@ -1,21 +1,16 @@
 """Training side of ``grid``: groups encoded in order, each streamed (read its frames, fit, write
 its chunk, drop it), each group's networks and latents starting from the previous group's.
 
-Quantization in training follows C3 (Kim et al., CVPR 2024), after Agustsson and Theis ("Universally
-quantized neural compression", NeurIPS 2020): for the first ``1 - HARD_TAIL`` of the steps the
-synthesis sees ``s(s(y) + u)`` (``s``: soft rounding at a temperature annealed from
-``TEMPERATURE[0]`` to ``TEMPERATURE[1]``, ``u``: uniform noise) and the rate term is the bits of
-``s(y) + u`` under the context model; the last ``HARD_TAIL`` trains on the rounded latents
-(straight-through) with the rate of the rounded values, what the stream will hold. The synthesis
-weights train through learned-step quantizers (:mod:`codec.tools.qat`, their steps fixed after
-the first group so that later groups store residual codes); the context networks through a fixed
-step of ``2**-WEIGHT_SHIFT`` (what the integer decoder runs).
+Each group trains through the one training runner (:mod:`codec.tools.runner`) with grid's presets
+(:mod:`codec.families.grid.presets`: C3's soft rounding then a hard-rounding tail; the first
+group's preset, then the later groups' with the quantization steps frozen). The synthesis weights
+train through learned-step quantizers (:mod:`codec.tools.qat`, their steps fixed after the first
+group so that later groups store residual codes); the context networks through a fixed step of
+``2**-WEIGHT_SHIFT`` (what the integer decoder runs).
 """
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,11 +20,11 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from bitstream.records.grid import GridRecord, write_grid
-from bitstream.records.kinds import CHUNK_GRID
+from bitstream.payloads import CHUNK_GRID, GridRecord, write_grid
 from codec.config import EncodeConfig
 from codec.family import ChunkSink, FamilyStats, FrameSource
 from codec.families.grid.config import GridConfig
+from codec.families.grid.presets import FIRST, LATER, LATER_STEPS_FRACTION
 from codec.families.grid.net import (
     Synthesis,
     level_factors,
@@ -39,31 +34,20 @@ from codec.families.grid.net import (
 )
 from codec.metrics import psnr_rgb
 from codec.results import GroupResult
-from codec.tools.fit import lr_factor
 from codec.tools.fitoptions import quality_rung, rate_lambda, step_limit
 from codec.tools.groups import budget_share
 from codec.tools.latentgrid import SCHEMES, IntegerContext, Q, crops, encode_level
 from codec.tools.latentgrid.crops import Crop, LevelWindow, crop_starts
 from codec.tools.latentgrid.training import ContextNet, LatentStack, level_bits, quantize_proxy, region_bits
+from codec.tools.phases import Limits
 from codec.tools.qat import NetworkQuantizer
+from codec.tools.runner import StepAt, StepLoss, run
 
-LR = 1e-2
-#: Adam's learning rate for the latents (integers at the end: a step of 1 is one quantization step).
-LATENT_LR = 1e-1
 #: Pixels a training step sees: whole frames of the group where a frame holds fewer (as many as
 #: fit), else a window of one frame; steps cost about the same on any frame size. One frame a step
 #: updates the levels shared by several frames on every step, where a small window of every frame
 #: reached each latent in about one step of seven on 640x272 (docs/grid.md).
 STEP_PIXELS = 160 * 160 * 8
-WARMUP = 0.05
-#: Share of a group's steps trained on hard-rounded latents at the end.
-HARD_TAIL = 0.15
-#: Soft-rounding temperature, annealed linearly from the first to the second over the soft phase.
-TEMPERATURE = (0.3, 0.1)
-#: Later groups start from the previous group and train this share of the first group's steps.
-LATER_STEPS_FRACTION = 0.5
-#: Later groups train their networks too (else only their latents: the networks' residuals are zero).
-LATER_NETWORKS = True
 
 
 def crop_size(height: int, width: int, frames: int) -> tuple[int, int, int]:
@@ -127,6 +111,52 @@ class GridTrainable(nn.Module):
         return self.latents.codes()
 
 
+class _GroupTrainee:
+    """A group under training as the runner's :class:`codec.tools.runner.Trainee`: each step a
+    crop (:func:`crop_size`; an epoch visits every window of frames once, in a random order drawn
+    from ``rng``, each at a random position), its rate-distortion loss ``MSE + lambda * bpp``, and
+    the latents clamped to the coder's range after Adam's step."""
+
+    def __init__(self, model: GridTrainable, frames: np.ndarray, lmbda: float, device: torch.device) -> None:
+        self.model, self.lmbda, self.count = model, lmbda, len(frames)
+        self.target = torch.from_numpy(frames).to(device).permute(0, 3, 1, 2).float().div(255.0)
+        self.window = crop_size(model.height, model.width, self.count)
+        self.rng = np.random.default_rng(0)
+        self.starts: list[int] = []
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """``latents``, the synthesis's quantization ``steps``, and the ``networks`` (the rest)."""
+        model = self.model
+        steps = [q.log_step for q in model.quant.quantizers]
+        apart = set(id(p) for p in model.latents) | set(id(p) for p in steps)
+        return {"latents": list(model.latents), "networks": [p for p in model.parameters() if id(p) not in apart],
+                "steps": steps}
+
+    def step(self, at: StepAt) -> StepLoss:
+        model, (cf, ch, cw) = self.model, self.window
+        if not self.starts:  # a new epoch: every window of frames once, in a random order
+            self.starts = [int(s) for s in self.rng.permutation(crop_starts(self.count, cf))]
+        first = self.starts.pop()
+        crop = Crop(first, cf, int(self.rng.integers(0, model.height - ch + 1)),
+                    int(self.rng.integers(0, model.width - cw + 1)), ch, cw)
+        pred, bpp = model(self.count, crop, at.temperature if at.mode == "soft" else None)
+        mse = F.mse_loss(pred, self.target[first : first + cf, :, crop.top : crop.top + ch,
+                                           crop.left : crop.left + cw])
+        loss = mse + self.lmbda * bpp
+        return StepLoss(loss, float(loss.detach()), float(mse.detach()), float(bpp.detach()))
+
+    def after_step(self) -> None:
+        with torch.no_grad():
+            for y in self.model.latents:
+                y.clamp_(-Q, Q)
+
+    def state_dict(self) -> dict:
+        return self.model.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state)
+
+
 @dataclass(frozen=True)
 class Trained:
     steps: int
@@ -167,62 +197,18 @@ class GridEncoder:
         return budget_share(budget, self.spent, weight, LATER_STEPS_FRACTION * (self.groups - g - 1))
 
     def train(self, g: int, frames: np.ndarray) -> Trained:
-        model, count = self.model, len(frames)
-        model.start_group(count, self.device)
-        if g == 1:
-            model.freeze_steps()
-            if not LATER_NETWORKS:
-                for net in (model.synthesis, model.quant, model.context):
-                    net.requires_grad_(False)
+        """Train group ``g`` on its ``frames`` (the first group with :data:`presets.FIRST`, later
+        ones with :data:`presets.LATER`)."""
+        count = len(frames)
+        self.model.start_group(count, self.device)
         steps = self.first_steps if g == 0 else self.later_steps
-        budget = self.budget(g)
-        target = torch.from_numpy(frames).to(self.device).permute(0, 3, 1, 2).float().div(255.0)
-        latents = set(id(p) for p in model.latents)
-        nets = [p for p in model.parameters() if p.requires_grad and id(p) not in latents]
-        opt = torch.optim.Adam([{"params": list(model.latents), "base": LATENT_LR}, {"params": nets, "base": LR}])
+        trainee = _GroupTrainee(self.model, frames, self.lmbda, self.device)
         torch.manual_seed(self.enc.seed * 1000 + g)
-        rng = np.random.default_rng(self.enc.seed * 1000 + g)
-        cf, ch, cw = crop_size(self.height, self.width, count)
-        starts: list[int] = []
-        start, done, stopped, bpp_value, mse_avg = time.perf_counter(), 0, "steps", 0.0, None
-        desc = f"grid group {g + 1}/{self.groups}"
-        with tqdm(total=steps, desc=desc, unit="step", disable=not self.enc.progress, leave=False) as bar:
-            for step in range(steps):
-                progress = step / steps
-                soft_end = 1.0 - HARD_TAIL
-                temperature = None if progress >= soft_end else (
-                    TEMPERATURE[0] + (TEMPERATURE[1] - TEMPERATURE[0]) * progress / soft_end)
-                for group in opt.param_groups:
-                    group["lr"] = group["base"] * lr_factor(progress, WARMUP)
-                if not starts:  # a new epoch: every window of frames once, in a random order
-                    starts = [int(s) for s in rng.permutation(crop_starts(count, cf))]
-                first = starts.pop()
-                crop = Crop(first, cf, int(rng.integers(0, self.height - ch + 1)),
-                            int(rng.integers(0, self.width - cw + 1)), ch, cw)
-                pred, bpp = model(count, crop, temperature)
-                mse = F.mse_loss(pred, target[first : first + cf, :, crop.top : crop.top + ch,
-                                              crop.left : crop.left + cw])
-                loss = mse + self.lmbda * bpp
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                with torch.no_grad():
-                    for y in model.latents:
-                        y.clamp_(-Q, Q)
-                done += 1
-                bpp_value = float(bpp.detach())
-                m = float(mse.detach())
-                mse_avg = m if mse_avg is None else 0.9 * mse_avg + 0.1 * m
-                if step % 10 == 0 or step == steps - 1:
-                    bar.set_postfix_str(f"{-10 * math.log10(max(mse_avg, 1e-10)):.2f} dB, "
-                                        f"{bpp_value:.4f} bpp (crop)", refresh=False)
-                bar.update(1)
-                if budget is not None and time.perf_counter() - start >= budget:
-                    stopped = "time"
-                    break
-        seconds = time.perf_counter() - start
-        self.spent += seconds
-        return Trained(done, stopped, seconds, model.estimated_bits())
+        trainee.rng = np.random.default_rng(self.enc.seed * 1000 + g)
+        result = run(trainee, FIRST if g == 0 else LATER, Limits(steps, self.budget(g)), whole=False,
+                     desc=f"grid group {g + 1}/{self.groups}", progress=self.enc.progress)
+        self.spent += result.seconds
+        return Trained(result.steps, result.stopped, result.seconds, self.model.estimated_bits())
 
     def group(self, g: int, first: int, frames: np.ndarray) -> tuple[GroupResult, bytes, Trained]:
         """Train group ``g``, write its chunk's payload and measure it as the decoder renders it."""
