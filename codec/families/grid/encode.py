@@ -20,7 +20,8 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from bitstream.payloads import CHUNK_GRID, GridRecord, write_grid
+from bitstream.records.grid import GridRecord, write_grid
+from bitstream.records.kinds import CHUNK_GRID
 from codec.config import EncodeConfig
 from codec.family import ChunkSink, FamilyStats, FrameSource
 from codec.families.grid.config import GridConfig
