@@ -11,6 +11,10 @@ a new family is tested here as soon as it is registered (and has a golden stream
 * Decoding imports nothing of training (compressai, pytorch_msssim, the fitting loop).
 * Options: each family's declaration is valid, and an option only other families declare is an
   error for it.
+
+The quality side of the contract (a floor above the clip's mean frame, training's rate estimate
+against the file, an RD regression file per family, and test doubles that fail them) is in
+``test_contract_quality.py``.
 """
 
 from __future__ import annotations
