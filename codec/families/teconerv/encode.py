@@ -23,15 +23,15 @@ from codec.config import EncodeConfig
 from codec.families.teconerv.config import STEP_SCALES, TeconervConfig
 from codec.families.teconerv.decode import check_weights, segment_shapes
 from codec.families.teconerv.hyper import HyperNet, HyperSpec
+from codec.families.teconerv.presets import REFINE
 from codec.families.teconerv.pretrained import Pretrained, load_id
 from codec.family import ChunkSink, FamilyStats, FrameSource
 from codec.results import GroupResult
+from codec.tools.phases import Limits
+from codec.tools.runner import StepAt, StepLoss, run
 from codec.tools.tubelets import TubeletGrid
 
 PREDICT_BATCH = 32
-#: Adam learning rate of --finetune; carphone 16 frames, 50 steps: 1e-2 17.46 dB, 5e-2 20.09, 0.2 21.83,
-#: 0.5 22.20, 1.0 21.77 (the forward pass alone: 15.5)
-FINETUNE_LR = 0.5
 
 
 def hypernet(weights: Pretrained, device: torch.device) -> HyperNet:
@@ -49,22 +49,45 @@ def predict(net: HyperNet, tiles: torch.Tensor, device: torch.device) -> list[to
     return [torch.cat([p[i] for p in parts]).float().cpu() for i in range(len(parts[0]))]
 
 
+class _Refinement:
+    """One batch of tubelets' modulations under refinement, as the runner's
+    :class:`codec.tools.runner.Trainee`: the loss is the tubelets' MSE through the fixed hyponetwork."""
+
+    def __init__(self, hypo, params: list[torch.Tensor], target: torch.Tensor) -> None:
+        self.hypo, self.params, self.target = hypo, params, target
+
+    def parameter_groups(self) -> dict[str, list[torch.Tensor]]:
+        return {"modulations": self.params}
+
+    def step(self, at: StepAt) -> StepLoss:
+        loss = torch.mean((self.hypo(self.params) - self.target) ** 2)
+        value = float(loss.detach())
+        return StepLoss(loss, value, value, 0.0)
+
+    def after_step(self) -> None:
+        pass
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {str(i): p for i, p in enumerate(self.params)}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                p.copy_(state[str(i)])
+
+
 def finetune(hypo, mods: list[torch.Tensor], tiles: torch.Tensor, steps: int, device: torch.device) -> list[torch.Tensor]:
-    """``steps`` Adam steps on the modulations alone, :data:`PREDICT_BATCH` tubelets at a time
-    (each tubelet's modulations are its own, and Adam's steps do not depend on the loss's scale,
-    so batching changes nothing but memory)."""
+    """``steps`` Adam steps (:data:`codec.families.teconerv.presets.REFINE`) on the modulations
+    alone, :data:`PREDICT_BATCH` tubelets at a time (each tubelet's modulations are its own, and
+    Adam's steps do not depend on the loss's scale, so batching changes nothing but memory)."""
     for p in hypo.parameters():
         p.requires_grad_(False)
     out: list[list[torch.Tensor]] = [[] for _ in mods]
     for first in range(0, len(tiles), PREDICT_BATCH):
         params = [m[first : first + PREDICT_BATCH].clone().to(device).requires_grad_(True) for m in mods]
-        optimizer = torch.optim.Adam(params, lr=FINETUNE_LR)
         target = tiles[first : first + PREDICT_BATCH].to(device)
-        for _ in range(steps):
-            loss = torch.mean((hypo(params) - target) ** 2)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+        run(_Refinement(hypo, params, target), REFINE, Limits(steps), whole=True, desc="teconerv refine",
+            progress=False)
         for i, p in enumerate(params):
             out[i].append(p.detach().cpu())
     return [torch.cat(parts) for parts in out]
