@@ -26,6 +26,7 @@ from codec.metrics import psnr_rgb, psnr_yuv420
 from codec.color import rgb_to_yuv420
 from codec.registry import family_by_id, get_family
 from codec.results import DecodeResult, EncodeResult, StreamInfo
+from codec.tools.structure import CodingStructure
 from codec.video import VideoReader, VideoWriter, open_video
 from codec.weights import use as use_weights
 
@@ -227,6 +228,10 @@ class CodedVideo:
     def describe_chunks(self) -> str | None:
         """What the family adds about the chunks for ``inrv info`` (a table per group, say), or None."""
         return self.family.describe_chunks(self.config, self.geometry, self._stream)
+
+    def structure(self) -> CodingStructure | None:
+        """The stream's coding structure (:mod:`codec.tools.structure`), or None for a family without one."""
+        return self.family.structure(self.config, self.geometry, self._stream)
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
         """Yield decoded frames ``start .. stop - 1`` one by one, (H, W, 3) uint8."""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import torch
 
     from codec.config import EncodeConfig
+    from codec.tools.structure import CodingStructure
 
 ChunkSink = Callable[[int, bytes], None]
 
@@ -139,4 +140,10 @@ class Family(ABC):
 
     def describe_chunks(self, config: Any, geometry: Geometry, stream: ChunkSource) -> str | None:
         """Anything ``inrv info`` should add about the chunks (a table per group, say); None: nothing."""
+        return None
+
+    def structure(self, config: Any, geometry: Geometry, stream: ChunkSource) -> "CodingStructure | None":
+        """The stream's coding structure (:mod:`codec.tools.structure`: frames in coding order, their
+        types, references, depths and chunks), from the config and at most the chunks' heads; None
+        for a family without one (a whole-clip network)."""
         return None

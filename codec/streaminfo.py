@@ -33,6 +33,9 @@ def describe_stream(path) -> str:
         for name, total in per_kind.items():
             lines.append(f"  {name:<11} {total:>10}")
         lines.append(f"  {'total':<11} {info.file_bytes:>10}")
+        structure = coded.structure()
+        if structure is not None:
+            lines += ["", structure.table()]
         extra = coded.describe_chunks()
         if extra:
             lines += ["", extra]

@@ -35,6 +35,7 @@ from codec.families.grid.config import (
 )
 from codec.families.grid.ladder import LADDER
 from codec.tools.fitoptions import quality_rung, size_density
+from codec.tools.structure import CodingStructure
 
 #: Fixed shapes of the networks (measured choices are in docs/grid.md).
 LAYERS = 2
@@ -124,6 +125,12 @@ class GridFamily(Family):
         from codec.families.grid.decode import GridDecoder, group_table
 
         return group_table(GridDecoder(config, geometry, stream, torch.device("cpu")))
+
+    def structure(self, config: GridConfig, geometry: Geometry, stream: ChunkSource) -> CodingStructure:
+        """The stream's coding structure: groups of ``gop`` frames, each a residual of the one before."""
+        from codec.families.grid.decode import structure
+
+        return structure(config, geometry, stream)
 
 
 FAMILY = GridFamily()

@@ -4,6 +4,7 @@ its context model, upsampled and synthesized. Nothing here trains."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -11,7 +12,6 @@ import torch
 from bitstream import BitstreamError
 from bitstream.records.grid import GridRecord, read_grid
 from bitstream.records.kinds import CHUNK_GRID
-from bitstream.tensor import MAX_CODE
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.grid.config import GridConfig
 from codec.families.grid.net import (
@@ -23,32 +23,50 @@ from codec.families.grid.net import (
     render,
     synthesis_shapes,
 )
+from codec.tools.chain import ChainDecoder, add_codes
 from codec.tools.latentgrid import SCHEMES, IntegerContext, context_shapes, decode_level, max_words
+from codec.tools.structure import CodingStructure, groups
+
+
+@dataclass(frozen=True)
+class GridState:
+    """What group ``g``'s chunk leaves decoded: the networks' codes (the previous group's plus its
+    residuals), the synthesis steps (group 0's) and the group's record (its latents' words)."""
+
+    synthesis: tuple[np.ndarray, ...]
+    context: tuple[np.ndarray, ...]
+    steps: np.ndarray
+    record: GridRecord
+
+
+def grid_chunks(stream: ChunkSource) -> list[int]:
+    return [i for i, c in enumerate(stream.chunks) if c.kind == CHUNK_GRID]
+
+
+def structure(config: GridConfig, geometry: Geometry, stream: ChunkSource) -> CodingStructure:
+    """Groups of ``gop`` frames, one chunk each, each a residual of the one before."""
+    plan = groups(geometry.num_frames, config.gop)
+    found = len(grid_chunks(stream))
+    if found != len(plan.chunks):
+        raise BitstreamError(f"stream holds {found} grid chunks, its {geometry.num_frames} "
+                             f"frames in groups of {config.gop} need {len(plan.chunks)}")
+    return plan
 
 
 class GridDecoder(Decoder):
-    """Renders frame ranges group by group, keeping the networks of the last group it reached."""
+    """Renders frame ranges group by group, its chain decoder keeping the networks of the last
+    groups it reached (:class:`codec.tools.chain.ChainDecoder`)."""
 
     def __init__(self, config: GridConfig, geometry: Geometry, stream: ChunkSource, device: torch.device) -> None:
         self.config, self.geometry, self.stream, self.device = config, geometry, stream, device
         self.scheme = SCHEMES[config.scheme]
-        self.chunk_index = [i for i, c in enumerate(stream.chunks) if c.kind == CHUNK_GRID]
-        self.plan = [(first, min(config.gop, geometry.num_frames - first))
-                     for first in range(0, geometry.num_frames, config.gop)]
-        if len(self.chunk_index) != len(self.plan):
-            raise BitstreamError(f"stream holds {len(self.chunk_index)} grid chunks, its {geometry.num_frames} "
-                                 f"frames in groups of {config.gop} need {len(self.plan)}")
+        self.chunk_index = grid_chunks(stream)
+        self.structure = structure(config, geometry, stream)
+        self.plan = [(c.first, c.count) for c in self.structure.chunks]
         self.synthesis_shapes = synthesis_shapes(config)
         self.context_shapes = context_shapes(self.scheme, config.ctx_hidden, config.ctx_layers, config.bias_levels)
         self.net = Synthesis(config).to(device).eval()
-        self._reset()
-
-    def _reset(self) -> None:
-        self.group = -1
-        self.current: GridRecord | None = None
-        self.synthesis = [np.zeros(s, dtype=np.int64) for s in self.synthesis_shapes]
-        self.context = [np.zeros(s, dtype=np.int64) for s in self.context_shapes]
-        self.steps: np.ndarray | None = None
+        self.chain = ChainDecoder(self.structure, self._step)
 
     def shapes(self, g: int) -> list[tuple[int, int, int]]:
         return level_shapes(self.config, self.plan[g][1], self.geometry.height, self.geometry.width)
@@ -58,41 +76,33 @@ class GridDecoder(Decoder):
         return read_grid(self.stream.read_chunk(index), self.synthesis_shapes, self.context_shapes,
                          [max_words(s) for s in self.shapes(g)], index, self.stream.chunks[index].payload_offset)
 
-    def advance(self, g: int) -> None:
+    def _step(self, base: GridState | None, g: int) -> GridState:
         """Networks of group ``g``: the previous group's codes plus its residuals."""
-        if g < self.group:
-            self._reset()
-        while self.group < g:
-            record = self.record(self.group + 1)
-            self.group += 1
-            if self.group == 0 and record.synthesis_steps is None:
-                raise BitstreamError("the first grid chunk must carry the synthesis steps",
-                                     chunk=self.chunk_index[0])
-            if record.synthesis_steps is not None:
-                self.steps = record.synthesis_steps
-            self.synthesis = [c + r for c, r in zip(self.synthesis, record.synthesis)]
-            self.context = [c + r for c, r in zip(self.context, record.context)]
-            if any(np.abs(c).max(initial=0) >= MAX_CODE for c in self.synthesis):
-                raise BitstreamError("synthesis weights out of range", chunk=self.chunk_index[self.group])
-            self.current = record
+        record = self.record(g)
+        if base is None and record.synthesis_steps is None:
+            raise BitstreamError("the first grid chunk must carry the synthesis steps", chunk=self.chunk_index[g])
+        steps = record.synthesis_steps if record.synthesis_steps is not None else base.steps
+        synthesis = add_codes(None if base is None else base.synthesis, record.synthesis, "synthesis weights",
+                              self.chunk_index[g])
+        context = record.context if base is None else [c + r for c, r in zip(base.context, record.context)]
+        return GridState(tuple(synthesis), tuple(context), steps, record)
 
     def latents(self, g: int) -> list[np.ndarray]:
         """Group ``g``'s latent grids (integers)."""
-        self.advance(g)
-        assert self.current is not None
-        config = self.config
-        context = IntegerContext.from_codes(self.scheme, self.context, config.ctx_hidden, config.ctx_layers,
+        state, config = self.chain.state(g), self.config
+        context = IntegerContext.from_codes(self.scheme, list(state.context), config.ctx_hidden, config.ctx_layers,
                                             config.bias_levels)
         return [decode_level(words, shape, context, self.chunk_index[g], k)
-                for k, (words, shape) in enumerate(zip(self.current.levels, self.shapes(g)))]
+                for k, (words, shape) in enumerate(zip(state.record.levels, self.shapes(g)))]
 
     def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
-        for g, (first, count) in enumerate(self.plan):
-            if first + count <= start or first >= stop:
-                continue
+        """The groups holding frames ``start .. stop - 1`` (the structure's :meth:`needed`), each
+        rendered from its state; the groups before them only add their codes."""
+        for g in self.structure.needed(start, stop).rendered:
+            first, count = self.plan[g]
             latents = self.latents(g)
-            assert self.steps is not None
-            net = load_synthesis(self.net, self.synthesis, self.steps)
+            state = self.chain.state(g)
+            net = load_synthesis(self.net, list(state.synthesis), state.steps)
             frames = render(net, [torch.from_numpy(y).float().to(self.device) for y in latents],
                             level_factors(self.config), count, self.geometry.height, self.geometry.width)
             yield frames[max(start, first) - first : min(stop, first + count) - first]

@@ -43,6 +43,7 @@ from codec.tools.latentgrid.training import ContextNet, LatentStack, level_bits,
 from codec.tools.phases import Limits
 from codec.tools.qat import NetworkQuantizer
 from codec.tools.runner import StepAt, StepLoss, run
+from codec.tools.structure import group_sizes, groups
 
 #: Pixels a training step sees: whole frames of the group where a frame holds fewer (as many as
 #: fit), else a window of one frame; steps cost about the same on any frame size. One frame a step
@@ -182,7 +183,7 @@ class GridEncoder:
         self.first_steps = step_limit(enc.options, FAMILY.ladder_steps(rung.length, self.total))
         self.later_steps = max(1, round(self.first_steps * LATER_STEPS_FRACTION))
         self.lmbda = rate_lambda(enc, rung)
-        self.groups = -(-self.total // config.gop)
+        self.groups = len(group_sizes(self.total, config.gop))
         self.spent = 0.0
         self.prev_synthesis: list[np.ndarray] | None = None
         self.prev_context: list[np.ndarray] | None = None
@@ -255,9 +256,9 @@ def encode(config: GridConfig, source: FrameSource, enc: EncodeConfig, sink: Chu
     results: list[GroupResult] = []
     total_bits, frame_steps = 0.0, 0.0
     with tqdm(total=encoder.total, desc="grid", unit="frame", disable=not enc.progress, leave=False) as bar:
-        for g, first in enumerate(range(0, encoder.total, config.gop)):
-            frames = source.read(first, min(config.gop, encoder.total - first))
-            result, payload, trained = encoder.group(g, first, frames)
+        for chunk in groups(encoder.total, config.gop).chunks:
+            frames = source.read(chunk.first, chunk.count)
+            result, payload, trained = encoder.group(chunk.index, chunk.first, frames)
             sink(CHUNK_GRID, payload)
             results.append(result)
             total_bits += trained.bits

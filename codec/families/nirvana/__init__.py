@@ -50,6 +50,7 @@ from codec.tools.blocks import pe_levels_for
 from codec.tools.fitoptions import quality_rung, size_density
 from codec.tools.patches import PatchGrid
 from codec.tools.sizing import config_for_budget, param_budget
+from codec.tools.structure import CodingStructure
 
 #: SIREN frequency of the stem's sine activations, x100 (2.0 measured +0.5 dB over 1.0 on carphone).
 OMEGA = 200
@@ -144,6 +145,12 @@ class NirvanaFamily(Family):
         from codec.families.nirvana.decode import NirvanaDecoder, group_table
 
         return group_table(NirvanaDecoder(config, geometry, stream, torch.device("cpu")), geometry)
+
+    def structure(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource) -> CodingStructure:
+        """The stream's coding structure: groups of ``gop`` frames or fewer (scene cuts, from the chunks' heads), each a residual of the one before."""
+        from codec.families.nirvana.decode import structure
+
+        return structure(config, geometry, stream)
 
 
 FAMILY = NirvanaFamily()

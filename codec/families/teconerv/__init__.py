@@ -23,6 +23,7 @@ import torch
 from codec.config import EncodeConfig
 from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
 from codec.families.teconerv.config import DEFAULT_OVERLAP, TeconervConfig, TeconervOptions
+from codec.tools.structure import CodingStructure
 
 
 class TeconervFamily(Family):
@@ -68,6 +69,12 @@ class TeconervFamily(Family):
         from codec.families.teconerv.decode import segment_table
 
         return segment_table(stream, geometry, config)
+
+    def structure(self, config: TeconervConfig, geometry: Geometry, stream: ChunkSource) -> CodingStructure:
+        """The stream's coding structure: segments, each a residual of the one before or direct (from each chunk's first byte)."""
+        from codec.families.teconerv.decode import structure
+
+        return structure(config, geometry, stream)
 
 
 FAMILY = TeconervFamily()

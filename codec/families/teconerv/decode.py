@@ -9,6 +9,7 @@ trains; the hypernetwork is not needed.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,12 +17,13 @@ import torch
 from bitstream import BitstreamError
 from bitstream.records.kinds import CHUNK_SEGMENT
 from bitstream.records.teconerv import SEG_DIRECT, SegmentRecord, read_segment
-from bitstream.tensor import MAX_CODE
 from codec.device import autocast
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.teconerv.config import TeconervConfig
 from codec.families.teconerv.net import HypoSpec
 from codec.families.teconerv.pretrained import Pretrained, load_id
+from codec.tools.chain import ChainDecoder, add_codes
+from codec.tools.structure import CodingStructure, group_sizes, groups
 from codec.tools.tubelets import TubeletGrid
 from codec.tools.dequantize import to_uint8
 
@@ -54,17 +56,43 @@ def render_tubelets(net, mods: list[torch.Tensor], grid: TubeletGrid, frames: in
     return grid.assemble(torch.cat(tiles))
 
 
+@dataclass(frozen=True)
+class SegmentState:
+    """Segment ``s``'s modulation codes (the previous segment's plus its residuals, or its own when
+    coded directly) and the per-layer steps of segment 0's chunk."""
+
+    codes: tuple[np.ndarray, ...]
+    steps: tuple[float, ...]
+
+
+def segment_chunks(stream: ChunkSource) -> list[int]:
+    return [i for i, c in enumerate(stream.chunks) if c.kind == CHUNK_SEGMENT]
+
+
+def structure(config: TeconervConfig, geometry: Geometry, stream: ChunkSource) -> CodingStructure:
+    """Segments of ``frames`` frames, each a residual of the one before unless its chunk's first
+    byte says it is coded directly (segment 0 always; a direct segment after it still takes the
+    steps from segment 0's chunk). Reads one byte per segment, unverified (each chunk's CRC is
+    checked when the segment is decoded)."""
+    index = segment_chunks(stream)
+    sizes = group_sizes(geometry.num_frames, config.frames)
+    if len(index) != len(sizes):
+        raise BitstreamError(f"stream holds {len(index)} segment chunks, its "
+                             f"{geometry.num_frames} frames need {len(sizes)}")
+    direct = [0] + [s for s, i in enumerate(index) if s and (head := stream.read_chunk_head(i, 1))
+                    and head[0] & SEG_DIRECT]
+    return groups(geometry.num_frames, config.frames, direct=direct, params=0)
+
+
 class TeconervDecoder(Decoder):
-    """Renders frame ranges, keeping the code chain of the last segment it reached."""
+    """Renders frame ranges, its chain decoder keeping the codes of the last segments it reached
+    (:class:`codec.tools.chain.ChainDecoder`)."""
 
     def __init__(self, config: TeconervConfig, geometry: Geometry, stream: ChunkSource, device: torch.device) -> None:
         self.config, self.geometry, self.stream, self.device = config, geometry, stream, device
         self.grid = TubeletGrid(geometry.height, geometry.width, config.tile_h, config.tile_w, config.overlap)
-        self.chunk_index = [i for i, c in enumerate(stream.chunks) if c.kind == CHUNK_SEGMENT]
-        segments = -(-geometry.num_frames // config.frames)
-        if len(self.chunk_index) != segments:
-            raise BitstreamError(f"stream holds {len(self.chunk_index)} segment chunks, its "
-                                 f"{geometry.num_frames} frames need {segments}")
+        self.chunk_index = segment_chunks(stream)
+        self.structure = structure(config, geometry, stream)
         self.weights = load_id(config.weights_id)
         check_weights(config, self.weights)
         self.shapes = segment_shapes(self.weights.hypo, self.grid.count)
@@ -72,54 +100,32 @@ class TeconervDecoder(Decoder):
             raise BitstreamError(f"a segment of {geometry.width}x{geometry.height} frames would hold over "
                                  f"{MAX_DECODE_VALUES} modulation values")
         self.net = self.weights.hyponet(device)
-        self._reset()
-
-    def _reset(self) -> None:
-        self.segment = -1
-        self.codes = [np.zeros(s, dtype=np.int64) for s in self.shapes]
-        self.steps: tuple[float, ...] | None = None
+        self.chain = ChainDecoder(self.structure, self._step)
 
     def record(self, s: int) -> SegmentRecord:
         index = self.chunk_index[s]
         return read_segment(self.stream.read_chunk(index), self.shapes, index, self.stream.chunks[index].payload_offset)
 
-    def advance(self, s: int) -> None:
-        """Codes of segment ``s``: the previous codes plus each residual (integer adds only),
-        starting from the last directly coded segment at or before ``s`` when that is later."""
-        if s < self.segment:
-            self._reset()
-        if self.segment < 0 and s > 0:
-            self.advance(0)  # the steps, and the first segment's checks
-        for k in range(s, self.segment + 1, -1):
-            head = self.stream.read_chunk_head(self.chunk_index[k], 1)
-            if head and head[0] & SEG_DIRECT:  # checked in full (CRC included) when read below
-                self.segment = k - 1
-                break
-        while self.segment < s:
-            record = self.record(self.segment + 1)
-            self.segment += 1
-            if self.segment == 0 and (record.steps is None or not record.direct):
-                raise BitstreamError("the first segment chunk must carry the steps and direct codes",
-                                     chunk=self.chunk_index[0])
-            if record.steps is not None:
-                self.steps = record.steps
-            self.codes = list(record.values) if record.direct else [c + r for c, r in zip(self.codes, record.values)]
-            if any(np.abs(c).max(initial=0) >= MAX_CODE for c in self.codes):
-                raise BitstreamError("modulation codes out of range", chunk=self.chunk_index[self.segment])
-
-    def modulations(self) -> list[torch.Tensor]:
-        assert self.steps is not None
-        return [torch.from_numpy((c * step).astype(np.float32)) for c, step in zip(self.codes, self.steps)]
+    def _step(self, base: SegmentState | None, s: int) -> SegmentState:
+        """Segment ``s``'s codes: its base's plus its residuals (integer adds only), or its own."""
+        record = self.record(s)
+        if base is None and (record.steps is None or not record.direct):
+            raise BitstreamError("the first segment chunk must carry the steps and direct codes",
+                                 chunk=self.chunk_index[s])
+        steps = record.steps if record.steps is not None else base.steps
+        codes = add_codes(None if record.direct else base.codes, record.values, "modulation codes",
+                          self.chunk_index[s])
+        return SegmentState(tuple(codes), steps)
 
     def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
-        t = self.config.frames
-        for s in range(len(self.chunk_index)):
-            first, count = s * t, min(t, self.geometry.num_frames - s * t)
-            if first + count <= start or first >= stop:
-                continue
-            self.advance(s)
-            frames = render_tubelets(self.net, self.modulations(), self.grid, count, self.device)
-            yield to_uint8(frames)[max(start, first) - first : min(stop, first + count) - first]
+        """The segments holding frames ``start .. stop - 1`` (the structure's :meth:`needed`), each
+        rendered from its codes; the segments before them (back to a direct one) only add theirs."""
+        for s in self.structure.needed(start, stop).rendered:
+            chunk = self.structure.chunks[s]
+            state = self.chain.state(s)
+            mods = [torch.from_numpy((c * step).astype(np.float32)) for c, step in zip(state.codes, state.steps)]
+            frames = render_tubelets(self.net, mods, self.grid, chunk.count, self.device)
+            yield to_uint8(frames)[max(start, chunk.first) - chunk.first : min(stop, chunk.stop) - chunk.first]
 
 
 def segment_table(stream: ChunkSource, geometry: Geometry, config: TeconervConfig) -> str:

@@ -27,6 +27,7 @@ from codec.families.teconerv.presets import REFINE
 from codec.families.teconerv.pretrained import Pretrained, load_id
 from codec.family import ChunkSink, FamilyStats, FrameSource
 from codec.results import GroupResult
+from codec.tools.structure import group_sizes, groups
 from codec.tools.phases import Limits
 from codec.tools.runner import StepAt, StepLoss, run
 from codec.tools.tubelets import TubeletGrid
@@ -113,15 +114,18 @@ def encode(config: TeconervConfig, source: FrameSource, enc: EncodeConfig, sink:
     n_ft = opts.finetune or 0
     key = opts.key_interval or 0
     t_seg = config.frames
-    segments = -(-geometry.num_frames // t_seg)
+    # segments of t_seg frames; the first and every --key-interval-th coded directly (the others too
+    # where that is cheaper, chosen below)
+    segments = len(group_sizes(geometry.num_frames, t_seg))
+    plan = groups(geometry.num_frames, t_seg, direct=range(0, segments, key) if key else (0,), params=0)
     previous = [np.zeros(s, dtype=np.int64) for s in shapes]
     steps: tuple[float, ...] | None = None
     results, total_bytes, t_start = [], 0, time.perf_counter()
     bar = tqdm(total=segments, desc="teconerv", unit="segment", disable=not enc.progress, dynamic_ncols=True)
     try:
-        for s in range(segments):
+        for chunk in plan.chunks:
             t0 = time.perf_counter()
-            first, count = s * t_seg, min(t_seg, geometry.num_frames - s * t_seg)
+            s, first, count = chunk.index, chunk.first, chunk.count
             frames = source.read(first, count)
             padded = np.concatenate([frames, np.repeat(frames[-1:], t_seg - count, axis=0)]) if count < t_seg else frames
             clip = torch.from_numpy(padded).permute(0, 3, 1, 2).float() / 255
@@ -135,7 +139,7 @@ def encode(config: TeconervConfig, source: FrameSource, enc: EncodeConfig, sink:
             residual = SegmentRecord(tuple(c - p for c, p in zip(codes, previous)), direct=False, finetune=n_ft)
             direct = SegmentRecord(tuple(codes), direct=True, steps=steps if s == 0 else None, finetune=n_ft)
             payload = write_segment(direct)
-            if s > 0 and not (key and s % key == 0):
+            if not chunk.direct:
                 payload = min(payload, write_segment(residual), key=len)
             sink(CHUNK_SEGMENT, payload)
             stored = codes if payload[0] & SEG_DIRECT else residual.values
