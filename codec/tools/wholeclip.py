@@ -121,6 +121,7 @@ class WholeVideoFamily(Family):
     def encode(self, config: Any, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
                device: torch.device) -> FamilyStats:
         from codec.tools.fit import FitConfig, fit
+        from codec.tools.phases import DEFAULT_GUARDS
 
         geometry, opts = source.geometry, enc.options
         torch.manual_seed(enc.seed)
@@ -137,6 +138,8 @@ class WholeVideoFamily(Family):
             lmbda=lmbda,
             seed=enc.seed,
             progress=enc.progress,
+            spike_guard=DEFAULT_GUARDS.spike,  # guarded like nirvana (issue 33: hnerv at
+            collapse_guard=DEFAULT_GUARDS.collapse,  # --quality 6 collapsed to a white video unguarded)
             desc=f"{self.name} fit",
         )
         stats = fit(model, frames, fit_cfg, device)

@@ -1,4 +1,5 @@
-"""The fitting loop's divergence guards (codec.fit.FitConfig.spike_guard, collapse_guard)."""
+"""Training: the fitting loop and its divergence guards (codec.tools.fit), phases and presets
+(codec.tools.phases), the one runner (codec.tools.runner), and a forced collapse end to end."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from torch import nn
 
 from codec.errors import ConfigError, InrvError
 from codec.tools.fit import FitConfig, fit
+from codec.tools.phases import Guards, Limits, Phase, Preset, Quantizer, Rate, Schedule, lr_factor
+from codec.tools.runner import StepAt, StepLoss, run
 
 
 class Flat(nn.Module):
@@ -145,3 +148,153 @@ def test_collapse_guard_needs_the_spike_guard():
         config(collapse_guard=2.0)
     with pytest.raises(ConfigError, match="collapse_guard"):
         config(spike_guard=1.5, collapse_guard=1.0)
+
+
+def test_a_forced_collapse_writes_the_best_state_not_the_wreck(tmp_path, carphone_y4m, monkeypatch):
+    """hnerv on 6 real frames trains normally for 40 steps, then every Adam step runs at a hundred
+    times the learning rate (the wreck of issue 33: the output saturates, about 11.7 dB). The file
+    written must be the best state's: decoded within 1 dB of the best batch PSNR training saw,
+    far above the wreck; or no file at all (the final check refusing it)."""
+    import codec
+    import codec.errors
+    import codec.tools.fit as fit_module
+    from codec.config import EncodeConfig
+
+    torch.set_num_threads(1)
+    calls, real_step = [0], torch.optim.Adam.step
+
+    def too_fast(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] <= 40:
+            return real_step(self, *args, **kwargs)
+        saved = [g["lr"] for g in self.param_groups]
+        for g in self.param_groups:
+            g["lr"] *= 100.0
+        try:
+            return real_step(self, *args, **kwargs)
+        finally:
+            for g, lr in zip(self.param_groups, saved):
+                g["lr"] = lr
+
+    seen: list[float] = []
+    real_distortion = fit_module.distortion
+
+    def spy(pred, target, loss):
+        d = real_distortion(pred, target, loss)
+        seen.append(float(d.detach()))
+        return d
+
+    monkeypatch.setattr(torch.optim.Adam, "step", too_fast)
+    monkeypatch.setattr(fit_module, "distortion", spy)
+    out = tmp_path / "x.inrv"
+    cfg = EncodeConfig.of(model="hnerv", quality=6, steps=80, device="cpu", threads=1, progress=False)
+    try:
+        result = codec.encode(carphone_y4m, out, cfg)
+    except getattr(codec.errors, "EncodeRejected", ()):
+        assert not out.exists()
+        return
+    best = max(10 * math.log10(1 / m) for m in seen)
+    assert best > 16.0  # training got somewhere before the wreck
+    assert result.psnr_rgb > best - 1.0, f"file {result.psnr_rgb:.2f} dB, best in training {best:.2f} dB"
+
+
+# --- phases and the runner (codec.tools.phases, codec.tools.runner) ---------------------------
+
+
+class Pair:
+    """Two scalars ``a`` and ``b`` pulled towards 1 (loss (a-1)^2 + (b-1)^2), recording where each
+    step fell and the learning rates Adam ran at."""
+
+    def __init__(self, wreck_at: int | None = None) -> None:
+        self.a, self.b = nn.Parameter(torch.zeros(())), nn.Parameter(torch.zeros(()))
+        self.seen: list[StepAt] = []
+        self.lrs: list[list[float]] = []
+        self.opt = None
+        self.wreck_at = wreck_at
+
+    def parameter_groups(self):
+        return {"a": [self.a], "b": [self.b]}
+
+    def step(self, at: StepAt) -> StepLoss:
+        self.seen.append(at)
+        if self.wreck_at is not None and at.step >= self.wreck_at:
+            with torch.no_grad():
+                self.a.fill_(-30.0)  # wrecked for good: every later step is far worse than the best
+        loss = (self.a - 1) ** 2 + (self.b - 1) ** 2
+        v = float(loss.detach())
+        return StepLoss(loss, v, v, 0.0)
+
+    def after_step(self) -> None:
+        pass
+
+    def state_dict(self):
+        return {"a": self.a, "b": self.b}
+
+    def load_state_dict(self, state):
+        with torch.no_grad():
+            self.a.copy_(state["a"])
+            self.b.copy_(state["b"])
+
+
+def _lrs(monkeypatch, pair: Pair) -> None:
+    real = torch.optim.Adam.step
+
+    def step(opt, *a, **k):
+        pair.lrs.append([g["lr"] for g in opt.param_groups])
+        return real(opt, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+
+
+def test_schedules_per_group_over_the_run_and_over_a_phase(monkeypatch):
+    pair = Pair()
+    _lrs(monkeypatch, pair)
+    preset = Preset((Phase("one", share=0.5), Phase("two", lr={"b": Rate(0.2, Schedule("cosine", 0.0, over="phase"))})),
+                    {"a": Rate(0.1, Schedule("cosine", 0.25)), "b": Rate(0.3, Schedule("constant"))}, guards=None)
+    run(pair, preset, Limits(8), whole=True, progress=False)
+    for s, (lr_a, lr_b) in enumerate(pair.lrs):
+        assert lr_a == 0.1 * 1.0 * lr_factor(s / 8, 0.25)
+        assert lr_b == (0.3 if s < 4 else 0.2 * lr_factor((s / 8 - 0.5) / 0.5, 0.0))
+
+
+def test_quantizer_modes_and_the_temperature_schedule():
+    pair = Pair()
+    preset = Preset((Phase("soft", Quantizer("soft", (0.3, 0.1))), Phase("hard", Quantizer("hard"), share=0.25)),
+                    {"a": Rate(0.01), "b": Rate(0.01)}, guards=None)
+    run(pair, preset, Limits(8), whole=True, progress=False)
+    assert [at.mode for at in pair.seen] == ["soft"] * 6 + ["hard"] * 2
+    for at in pair.seen[:6]:
+        assert at.temperature == 0.3 + (0.1 - 0.3) * (at.step / 8) / 0.75
+    assert pair.seen[0].temperature == 0.3 and pair.seen[6].temperature is None
+
+
+def test_phases_of_steps_and_frozen_groups():
+    """The first 3 steps freeze ``b`` (it stays at 0, Adam keeps no state for it), then both
+    move; afterwards ``requires_grad`` is as it was."""
+    pair = Pair()
+    preset = Preset((Phase("a only", Quantizer("hard"), steps=3, frozen=frozenset({"b"})),
+                     Phase("both", Quantizer("hard"))),
+                    {"a": Rate(0.1, Schedule("constant")), "b": Rate(0.1, Schedule("constant"))}, guards=None)
+    b_values = []
+    real = pair.step
+    pair.step = lambda at: (b_values.append(float(pair.b.detach())), real(at))[1]
+    run(pair, preset, Limits(6), whole=True, progress=False)
+    assert [at.phase.name for at in pair.seen] == ["a only"] * 3 + ["both"] * 3
+    assert b_values[:4] == [0.0] * 4 and b_values[5] > 0.0
+    assert float(pair.a.detach()) > 0.0 and pair.b.requires_grad
+
+
+def test_a_run_that_ends_diverged_ends_on_the_best_snapshot():
+    """Restarts spent (none allowed), the state wrecked from step 25 on: the run keeps the snapshot
+    (taken at step 20, near the best), not the wreck; a healthy run keeps its own last state."""
+    preset = Preset((Phase("hard", Quantizer("hard")),), {"a": Rate(0.05, Schedule("constant")),
+                                                         "b": Rate(0.05, Schedule("constant"))},
+                    guards=Guards(spike=1.5, collapse=2.0, max_restarts=0))
+    wrecked = Pair(wreck_at=25)
+    result = run(wrecked, preset, Limits(40), whole=True, progress=False)
+    assert result.restored and result.restarts == 0
+    assert float(wrecked.a.detach()) > 0.5
+    assert result.last.value < 1.0  # the snapshot's figures, not the wreck's
+    healthy = Pair()
+    result = run(healthy, preset, Limits(40), whole=True, progress=False)
+    assert not result.restored and float(healthy.a.detach()) > 0.9
