@@ -1,7 +1,9 @@
 """Public API: :func:`encode`, :func:`decode` and :func:`open` (``codec.encode`` etc.).
 
-Rate is always the written file's size; quality is always measured on frames decoded back from
-that file, never on the encoder's own reconstruction.
+:func:`encode` checks the paths and dispatches: to rate control (:mod:`codec.ratecontrol`) for a
+target bpp or PSNR, else to the single-fit encoder (:mod:`codec.encoder`). Rate is always the
+written file's size; quality is always measured on frames decoded back from that file, never on
+the encoder's own reconstruction.
 """
 
 from __future__ import annotations
@@ -10,30 +12,26 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from bitstream import BitstreamError
-from bitstream.container import Header, StreamReader, StreamWriter
-from codec.config import MAX_DECODE_PIXELS, EncodeConfig
+from bitstream.container import StreamReader
+from codec.config import MAX_DECODE_PIXELS, EncodeConfig, frame_range
 from codec.device import configure_threads, resolve_device
+from codec.encoder import encode_once
 from codec.errors import ConfigError
 from codec.family import Decoder, Family, Geometry
-from codec.metrics import psnr_rgb, psnr_yuv420
-from codec.color import rgb_to_yuv420
-from codec.registry import family_by_id, get_family
+from codec.ratecontrol import encode_to_target
+from codec.registry import family_by_id
 from codec.results import DecodeResult, EncodeResult, StreamInfo
 from codec.tools.structure import CodingStructure
-from codec.video import VideoReader, VideoWriter, open_video
+from codec.video import VideoWriter, open_video
 from codec.weights import use as use_weights
 
 PathLike = str | os.PathLike
-PIX_FMT_RGB24 = 0
-MATRIX_BT601 = 0
-MEASURE_CHUNK = 8
 #: Bytes per pixel of the raw outputs (4:2:0 for .y4m and .yuv, RGB for a PNG folder at most),
 #: checked against the free space of the target's disk before anything is written.
 RAW_BYTES_PER_PIXEL = {"y4m": 1.5, "raw-yuv": 1.5, "png": 3.0}
@@ -70,107 +68,19 @@ def _check_decode_size(width: int, height: int, frames: int, dst: Path, max_pixe
             raise ConfigError(f"{dst} needs {need / 1e9:.3g} GB, {free / 1e9:.3g} GB are free there")
 
 
-@dataclass
-class RangeSource:
-    """The frames ``start .. start + count - 1`` of a video, as a family's :class:`FrameSource`."""
-
-    reader: VideoReader
-    start: int
-    geometry: Geometry
-
-    def read(self, offset: int, count: int) -> np.ndarray:
-        return self.reader.read(self.start + offset, count)
-
-
-def _frame_range(total: int, start: int, count: int | None) -> tuple[int, int]:
-    if start >= total:
-        raise ConfigError(f"first frame {start} is past the end: the video has {total} frames")
-    if count is None:
-        count = total - start
-    if start + count > total:
-        raise ConfigError(f"frames {start}:{count} go past the end: the video has {total} frames")
-    return start, count
-
-
 def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> EncodeResult:
-    """Encode video file ``src`` into ``dst`` (a ``.inrv`` file), then measure it honestly."""
+    """Encode video file ``src`` into ``dst`` (a ``.inrv`` file), then measure it honestly: one fit
+    (:func:`codec.encoder.encode_once`), or rate control's probes and fits for a target bpp or PSNR
+    (:func:`codec.ratecontrol.encode_to_target`)."""
     config = config or EncodeConfig()
-    family = get_family(config.model)
-    dst = Path(dst)
+    src, dst = Path(src), Path(dst)
     _check_not_input(src, dst)
     _check_output_file(dst)
-    if getattr(config.options, "target", None) is not None:
-        from codec.ratecontrol import encode_to_target
-
-        with open_video(src) as reader:
-            start, count = _frame_range(reader.info.num_frames, config.start, config.count)
-        return encode_to_target(Path(src), dst, config, start, count)
-    device = resolve_device(config.device)
-    threads = configure_threads(config.threads)
+    if getattr(config.options, "target", None) is None:
+        return encode_once(src, dst, config)
     with open_video(src) as reader:
-        info = reader.info
-        start, count = _frame_range(info.num_frames, config.start, config.count)
-        geometry = Geometry(info.width, info.height, count, Fraction(info.fps))
-        model_cfg = family.make_config(config, geometry)
-        header = Header(
-            width=info.width,
-            height=info.height,
-            num_frames=count,
-            fps_num=geometry.fps.numerator,
-            fps_den=geometry.fps.denominator,
-            pix_fmt=PIX_FMT_RGB24,
-            colour_matrix=MATRIX_BT601,
-            family_id=family.family_id,
-            model_config=family.pack(model_cfg),
-        )
-        t0 = time.perf_counter()
-        with StreamWriter(dst, header) as writer:
-            stats = family.encode(model_cfg, RangeSource(reader, start, geometry), config,
-                                  writer.write_chunk, device)
-        encode_seconds = time.perf_counter() - t0
-        rgb, yuv, decode_seconds = _measure(dst, reader, start, device)
-    file_bytes = dst.stat().st_size
-    return EncodeResult(
-        path=dst,
-        model=family.name,
-        width=info.width,
-        height=info.height,
-        num_frames=count,
-        file_bytes=file_bytes,
-        bpp=file_bytes * 8 / geometry.pixels,
-        psnr_rgb=rgb,
-        psnr_yuv=yuv,
-        encode_seconds=encode_seconds,
-        decode_seconds=decode_seconds,
-        steps=stats.steps,
-        estimated_bpp=stats.estimated_bits / geometry.pixels,
-        lmbda=stats.lmbda,
-        threads=threads,
-        frame_passes=stats.frame_steps_per_second * stats.seconds,
-        groups=stats.groups,
-    )
-
-
-def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float, float, float]:
-    """Mean PSNR-RGB and PSNR-YUV of the decoded file against the source, and decode seconds.
-
-    PSNR-YUV compares 4:2:0 planes (of odd sizes too: ceil(W/2) x ceil(H/2) chroma).
-    """
-    rgb_scores: list[np.ndarray] = []
-    yuv_scores: list[np.ndarray] = []
-    seconds = 0.0
-    with CodedVideo(path, device=device) as coded:
-        t0 = time.perf_counter()
-        position = 0
-        for decoded in coded.decoder.render(0, coded.info.num_frames):
-            seconds += time.perf_counter() - t0
-            n = len(decoded)
-            rgb_scores.append(psnr_rgb(reader.read(start + position, n), decoded))
-            ref_yuv = reader.read_yuv(start + position, n)
-            yuv_scores.append(psnr_yuv420(ref_yuv, rgb_to_yuv420(decoded)))
-            position += n
-            t0 = time.perf_counter()
-    return float(np.concatenate(rgb_scores).mean()), float(np.concatenate(yuv_scores).mean()), seconds
+        start, count = frame_range(reader.info.num_frames, config.start, config.count)
+    return encode_to_target(src, dst, config, start, count)
 
 
 class CodedVideo:
@@ -270,7 +180,7 @@ def decode(src: PathLike, dst: PathLike, *, start: int = 0, count: int | None = 
     _check_not_input(src, dst)
     configure_threads(threads)
     with CodedVideo(src, device, weights) as coded:
-        first, n = _frame_range(coded.info.num_frames, start, count)
+        first, n = frame_range(coded.info.num_frames, start, count)
         _check_decode_size(coded.info.width, coded.info.height, n, Path(dst), max_pixels)
         t0 = time.perf_counter()
         with VideoWriter(dst, width=coded.info.width, height=coded.info.height,

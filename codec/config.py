@@ -1,5 +1,9 @@
 """Typed, frozen configuration of an encode run (the public API's input): the options every family
-shares, and the chosen family's own options (:mod:`codec.options`), validated together."""
+shares, and the chosen family's own options (:mod:`codec.options`), validated together.
+
+The family's options are resolved by :func:`codec.registry.family_options` when a config is made
+(never at import): the registry imports no family module statically, so the families can import
+this module without a circle."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 
 from codec.errors import ConfigError
 from codec.options import Options
+from codec.registry import family_options
 
 #: The rate-quality knob every family maps to its own parameters: 1 (smallest) .. 8 (best).
 QUALITIES = range(1, 9)
@@ -47,8 +52,6 @@ class EncodeConfig:
     options: Options | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        from codec.registry import get_family
-
         if self.quality is not None and self.quality not in QUALITIES:
             raise ConfigError(f"--quality must be in {QUALITIES[0]}..{QUALITIES[-1]}, got {self.quality}")
         if self.start < 0:
@@ -57,8 +60,7 @@ class EncodeConfig:
             raise ConfigError(f"frame count must be >= 1, got {self.count}")
         if self.threads is not None and not 1 <= self.threads <= 1024:
             raise ConfigError(f"--threads must be in 1..1024, got {self.threads}")
-        family = get_family(self.model)
-        object.__setattr__(self, "options", family_options(family, self.options))
+        object.__setattr__(self, "options", family_options(self.model, self.options))
 
     @classmethod
     def of(cls, model: str = "nerv", **values: Any) -> "EncodeConfig":
@@ -73,26 +75,13 @@ class EncodeConfig:
         return DEFAULT_QUALITY if self.quality is None else self.quality
 
 
-def family_options(family, given: Options | Mapping[str, Any] | None) -> Options:
-    """``given`` as ``family``'s validated options (see :attr:`EncodeConfig.options`)."""
-    cls = family.options_cls
-    if given is None:
-        return cls()
-    if isinstance(given, Options):
-        if type(given) is not cls:
-            raise ConfigError(f"--model {family.name} takes {cls.__name__}, not {type(given).__name__}")
-        return given
-    declared = {s.name: s for s in cls.specs()}
-    for name, value in given.items():
-        if name not in declared and value is not None:
-            raise ConfigError(not_declared(name, family.name))
-    return cls(**{k: v for k, v in given.items() if v is not None})
-
-
-def not_declared(name: str, model: str) -> str:
-    """The message for option ``name`` given to a family that does not declare it."""
-    from codec.registry import families_declaring
-
-    users = families_declaring(name)
-    flag = next((s.flag for s in users.values()), "--" + name.replace("_", "-"))
-    return f"{flag} does not apply to --model {model}" + (f" (only to {', '.join(users)})" if users else "")
+def frame_range(total: int, start: int, count: int | None) -> tuple[int, int]:
+    """``(start, count)`` of a range within a video of ``total`` frames (``count`` None: to the end);
+    a :class:`ConfigError` when it starts or ends past the end."""
+    if start >= total:
+        raise ConfigError(f"first frame {start} is past the end: the video has {total} frames")
+    if count is None:
+        count = total - start
+    if start + count > total:
+        raise ConfigError(f"frames {start}:{count} go past the end: the video has {total} frames")
+    return start, count

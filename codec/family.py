@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from codec.configio import pack_config, unpack_config
 from codec.options import Options
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import torch
 
     from codec.config import EncodeConfig
+    from codec.tools.ladder import Ladder
     from codec.tools.structure import CodingStructure
 
 ChunkSink = Callable[[int, bytes], None]
@@ -91,6 +92,29 @@ class Decoder(ABC):
     @abstractmethod
     def render(self, start: int, stop: int) -> Iterator["np.ndarray"]:
         """Yield (n, H, W, 3) uint8 arrays covering frames ``start .. stop - 1``."""
+
+
+@runtime_checkable
+class Laddered(Protocol):
+    """What rate control (:mod:`codec.ratecontrol`) and the ladder sweeps (:mod:`eval.ladder`) need
+    of a family with a quality ladder (nerv, hnerv, nirvana, grid): the ladder, the frames of a
+    probe fit, and the conversion between a rung's length and training steps. Check a family with
+    ``isinstance(family, Laddered)``."""
+
+    #: ``--quality`` as rungs of (size, lambda, length) (:mod:`codec.tools.ladder`).
+    ladder: "Ladder"
+
+    def probe_frames(self, enc: "EncodeConfig", count: int) -> int:
+        """Frames of a rate-control probe fit on a clip of ``count`` frames."""
+        ...
+
+    def ladder_steps(self, length: float, frames: int) -> int:
+        """Training steps for a rung's ``length`` on ``frames`` frames."""
+        ...
+
+    def ladder_length(self, steps: int, frames: int) -> float:
+        """A rung's length for ``steps`` on ``frames`` frames (the inverse of :meth:`ladder_steps`)."""
+        ...
 
 
 class Family(ABC):

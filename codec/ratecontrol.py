@@ -23,6 +23,9 @@ level 4.5 and 0.117 bpp there; the secant gives 3.96, and level 4 measured 0.100
 the closest of them. :class:`codec.results.RateControlResult` reports the
 target, the level, the probes, the full fits and what the file hit. A target outside the
 ladder's range gets its end level (said in the result).
+
+Every probe and full fit is one run of the single-fit encoder (:func:`codec.encoder.encode_once`);
+the family must have a quality ladder (:class:`codec.family.Laddered`).
 """
 
 from __future__ import annotations
@@ -36,8 +39,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from codec import encoder
 from codec.config import EncodeConfig
 from codec.errors import ConfigError
+from codec.family import Laddered
+from codec.registry import laddered
 from codec.results import EncodeResult, Probe, RateControlResult
 
 #: Probe fits at most, before the full fit.
@@ -109,14 +115,14 @@ def final_level(probes: list[Probe], target: str, value: float, top: int) -> tup
     return q, q <= 1
 
 
-def probe_range(family, enc: EncodeConfig, start: int, count: int) -> tuple[int, int]:
+def probe_range(family: Laddered, enc: EncodeConfig, start: int, count: int) -> tuple[int, int]:
     """The frames the probes fit: ``family.probe_frames`` consecutive frames from the middle of
     ``start .. start + count - 1``."""
     n = min(count, family.probe_frames(enc, count))
     return start + (count - n) // 2, n
 
 
-def level_options(family, enc: EncodeConfig, quality: float, frames: int) -> EncodeConfig:
+def level_options(family: Laddered, enc: EncodeConfig, quality: float, frames: int) -> EncodeConfig:
     """``enc`` with the ladder point ``quality`` given explicitly (density, lambda, steps)."""
     rung = family.ladder.at(quality)
     options = replace(enc.options, target_bpp=None, target_psnr=None, density=rung.size, lmbda=rung.lmbda,
@@ -130,10 +136,8 @@ def _probe_curve(probes: list[Probe], target: str, level: float) -> float:
     return float(np.interp(level, [q for q, _ in pts], [y for _, y in pts]))
 
 
-def search(src: Path, enc: EncodeConfig, family, first: int, n: int, tmp: Path) -> list[Probe]:
+def search(src: Path, enc: EncodeConfig, family: Laddered, first: int, n: int, tmp: Path) -> list[Probe]:
     """The probe fits on frames ``first .. first + n - 1`` (see the module)."""
-    from codec.api import encode
-
     target, value = enc.options.target
     goal = _searched(target, value)
     tolerance = math.log1p(PROBE_TOLERANCE["bpp"]) if target == "bpp" else PROBE_TOLERANCE["psnr"]
@@ -143,7 +147,7 @@ def search(src: Path, enc: EncodeConfig, family, first: int, n: int, tmp: Path) 
               unit="fit") as bar:
         while q is not None and len(probes) < MAX_PROBES:
             probe_enc = replace(level_options(family, enc, q, n), start=first, count=n, progress=False)
-            r = encode(src, tmp / f"probe{len(probes)}.inrv", probe_enc)
+            r = encoder.encode_once(src, tmp / f"probe{len(probes)}.inrv", probe_enc)
             probes.append(Probe(q, n, r.bpp, r.psnr_rgb, r.encode_seconds))
             bar.update(1)
             bar.set_postfix_str(f"q {q:.2f}: {r.bpp:.4f} bpp {r.psnr_rgb:.2f} dB")
@@ -156,10 +160,7 @@ def search(src: Path, enc: EncodeConfig, family, first: int, n: int, tmp: Path) 
 def encode_to_target(src: Path, dst: Path, enc: EncodeConfig, start: int, count: int) -> EncodeResult:
     """Rate control's encode (see the module): probes, then up to :data:`MAX_PASSES` full fits,
     the one closest to the target renamed to ``dst``."""
-    from codec.api import encode
-    from codec.registry import get_family
-
-    family = get_family(enc.model)
+    family = laddered(enc.model)
     target, value = enc.options.target
     if enc.quality is not None:
         raise ConfigError(f"--target-{target} chooses the quality level itself: it does not go with --quality")
@@ -172,7 +173,7 @@ def encode_to_target(src: Path, dst: Path, enc: EncodeConfig, start: int, count:
         passes: list[tuple[EncodeResult, Probe]] = []
         while True:
             full = level_options(family, enc, level, count)
-            r = encode(src, tmp / f"full{len(passes)}.inrv", full)
+            r = encoder.encode_once(src, tmp / f"full{len(passes)}.inrv", full)
             passes.append((r, Probe(level, count, r.bpp, r.psnr_rgb, r.encode_seconds)))
             miss = _measure(passes[-1][1], target) - goal
             # only a full fit says that the target lies beyond the ladder's end (probes may not)

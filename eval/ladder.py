@@ -43,10 +43,10 @@ class SweepPoint:
     @property
     def length(self) -> float:
         """The training length in the family's ladder unit (epochs for the whole-clip families,
-        the first group's steps for nirvana): the inverse of ``Family.ladder_steps``."""
-        from codec.registry import get_family
+        the first group's steps for nirvana): the inverse of ``codec.family.Laddered.ladder_steps``."""
+        from codec.registry import laddered
 
-        return get_family(self.family).ladder_length(self.steps, self.frames)
+        return laddered(self.family).ladder_length(self.steps, self.frames)
 
     @property
     def cell(self) -> tuple[float, float, float]:
@@ -64,8 +64,8 @@ def sweep(family: str, clips: list[tuple[str, int]], densities: list[float], lam
           lengths: list[float], results: Path, workdir: Path, device: str = "cpu",
           options: dict | None = None) -> list[SweepPoint]:
     """Every (clip, length, density, lambda) point not yet in ``results``, appended there as it
-    finishes; lengths in the family's ladder unit (``Family.ladder_steps`` makes them steps)."""
-    from codec.registry import get_family
+    finishes; lengths in the family's ladder unit (``codec.family.Laddered.ladder_steps`` makes them steps)."""
+    from codec.registry import laddered
 
     workdir.mkdir(parents=True, exist_ok=True)
     results.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +74,7 @@ def sweep(family: str, clips: list[tuple[str, int]], densities: list[float], lam
         source = folder_sources(files=[name])[0]
         seq = prepare(source, frames=frames, cache_dir=workdir / "cache")
         clip = f"{Path(name).stem}:{seq.num_frames}"
-        for n in sorted({get_family(family).ladder_steps(length, seq.num_frames) for length in lengths}):
+        for n in sorted({laddered(family).ladder_steps(length, seq.num_frames) for length in lengths}):
             for density in densities:
                 for lmbda in lambdas:
                     if (clip, family, density, lmbda, n) not in done:

@@ -102,7 +102,7 @@ def test_full_fits_correct_probes_that_sit_off_the_curve(tmp_path, monkeypatch):
     """Probes (fewer frames) measure 4 dB under the full fit: they place a 30 dB target beyond the
     ladder's top, the first full fit there overshoots, and the next full fits come back to the
     target instead of stopping at the end (a fake encoder: PSNR from the lambda alone)."""
-    import codec.api
+    import codec.encoder
     from codec.ratecontrol import FULL_TOLERANCE, encode_to_target
     from codec.results import EncodeResult
 
@@ -116,7 +116,7 @@ def test_full_fits_correct_probes_that_sit_off_the_curve(tmp_path, monkeypatch):
         return EncodeResult(dst, "nerv", 32, 32, config.count, 1, o.density, psnr, psnr, 1.0, 0.1, o.steps,
                             o.density, o.lmbda, 1, 1.0)
 
-    monkeypatch.setattr(codec.api, "encode", fake)
+    monkeypatch.setattr(codec.encoder, "encode_once", fake)
     r = encode_to_target(src, tmp_path / "out.inrv", EncodeConfig.of(model="nerv", target_psnr=30.0), 0, 64)
     rc = r.rate_control
     assert rc.passes[0].quality == 8.0 and rc.passes[0].psnr > 30.5  # where the biased probes pointed

@@ -113,7 +113,7 @@ class GridFamily(Family):
                device: torch.device) -> FamilyStats:
         from codec.families.grid.encode import encode
 
-        return encode(config, source, enc, sink, device)
+        return encode(config, source, enc, sink, device, self)
 
     def decoder(self, config: GridConfig, geometry: Geometry, stream: ChunkSource, device: torch.device) -> Decoder:
         from codec.families.grid.decode import GridDecoder

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from bitstream.records.grid import GridRecord, write_grid
 from bitstream.records.kinds import CHUNK_GRID
 from codec.config import EncodeConfig
-from codec.family import ChunkSink, FamilyStats, FrameSource
+from codec.family import ChunkSink, FamilyStats, FrameSource, Laddered
 from codec.families.grid.config import GridConfig
 from codec.families.grid.presets import FIRST, LATER, LATER_STEPS_FRACTION
 from codec.families.grid.net import (
@@ -171,16 +171,15 @@ class GridEncoder:
     """Encodes one video's groups in order, carrying the networks, the latents and the previous
     group's codes from one group to the next."""
 
-    def __init__(self, config: GridConfig, source: FrameSource, enc: EncodeConfig, device: torch.device) -> None:
+    def __init__(self, config: GridConfig, source: FrameSource, enc: EncodeConfig, device: torch.device,
+                 ladder: Laddered) -> None:
         geometry = source.geometry
         self.config, self.enc, self.device = config, enc, device
         self.total, self.height, self.width = geometry.num_frames, geometry.height, geometry.width
         torch.manual_seed(enc.seed)
         self.model = GridTrainable(config, self.height, self.width).to(device)
-        from codec.families.grid import FAMILY
-
-        rung = quality_rung(enc, FAMILY.ladder)
-        self.first_steps = step_limit(enc.options, FAMILY.ladder_steps(rung.length, self.total))
+        rung = quality_rung(enc, ladder.ladder)
+        self.first_steps = step_limit(enc.options, ladder.ladder_steps(rung.length, self.total))
         self.later_steps = max(1, round(self.first_steps * LATER_STEPS_FRACTION))
         self.lmbda = rate_lambda(enc, rung)
         self.groups = len(group_sizes(self.total, config.gop))
@@ -250,9 +249,9 @@ def _residual(codes: list[np.ndarray], previous: list[np.ndarray] | None) -> lis
 
 
 def encode(config: GridConfig, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
-           device: torch.device) -> FamilyStats:
+           device: torch.device, ladder: Laddered) -> FamilyStats:
     """Every group's chunk through ``sink``, in frame order, under one progress bar for the video."""
-    encoder = GridEncoder(config, source, enc, device)
+    encoder = GridEncoder(config, source, enc, device, ladder)
     results: list[GroupResult] = []
     total_bits, frame_steps = 0.0, 0.0
     with tqdm(total=encoder.total, desc="grid", unit="frame", disable=not enc.progress, leave=False) as bar:

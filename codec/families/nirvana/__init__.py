@@ -132,7 +132,7 @@ class NirvanaFamily(Family):
                device: torch.device) -> FamilyStats:
         from codec.families.nirvana.encode import encode
 
-        return encode(config, source, enc, sink, device)
+        return encode(config, source, enc, sink, device, self)
 
     def decoder(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource,
                 device: torch.device) -> Decoder:

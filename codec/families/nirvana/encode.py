@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from bitstream.records.kinds import CHUNK_GROUP
 from bitstream.records.nirvana import GroupRecord, write_group
 from codec.config import EncodeConfig
-from codec.family import ChunkSink, FamilyStats, FrameSource
+from codec.family import ChunkSink, FamilyStats, FrameSource, Laddered
 from codec.families.nirvana.config import CUT_PSNR, NirvanaConfig
 from codec.families.nirvana.net import NirvanaNet
 from codec.metrics import psnr_rgb
@@ -97,17 +97,16 @@ class GroupEncoder:
     """Encodes one video's groups in order, carrying the network, the previous group's codes, the
     scene's target quality and the time spent from one group to the next."""
 
-    def __init__(self, config: NirvanaConfig, source: FrameSource, enc: EncodeConfig, device: torch.device) -> None:
+    def __init__(self, config: NirvanaConfig, source: FrameSource, enc: EncodeConfig, device: torch.device,
+                 ladder: Laddered) -> None:
         geometry = source.geometry
         self.config, self.enc, self.device, self.total = config, enc, device, geometry.num_frames
         self.grid = PatchGrid(geometry.height, geometry.width, config.patch)
         self.pixels = geometry.width * geometry.height
         torch.manual_seed(enc.seed)
         self.model = GroupTrainable(config, self.grid).to(device)
-        from codec.families.nirvana import FAMILY
-
-        rung = quality_rung(enc, FAMILY.ladder)
-        self.first_steps = step_limit(enc.options, FAMILY.ladder_steps(rung.length, self.total))
+        rung = quality_rung(enc, ladder.ladder)
+        self.first_steps = step_limit(enc.options, ladder.ladder_steps(rung.length, self.total))
         self.later_steps = max(1, round(self.first_steps * LATER_STEPS_FRACTION))
         self.lmbda = rate_lambda(enc, rung)
         self.spent, self.target = 0.0, None
@@ -188,11 +187,11 @@ class GroupEncoder:
 
 
 def encode(config: NirvanaConfig, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
-           device: torch.device) -> FamilyStats:
+           device: torch.device, ladder: Laddered) -> FamilyStats:
     """Every group's chunk through ``sink``, in frame order, under one progress bar for the video
     (each group's fit shows its own below it): frames done, the time left at the rate so far, and
     what the last group gave."""
-    encoder = GroupEncoder(config, source, enc, device)
+    encoder = GroupEncoder(config, source, enc, device, ladder)
     grid, threshold = encoder.grid, CUT_PSNR if enc.options.scene_cut is None else enc.options.scene_cut
     groups: list[GroupResult] = []
     total_bits, total_fs = 0.0, 0.0

@@ -1,0 +1,120 @@
+"""The single-fit encoder: one encode of one config into one file, measured on the frames decoded
+back from that file. :func:`codec.api.encode` dispatches here (or to rate control, which calls
+this once per probe and per full fit); this module imports neither of them.
+
+Rate is the written file's size; quality is measured on frames decoded back from the file, never on
+the encoder's own reconstruction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from bitstream.container import Header, StreamReader, StreamWriter
+from codec.color import rgb_to_yuv420
+from codec.config import EncodeConfig, frame_range
+from codec.device import configure_threads, resolve_device
+from codec.family import Geometry
+from codec.metrics import psnr_rgb, psnr_yuv420
+from codec.registry import family_by_id, get_family
+from codec.results import EncodeResult
+from codec.video import VideoReader, open_video
+
+__all__ = ["encode_once", "RangeSource", "PIX_FMT_RGB24", "MATRIX_BT601"]
+
+PIX_FMT_RGB24 = 0
+MATRIX_BT601 = 0
+
+
+@dataclass
+class RangeSource:
+    """The frames ``start .. start + count - 1`` of a video, as a family's :class:`FrameSource`."""
+
+    reader: VideoReader
+    start: int
+    geometry: Geometry
+
+    def read(self, offset: int, count: int) -> np.ndarray:
+        return self.reader.read(self.start + offset, count)
+
+
+def encode_once(src: Path, dst: Path, config: EncodeConfig) -> EncodeResult:
+    """Fit ``config``'s family to ``src``'s frame range once, write ``dst`` and measure it: the file's
+    bpp, and PSNR-RGB / PSNR-YUV of its decoded frames against the source."""
+    family = get_family(config.model)
+    device = resolve_device(config.device)
+    threads = configure_threads(config.threads)
+    with open_video(src) as reader:
+        info = reader.info
+        start, count = frame_range(info.num_frames, config.start, config.count)
+        geometry = Geometry(info.width, info.height, count, Fraction(info.fps))
+        model_cfg = family.make_config(config, geometry)
+        header = Header(
+            width=info.width,
+            height=info.height,
+            num_frames=count,
+            fps_num=geometry.fps.numerator,
+            fps_den=geometry.fps.denominator,
+            pix_fmt=PIX_FMT_RGB24,
+            colour_matrix=MATRIX_BT601,
+            family_id=family.family_id,
+            model_config=family.pack(model_cfg),
+        )
+        t0 = time.perf_counter()
+        with StreamWriter(dst, header) as writer:
+            stats = family.encode(model_cfg, RangeSource(reader, start, geometry), config,
+                                  writer.write_chunk, device)
+        encode_seconds = time.perf_counter() - t0
+        rgb, yuv, decode_seconds = _measure(dst, reader, start, device)
+    file_bytes = dst.stat().st_size
+    return EncodeResult(
+        path=dst,
+        model=family.name,
+        width=info.width,
+        height=info.height,
+        num_frames=count,
+        file_bytes=file_bytes,
+        bpp=file_bytes * 8 / geometry.pixels,
+        psnr_rgb=rgb,
+        psnr_yuv=yuv,
+        encode_seconds=encode_seconds,
+        decode_seconds=decode_seconds,
+        steps=stats.steps,
+        estimated_bpp=stats.estimated_bits / geometry.pixels,
+        lmbda=stats.lmbda,
+        threads=threads,
+        frame_passes=stats.frame_steps_per_second * stats.seconds,
+        groups=stats.groups,
+    )
+
+
+def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float, float, float]:
+    """Mean PSNR-RGB and PSNR-YUV of the decoded file against the source, and decode seconds. The
+    file is read back as a decoder reads it: its header names the family, config and geometry.
+
+    PSNR-YUV compares 4:2:0 planes (of odd sizes too: ceil(W/2) x ceil(H/2) chroma).
+    """
+    rgb_scores: list[np.ndarray] = []
+    yuv_scores: list[np.ndarray] = []
+    seconds = 0.0
+    with StreamReader(path) as stream:
+        head = stream.header
+        family = family_by_id(head.family_id)
+        geometry = Geometry(head.width, head.height, head.num_frames, Fraction(head.fps_num, head.fps_den))
+        decoder = family.decoder(family.unpack(head.model_config), geometry, stream, device)
+        t0 = time.perf_counter()
+        position = 0
+        for decoded in decoder.render(0, geometry.num_frames):
+            seconds += time.perf_counter() - t0
+            n = len(decoded)
+            rgb_scores.append(psnr_rgb(reader.read(start + position, n), decoded))
+            ref_yuv = reader.read_yuv(start + position, n)
+            yuv_scores.append(psnr_yuv420(ref_yuv, rgb_to_yuv420(decoded)))
+            position += n
+            t0 = time.perf_counter()
+    return float(np.concatenate(rgb_scores).mean()), float(np.concatenate(yuv_scores).mean()), seconds
