@@ -31,13 +31,11 @@ from pytorch_msssim import ms_ssim, ssim
 from codec.device import autocast
 from codec.errors import ConfigError
 from codec.tools.fitoptions import LOSSES
-from codec.tools.phases import Guards, Limits, Preset, Rate, Schedule, lr_factor, quantized_then_hard
+from codec.tools.phases import Guards, Limits, Preset, Rate, Schedule, quantized_then_hard
 from codec.tools.runner import StepAt, StepLoss, run
 
 #: Weight of the spectrum term of the ``l1-ssim-fft`` loss (see :func:`spectrum_l1`).
 SPECTRUM_WEIGHT = 1.0
-__all__ = ["FitConfig", "FitStats", "Fittable", "distortion", "fit", "frames_to_tensor", "lr_factor",
-           "multiscale_ssim", "param_groups", "preset", "spectrum_l1"]
 
 
 class Fittable(Protocol):
