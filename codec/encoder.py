@@ -9,7 +9,7 @@ the encoder's own reconstruction.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,7 +19,9 @@ from bitstream.container import Header, StreamReader, StreamWriter
 from codec.color import rgb_to_yuv420
 from codec.config import EncodeConfig, frame_range
 from codec.device import configure_threads, resolve_device
+from codec.errors import EncodeRejected
 from codec.family import Geometry
+from codec.finalcheck import Check, best_of, mean_frame_psnr
 from codec.metrics import psnr_rgb, psnr_yuv420
 from codec.registry import family_by_id, get_family
 from codec.results import EncodeResult
@@ -45,7 +47,38 @@ class RangeSource:
 
 def encode_once(src: Path, dst: Path, config: EncodeConfig) -> EncodeResult:
     """Fit ``config``'s family to ``src``'s frame range once, write ``dst`` and measure it: the file's
-    bpp, and PSNR-RGB / PSNR-YUV of its decoded frames against the source."""
+    bpp, and PSNR-RGB / PSNR-YUV of its decoded frames against the source.
+
+    Then the final check (:mod:`codec.finalcheck`): a file that decodes far under the best PSNR
+    seen in training is encoded once more with the next seed (a fresh start: another
+    initialisation and batch order; the guards inside the fit have already gone back to their best
+    snapshot where they could). When that file is refused too, ``dst`` is removed and
+    :class:`EncodeRejected` says why, in one line, with the clip's mean-frame baseline beside it."""
+    first = _fit_and_measure(src, dst, config)
+    if first.verdict is None:
+        return first.result
+    retry = replace(config, seed=config.seed + 1)
+    second = _fit_and_measure(src, dst, retry)
+    if second.verdict is None:
+        return replace(second.result, retries=1)
+    dst.unlink(missing_ok=True)
+    with open_video(src) as reader:
+        start, count = frame_range(reader.info.num_frames, config.start, config.count)
+        baseline = mean_frame_psnr(lambda offset, n: reader.read(start + offset, n), count)
+    raise EncodeRejected(f"{config.model} refused its file: {first.verdict}; again with seed {retry.seed}: "
+                         f"{second.verdict} (the clip's mean frame scores {baseline:.2f} dB); no file written")
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """An encode's result and the final check's verdict on its file (None: kept)."""
+
+    result: EncodeResult
+    verdict: str | None
+
+
+def _fit_and_measure(src: Path, dst: Path, config: EncodeConfig) -> _Measured:
+    """One fit written to ``dst``, measured, and judged by the final check."""
     family = get_family(config.model)
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
@@ -72,7 +105,8 @@ def encode_once(src: Path, dst: Path, config: EncodeConfig) -> EncodeResult:
         encode_seconds = time.perf_counter() - t0
         rgb, yuv, decode_seconds = _measure(dst, reader, start, device)
     file_bytes = dst.stat().st_size
-    return EncodeResult(
+    check = Check(psnr=rgb, best_train_psnr=best_of(stats.best_psnr, stats.train_psnr))
+    result = EncodeResult(
         path=dst,
         model=family.name,
         width=info.width,
@@ -90,7 +124,11 @@ def encode_once(src: Path, dst: Path, config: EncodeConfig) -> EncodeResult:
         threads=threads,
         frame_passes=stats.frame_steps_per_second * stats.seconds,
         groups=stats.groups,
+        train_psnr=stats.train_psnr,
+        best_train_psnr=stats.best_psnr,
+        restarts=stats.restarts,
     )
+    return _Measured(result, check.verdict())
 
 
 def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float, float, float]:

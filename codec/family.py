@@ -66,7 +66,9 @@ class ChunkSource(Protocol):
 @dataclass(frozen=True)
 class FamilyStats:
     """What an encode did, for reports: steps, training-time estimates, per-group details, and the
-    rate-distortion lambda it trained with (``None`` for a family without one)."""
+    rate-distortion lambda it trained with (``None`` for a family without one). ``best_psnr``: the
+    best running training PSNR the fit saw (``None``: not reported; the encoder's final check then
+    compares with ``train_psnr``), ``restarts``: the divergence guards' restarts."""
 
     steps: int
     seconds: float
@@ -75,6 +77,8 @@ class FamilyStats:
     frame_steps_per_second: float
     groups: tuple[GroupResult, ...] = ()
     lmbda: float | None = None
+    best_psnr: float | None = None
+    restarts: int = 0
 
     @classmethod
     def of_groups(cls, groups: list[GroupResult], seconds: float, estimated_bits: float, frame_steps: float,

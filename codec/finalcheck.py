@@ -4,19 +4,20 @@ A fit can end far worse than it was: hnerv at ``--quality 6`` on a 320x180 clip 
 collapsed to 11 dB (its output saturated at 255) and wrote that white video with exit status 0.
 The training loop's guards (:mod:`codec.tools.runner`) keep the best state they saw; this check is
 the backstop after the file is written, on the figure that counts: the PSNR-RGB of the frames
-decoded back from the file. A file is refused when that PSNR lies
+decoded back from the file. A file is refused when that PSNR lies more than :data:`BELOW_BEST_DB` under the best training
+PSNR the encode reports (the best running figure or the last, whichever is higher). Training PSNR
+is measured on the same quantized network the stream holds, so a healthy file lies within about
+half a decibel of it (hnerv level 6 on bigbuckbunny at 320x180: 30.18 dB decoded against a best
+running 30.63), and a collapsed one far under it (the white video: 11.0 dB against 32.6).
 
-* more than :data:`BELOW_BEST_DB` under the best training PSNR the encode reports (training PSNR
-  is measured on the same quantized network the stream holds, so a healthy file lies within about
-  a decibel of it), or
-* more than :data:`BELOW_MEAN_FRAME_DB` under the *mean-frame baseline*: the PSNR of the
-  per-pixel temporal mean of the encoded source frames, what a decoder that learnt nothing about
-  motion would score. Not under the baseline itself: on low-motion clips healthy low-rate files
-  lie under it (carphone, 32 frames at 176x144: the mean frame scores 26.93 dB; nerv's level 1
-  25.19, nirvana's 23.92, grid's 23.96, from ``docs/data/rd``), while a collapsed or stuck
-  output lies far under it (the white video: 11.0 dB against 22.8 on bigbuckbunny at 320x180).
+The clip's *mean-frame baseline* (the PSNR of the per-pixel temporal mean of the encoded source
+frames, :func:`mean_frame_psnr`) is measured for the refusal's message, not used to refuse: healthy
+files lie far under it wherever the clip moves little. On carphone, 32 frames at 176x144, the mean
+frame scores 26.93 dB and nerv's level 1 25.19, nirvana's 23.92, grid's 23.96 (``docs/data/rd``);
+nirvana on 4 frames of carphone with a few steps 22.8 dB against 42.4; teconerv's test encode
+19.5 dB against 27.6 (it predicts and reports no training PSNR, so nothing refuses its files).
 
-:func:`verdict` says why a file is refused (or ``None``); the single-fit encoder retries a
+:meth:`Check.verdict` says why a file is refused (or ``None``); the single-fit encoder retries a
 refused encode once with another seed and raises :class:`codec.errors.EncodeRejected`, leaving no
 file, when the retry is refused too.
 """
@@ -33,20 +34,17 @@ from codec.metrics import psnr_rgb
 
 #: A decoded PSNR this far under the best training PSNR is a collapse, dB.
 BELOW_BEST_DB = 4.0
-#: A decoded PSNR this far under the clip's mean-frame baseline is a broken video, dB.
-BELOW_MEAN_FRAME_DB = 6.0
 #: Frames read at a time for the baseline.
 CHUNK = 16
 
 
 @dataclass(frozen=True)
 class Check:
-    """What the final check compared: the file's decoded PSNR-RGB, the best training PSNR the
-    encode reported (None: it reports none) and the mean-frame baseline."""
+    """What the final check compares: the file's decoded PSNR-RGB and the best training PSNR the
+    encode reported (None: it reports none, and the file is kept)."""
 
     psnr: float
     best_train_psnr: float | None
-    mean_frame_psnr: float
 
     def verdict(self) -> str | None:
         """Why the file is refused, in one clause, or None when it is kept."""
@@ -56,10 +54,14 @@ class Check:
         if best is not None and math.isfinite(best) and self.psnr < best - BELOW_BEST_DB:
             return (f"it decodes to {self.psnr:.2f} dB, {best - self.psnr:.1f} dB under the best seen in "
                     f"training ({best:.2f} dB)")
-        if self.psnr < self.mean_frame_psnr - BELOW_MEAN_FRAME_DB:
-            return (f"it decodes to {self.psnr:.2f} dB, {self.mean_frame_psnr - self.psnr:.1f} dB under the "
-                    f"clip's mean frame ({self.mean_frame_psnr:.2f} dB)")
         return None
+
+
+def best_of(*psnrs: float | None) -> float | None:
+    """The highest of the finite training PSNRs an encode reports (the best running one, the
+    last), or None when it reports none (teconerv does not train)."""
+    finite = [p for p in psnrs if p is not None and math.isfinite(p)]
+    return max(finite) if finite else None
 
 
 def mean_frame_psnr(read: Callable[[int, int], np.ndarray], count: int) -> float:

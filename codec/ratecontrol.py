@@ -25,7 +25,11 @@ target, the level, the probes, the full fits and what the file hit. A target out
 ladder's range gets its end level (said in the result).
 
 Every probe and full fit is one run of the single-fit encoder (:func:`codec.encoder.encode_once`);
-the family must have a quality ladder (:class:`codec.family.Laddered`).
+the family must have a quality ladder (:class:`codec.family.Laddered`). A fit whose file the
+encoder's final check refused (:mod:`codec.finalcheck`) is a failed point (a :class:`Probe` with
+``failed`` set, listed in the result), never a rate point: the search goes on from the measured
+probes; a refused full fit ends the passes with the closest kept file, and when no probe or no
+full fit was kept the encode raises :class:`codec.errors.EncodeRejected` and writes nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 import math
 import tempfile
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,7 +46,7 @@ from tqdm.auto import tqdm
 
 from codec import encoder
 from codec.config import EncodeConfig
-from codec.errors import ConfigError
+from codec.errors import ConfigError, EncodeRejected
 from codec.family import Laddered
 from codec.registry import laddered
 from codec.results import EncodeResult, Probe, RateControlResult
@@ -67,19 +72,28 @@ def _measure(probe: Probe, target: str) -> float:
     return _searched(target, probe.bpp if target == "bpp" else probe.psnr)
 
 
+def measured(probes: list[Probe]) -> list[Probe]:
+    """The fits whose files were kept: a fit the final check refused (``failed``) is a failed
+    point, not a rate point, and takes no part in the search."""
+    return [p for p in probes if p.failed is None]
+
+
 def _sides(probes: list[Probe], target: str, value: float):
-    """The goal in the searched unit, the probes as sorted (level, value) points, and those under
-    and over the goal."""
+    """The goal in the searched unit, the measured probes as sorted (level, value) points, and
+    those under and over the goal."""
     goal = _searched(target, value)
-    pts = sorted({p.quality: _measure(p, target) for p in probes}.items())
+    pts = sorted({p.quality: _measure(p, target) for p in measured(probes)}.items())
     return goal, pts, [(q, y) for q, y in pts if y < goal], [(q, y) for q, y in pts if y >= goal]
 
 
 def next_level(probes: list[Probe], target: str, value: float, top: int) -> float | None:
-    """The level to probe next (``None``: none left to try): between the closest probes on
-    either side of the target when it is bracketed, else a step past the end probe toward it
-    (the slope of the two nearest probes when they exist, else 2.5 levels)."""
+    """The level to probe next (``None``: none left to try, or no probe was measured): between the
+    closest probes on either side of the target when it is bracketed, else a step past the end
+    probe toward it (the slope of the two nearest probes when they exist, else 2.5 levels). A
+    level already tried, measured or failed, is not tried again."""
     goal, pts, below, above = _sides(probes, target, value)
+    if not pts:
+        return None
     if below and above:
         (q0, y0), (q1, y1) = max(below), min(above)
         if y1 == y0:
@@ -95,7 +109,7 @@ def next_level(probes: list[Probe], target: str, value: float, top: int) -> floa
         step = (goal - end[1]) / slope if slope > 0 else (2.5 if not above else -2.5)
         q = end[0] + max(-3.0, min(3.0, step))
     q = min(float(top), max(1.0, q))
-    if any(abs(q - p) < 0.05 for p, _ in pts):
+    if any(abs(q - p.quality) < 0.05 for p in probes):
         return None
     return q
 
@@ -132,7 +146,7 @@ def level_options(family: Laddered, enc: EncodeConfig, quality: float, frames: i
 
 def _probe_curve(probes: list[Probe], target: str, level: float) -> float:
     """The probes' value at ``level``, linear between them (the nearest probe's beyond them)."""
-    pts = sorted({p.quality: _measure(p, target) for p in probes}.items())
+    pts = sorted({p.quality: _measure(p, target) for p in measured(probes)}.items())
     return float(np.interp(level, [q for q, _ in pts], [y for _, y in pts]))
 
 
@@ -147,14 +161,33 @@ def search(src: Path, enc: EncodeConfig, family: Laddered, first: int, n: int, t
               unit="fit") as bar:
         while q is not None and len(probes) < MAX_PROBES:
             probe_enc = replace(level_options(family, enc, q, n), start=first, count=n, progress=False)
-            r = encoder.encode_once(src, tmp / f"probe{len(probes)}.inrv", probe_enc)
-            probes.append(Probe(q, n, r.bpp, r.psnr_rgb, r.encode_seconds))
+            probes.append(_fit(src, tmp / f"probe{len(probes)}.inrv", probe_enc, q, n)[1])
             bar.update(1)
-            bar.set_postfix_str(f"q {q:.2f}: {r.bpp:.4f} bpp {r.psnr_rgb:.2f} dB")
-            if abs(_measure(probes[-1], target) - goal) <= tolerance:
+            bar.set_postfix_str(f"q {q:.2f}: " + (f"{probes[-1].bpp:.4f} bpp {probes[-1].psnr:.2f} dB"
+                                                   if probes[-1].failed is None else "refused"))
+            if probes[-1].failed is None and abs(_measure(probes[-1], target) - goal) <= tolerance:
                 break
             q = next_level(probes, target, value, family.ladder.top)
+            if q is None and not measured(probes):  # refused probes alone: a level lower, else higher
+                q = next((level for level in (probes[-1].quality - 1, probes[-1].quality + 1)
+                          if 1 <= level <= family.ladder.top and all(abs(level - p.quality) >= 0.05 for p in probes)),
+                         None)
     return probes
+
+
+def _fit(src: Path, dst: Path, enc: EncodeConfig, level: float, frames: int) -> tuple[EncodeResult | None, Probe]:
+    """One run of the single-fit encoder at ``level``: its result and its :class:`Probe`, or, when
+    the final check refused its file (:class:`EncodeRejected`), None and a failed probe."""
+    t0 = time.perf_counter()
+    try:
+        r = encoder.encode_once(src, dst, enc)
+    except EncodeRejected as exc:
+        return None, Probe(level, frames, math.nan, math.nan, time.perf_counter() - t0, failed=str(exc))
+    return r, Probe(level, frames, r.bpp, r.psnr_rgb, r.encode_seconds)
+
+
+def _refused(what: str, fits: list[Probe]) -> EncodeRejected:
+    return EncodeRejected(f"rate control: {what} refused by the final check; the last: {fits[-1].failed}")
 
 
 def encode_to_target(src: Path, dst: Path, enc: EncodeConfig, start: int, count: int) -> EncodeResult:
@@ -169,16 +202,24 @@ def encode_to_target(src: Path, dst: Path, enc: EncodeConfig, start: int, count:
     with tempfile.TemporaryDirectory(prefix=".inrv-rate-", dir=dst.parent) as name:
         tmp = Path(name)
         probes = search(src, enc, family, first, n, tmp)
+        if not measured(probes):
+            raise _refused("every probe fit was", probes)
         level, _ = final_level(probes, target, value, family.ladder.top)
         passes: list[tuple[EncodeResult, Probe]] = []
+        fits: list[Probe] = []  # the full fits in order, refused ones included
         while True:
             full = level_options(family, enc, level, count)
-            r = encoder.encode_once(src, tmp / f"full{len(passes)}.inrv", full)
-            passes.append((r, Probe(level, count, r.bpp, r.psnr_rgb, r.encode_seconds)))
-            miss = _measure(passes[-1][1], target) - goal
+            r, fit = _fit(src, tmp / f"full{len(fits)}.inrv", full, level, count)
+            fits.append(fit)
+            if r is None:  # a failed point: the fits kept so far decide, or none was kept
+                if not passes:
+                    raise _refused("the full fit was", fits)
+                break
+            passes.append((r, fit))
+            miss = _measure(fit, target) - goal
             # only a full fit says that the target lies beyond the ladder's end (probes may not)
             clamped = (level >= family.ladder.top and miss < 0) or (level <= 1 and miss > 0)
-            if clamped or len(passes) == MAX_PASSES or abs(miss) <= FULL_TOLERANCE[target]:
+            if clamped or len(fits) == MAX_PASSES or abs(miss) <= FULL_TOLERANCE[target]:
                 break
             if len(passes) == 1:
                 # the full fit sits off the probes' curve by about the same amount near this level:
@@ -196,6 +237,5 @@ def encode_to_target(src: Path, dst: Path, enc: EncodeConfig, start: int, count:
         best, chosen = min(passes, key=lambda rp: abs(_measure(rp[1], target) - goal))
         os.replace(best.path, dst)
     hit = best.bpp if target == "bpp" else best.psnr_rgb
-    control = RateControlResult(target, value, chosen.quality, tuple(probes), tuple(p for _, p in passes), clamped,
-                                hit)
+    control = RateControlResult(target, value, chosen.quality, tuple(probes), tuple(fits), clamped, hit)
     return replace(best, path=dst, rate_control=control)

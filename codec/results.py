@@ -59,13 +59,16 @@ class GroupResult:
 @dataclass(frozen=True)
 class Probe:
     """One fit of rate control, a probe or a full fit: the (fractional) ``quality`` level, the
-    frames it used, its file's ``bpp`` and decoded ``psnr`` (RGB), and its encode seconds."""
+    frames it used, its file's ``bpp`` and decoded ``psnr`` (RGB), and its encode seconds.
+    ``failed``: why the final check refused its file (``bpp`` and ``psnr`` are then NaN: a failed
+    point, not a rate point)."""
 
     quality: float
     frames: int
     bpp: float
     psnr: float
     seconds: float
+    failed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,10 @@ class EncodeResult:
     its share of a frame), so that ``encode_seconds / frame_passes`` is the cost of one.
     ``lmbda``: the rate-distortion lambda the family trained with (``None`` for one without).
     ``groups``: one :class:`GroupResult` per group for group-wise families, empty otherwise.
-    ``rate_control``: what ``--target-bpp`` / ``--target-psnr`` did, when asked for."""
+    ``rate_control``: what ``--target-bpp`` / ``--target-psnr`` did, when asked for.
+    ``train_psnr`` / ``best_train_psnr``: the training PSNR at the end and the best seen (where the
+    family reports them), ``restarts``: the divergence guards' restarts, ``retries``: encodes redone
+    because the final check refused the file (:mod:`codec.finalcheck`)."""
 
     path: Path
     model: str
@@ -132,6 +138,10 @@ class EncodeResult:
     frame_passes: float
     groups: tuple[GroupResult, ...] = ()
     rate_control: RateControlResult | None = None
+    train_psnr: float | None = None
+    best_train_psnr: float | None = None
+    restarts: int = 0
+    retries: int = 0
 
 
 @dataclass(frozen=True)

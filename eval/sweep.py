@@ -20,8 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codec.errors import ConfigError
+from codec.errors import ConfigError, EncodeRejected
 from eval.base import Method, Setting
+from eval.cluster import PointFailure
 from eval.datasets import Sequence
 from eval.measure import measure
 from eval.metrics import bpp
@@ -62,10 +63,16 @@ def failed_path(out: Path, dataset: str) -> Path:
 
 
 def _local(plan: list, config: "SweepConfig"):
-    """The points one after another in this process (an error ends the sweep)."""
+    """The points one after another in this process. An encode whose file the codec's final check
+    refused (:class:`codec.errors.EncodeRejected`: its training collapsed) is a failed point, listed
+    with its message; any other error ends the sweep."""
     for i, (seq, method, setting, _) in enumerate(plan):
         workdir = config.out / "work" / config.dataset / seq.name
-        yield i, run_point(method, seq, setting, workdir, chunk=config.chunk, keep=config.keep_bitstreams), {}
+        try:
+            point = run_point(method, seq, setting, workdir, chunk=config.chunk, keep=config.keep_bitstreams)
+        except EncodeRejected as exc:
+            point = PointFailure(str(exc))
+        yield i, point, {}
 
 
 def result_path(out: Path, dataset: str, sequence: str, method: str) -> Path:

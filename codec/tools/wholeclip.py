@@ -153,6 +153,8 @@ class WholeVideoFamily(Family):
             train_psnr=stats.psnr,
             frame_steps_per_second=stats.frame_steps_per_second,
             lmbda=lmbda,
+            best_psnr=stats.best_psnr,
+            restarts=stats.restarts,
         )
 
     def probe_frames(self, enc: EncodeConfig, count: int) -> int:
