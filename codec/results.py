@@ -36,8 +36,9 @@ class GroupResult:
     (``"steps"``, ``"plateau"``, ``"target"``, ``"time"``, or ``"inherited"``: the previous group's
     network already reached the target and the group was not trained), whether it is a key group
     (the first group, or the first after a scene cut: trained on the long schedule), its training
-    seconds, its chunk's ``bytes`` and ``bpp``, the share of non-zero latents it stores, and the
-    PSNR-RGB of its frames as the decoder renders them."""
+    seconds, its chunk's ``bytes`` and ``bpp``, the share of non-zero latents it stores, the
+    PSNR-RGB of its frames as the decoder renders them, and the bits training's rate term estimated
+    for the group (0 when it was not trained)."""
 
     group: int
     first: int
@@ -50,6 +51,7 @@ class GroupResult:
     bpp: float
     nonzero: float
     psnr: float
+    estimated_bits: float = 0.0
 
     def summary(self) -> str:
         """The group in a few words, for progress bars."""

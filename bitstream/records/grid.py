@@ -1,6 +1,6 @@
 """Grid records of ``grid`` (``docs/bitstream.md`` §11.6): one group of frames' synthesis and context
 networks as residuals to the previous group's, and its latent grids as ANS words (decoded under
-the context model by ``codec.families.grid.context``); kind
+the context model by ``codec.tools.latentgrid.context``); kind
 :data:`bitstream.records.kinds.CHUNK_GRID`."""
 
 from __future__ import annotations

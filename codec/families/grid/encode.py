@@ -11,8 +11,6 @@ group so that later groups store residual codes); the context networks through a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -42,7 +40,7 @@ from codec.tools.latentgrid.crops import Crop, LevelWindow, crop_starts
 from codec.tools.latentgrid.training import ContextNet, LatentStack, level_bits, quantize_proxy, region_bits
 from codec.tools.phases import Limits
 from codec.tools.qat import NetworkQuantizer
-from codec.tools.runner import StepAt, StepLoss, run
+from codec.tools.runner import RunResult, StepAt, StepLoss, run
 from codec.tools.structure import group_sizes, groups
 
 #: Pixels a training step sees: whole frames of the group where a frame holds fewer (as many as
@@ -159,14 +157,6 @@ class _GroupTrainee:
         self.model.load_state_dict(state)
 
 
-@dataclass(frozen=True)
-class Trained:
-    steps: int
-    stopped: str
-    seconds: float
-    bits: float
-
-
 class GridEncoder:
     """Encodes one video's groups in order, carrying the networks, the latents and the previous
     group's codes from one group to the next."""
@@ -197,7 +187,7 @@ class GridEncoder:
         weight = 1.0 if g == 0 else LATER_STEPS_FRACTION
         return budget_share(budget, self.spent, weight, LATER_STEPS_FRACTION * (self.groups - g - 1))
 
-    def train(self, g: int, frames: np.ndarray) -> Trained:
+    def train(self, g: int, frames: np.ndarray) -> RunResult:
         """Train group ``g`` on its ``frames`` (the first group with :data:`presets.FIRST`, later
         ones with :data:`presets.LATER`)."""
         count = len(frames)
@@ -209,11 +199,12 @@ class GridEncoder:
         result = run(trainee, FIRST if g == 0 else LATER, Limits(steps, self.budget(g)), whole=False,
                      desc=f"grid group {g + 1}/{self.groups}", progress=self.enc.progress)
         self.spent += result.seconds
-        return Trained(result.steps, result.stopped, result.seconds, self.model.estimated_bits())
+        return result
 
-    def group(self, g: int, first: int, frames: np.ndarray) -> tuple[GroupResult, bytes, Trained]:
+    def group(self, g: int, first: int, frames: np.ndarray) -> tuple[GroupResult, bytes]:
         """Train group ``g``, write its chunk's payload and measure it as the decoder renders it."""
         trained = self.train(g, frames)
+        bits = self.model.estimated_bits()
         model, count = self.model, len(frames)
         latents = model.latent_codes()
         context_codes = model.context.codes()
@@ -240,8 +231,9 @@ class GridEncoder:
         nonzero = sum(int(np.count_nonzero(c)) for c in latents) / sum(c.size for c in latents)
         result = GroupResult(group=g, first=first, frames=count, key=g == 0, steps=trained.steps,
                              stopped=trained.stopped, seconds=trained.seconds, bytes=len(payload),
-                             bpp=len(payload) * 8 / (count * self.height * self.width), nonzero=nonzero, psnr=psnr)
-        return result, payload, trained
+                             bpp=len(payload) * 8 / (count * self.height * self.width), nonzero=nonzero, psnr=psnr,
+                             estimated_bits=bits)
+        return result, payload
 
 
 def _residual(codes: list[np.ndarray], previous: list[np.ndarray] | None) -> list[np.ndarray]:
@@ -257,11 +249,11 @@ def encode(config: GridConfig, source: FrameSource, enc: EncodeConfig, sink: Chu
     with tqdm(total=encoder.total, desc="grid", unit="frame", disable=not enc.progress, leave=False) as bar:
         for chunk in groups(encoder.total, config.gop).chunks:
             frames = source.read(chunk.first, chunk.count)
-            result, payload, trained = encoder.group(chunk.index, chunk.first, frames)
+            result, payload = encoder.group(chunk.index, chunk.first, frames)
             sink(CHUNK_GRID, payload)
             results.append(result)
-            total_bits += trained.bits
-            frame_steps += trained.steps * result.frames
+            total_bits += result.estimated_bits
+            frame_steps += result.steps * result.frames
             bar.set_postfix_str(result.summary(), refresh=False)
             bar.update(result.frames)
     return FamilyStats.of_groups(results, encoder.spent, total_bits, frame_steps, encoder.lmbda)

@@ -11,8 +11,6 @@ write its chunk, drop it), each group's network starting from the previous group
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import nn
@@ -82,17 +80,6 @@ class GroupTrainable(nn.Module):
         return self.latents.bits(noise)
 
 
-@dataclass(frozen=True)
-class Trained:
-    """What training (or not training) one group did, with the chunk it wrote."""
-
-    steps: int
-    stopped: str
-    seconds: float
-    bits: float
-    payload: bytes
-
-
 class GroupEncoder:
     """Encodes one video's groups in order, carrying the network, the previous group's codes, the
     scene's target quality and the time spent from one group to the next."""
@@ -116,7 +103,7 @@ class GroupEncoder:
         """Mean PSNR-RGB of the group's frames as the decoder will render them."""
         return float(psnr_rgb(frames, render_patches(self.model.latents, self.grid, len(frames), self.device)).mean())
 
-    def group(self, g: int, group: FrameGroup) -> tuple[GroupResult, Trained]:
+    def group(self, g: int, group: FrameGroup) -> tuple[GroupResult, bytes]:
         """Train (or inherit) group ``g``, write its chunk's payload and measure it."""
         frames, count = group.frames, len(group.frames)
         key = g == 0 or group.cut  # group 0, or the first group of a new scene
@@ -150,8 +137,8 @@ class GroupEncoder:
         nonzero = sum(int(np.count_nonzero(r)) for r in residuals) / sum(r.size for r in residuals)
         result = GroupResult(group=g, first=group.first, frames=count, key=key, steps=steps, stopped=stopped,
                              seconds=seconds, bytes=len(payload), bpp=len(payload) * 8 / (self.pixels * count),
-                             nonzero=nonzero, psnr=psnr)
-        return result, Trained(steps, stopped, seconds, bits, payload)
+                             nonzero=nonzero, psnr=psnr, estimated_bits=bits)
+        return result, payload
 
     def group_budget(self, key: bool, later_groups: int) -> float | None:
         """A group's share of what is left of ``--time-budget`` (None without one): key groups
@@ -198,11 +185,11 @@ def encode(config: NirvanaConfig, source: FrameSource, enc: EncodeConfig, sink: 
     with tqdm(total=encoder.total, desc="nirvana", unit="frame", disable=not enc.progress, leave=False,
               mininterval=0, miniters=1) as bar:
         for g, group in enumerate(read_groups(source, config.gop, threshold)):
-            result, trained = encoder.group(g, group)
-            sink(CHUNK_GROUP, trained.payload)
+            result, payload = encoder.group(g, group)
+            sink(CHUNK_GROUP, payload)
             groups.append(result)
-            total_bits += trained.bits
-            total_fs += trained.steps * batch_for(grid) * result.frames / grid.count  # frame-equivalents
+            total_bits += result.estimated_bits
+            total_fs += result.steps * batch_for(grid) * result.frames / grid.count  # frame-equivalents
             bar.set_postfix_str(result.summary(), refresh=False)
             bar.update(result.frames)
     return FamilyStats.of_groups(groups, encoder.spent, total_bits, total_fs, encoder.lmbda)
