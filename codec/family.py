@@ -123,13 +123,18 @@ class Laddered(Protocol):
 
 class Family(ABC):
     """A model family: declares its options, makes its config, encodes frames into chunks, builds
-    a decoder. ``summary``: what the family is for, in a line (``inrv encode --help``, docs)."""
+    a decoder. ``summary``: what the family is for, in a line (``inrv encode --help``, docs).
+    ``options_cls``, ``summary`` and ``streams`` are its package's ``OPTIONS``, ``SUMMARY`` and
+    ``STREAMS`` (:class:`codec.registry.Declaration`; the registry checks that they agree)."""
 
     name: ClassVar[str]
     family_id: ClassVar[int]
     config_cls: ClassVar[type]
     options_cls: ClassVar[type[Options]] = Options
     summary: ClassVar[str] = ""
+    #: True: :meth:`encode` reads the source group by group (memory bounded by a group, a pipe read
+    #: as it comes); False: it reads the whole clip at once.
+    streams: ClassVar[bool] = False
     #: Options of a small, fast encode (seconds on a CPU): what the contract tests and the golden
     #: streams of ``tests/codec`` use.
     quick_options: ClassVar[Mapping[str, Any]] = {}

@@ -1,10 +1,14 @@
 """The one registry of model families. Ids are permanent: they are written into every stream.
 
-A family is a package under ``codec/families/`` whose ``FAMILY`` is a :class:`codec.family.Family`;
-adding one means writing the package and one line in :data:`FAMILIES`. Packages are imported on
-first use (by name, with :func:`importlib.import_module`: the registry imports no family module
-statically, so a family may import anything of ``codec`` that sits below it). Never renumber a
-family; a retired family keeps its id reserved.
+A family is a package under ``codec/families/`` in two parts: the package itself declares, without
+importing torch or numpy, what the command line and option checks need (``OPTIONS``: its
+:class:`~codec.options.Options` dataclass, ``SUMMARY``: a line on what it is for, ``STREAMS``:
+whether it reads its input group by group), read as a :class:`Declaration`; its ``family`` module
+holds ``FAMILY``, the :class:`codec.family.Family` (networks, coders), loaded on first use. Adding
+one means writing the package and one line in :data:`FAMILIES`. Modules are imported by name with
+:func:`importlib.import_module`: the registry imports no family module statically, so a family may
+import anything of ``codec`` that sits below it. Never renumber a family; a retired family keeps
+its id reserved.
 
 Option resolution lives here too: :func:`family_options` turns what a caller gives as a family's
 options (its dataclass, or a mapping of option names) into that family's validated dataclass,
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from codec.errors import ConfigError
@@ -25,7 +30,7 @@ if TYPE_CHECKING:
     from codec.family import Family
     from codec.options import OptionSpec
 
-#: permanent numeric id (written in the stream header) -> (name, module; None: reserved). Only append.
+#: permanent numeric id (written in the stream header) -> (name, package; None: reserved). Only append.
 FAMILIES: dict[int, tuple[str, str | None]] = {
     1: ("nerv", "codec.families.nerv"),
     2: ("hnerv", "codec.families.hnerv"),
@@ -39,15 +44,57 @@ FAMILY_IDS: dict[str, int] = {name: family_id for family_id, (name, _) in FAMILI
 _loaded: dict[int, "Family"] = {}
 
 
+@dataclass(frozen=True)
+class Declaration:
+    """What a family's package declares without importing its networks: enough to build the
+    command line, check options and say what the family is for (``inrv --help`` stays fast)."""
+
+    name: str
+    family_id: int
+    #: the family's :class:`~codec.options.Options` dataclass (its package's ``OPTIONS``)
+    options_cls: type[Options]
+    #: what the family is for, in a line (its package's ``SUMMARY``)
+    summary: str
+    #: True: the encoder reads the input group by group; False: it holds the whole clip
+    streams: bool
+
+
 def _load(family_id: int) -> "Family":
     if family_id not in _loaded:
-        name, module = FAMILIES[family_id]
-        family = importlib.import_module(module).FAMILY
+        name, package = FAMILIES[family_id]
+        family = importlib.import_module(f"{package}.family").FAMILY
         if (family.name, family.family_id) != (name, family_id):
-            raise RuntimeError(f"{module}.FAMILY is {family.name!r} with id {family.family_id}, "
+            raise RuntimeError(f"{package}.family.FAMILY is {family.name!r} with id {family.family_id}, "
                                f"registered as {name!r} with id {family_id}")
+        declared = _declare(family_id)
+        if (family.options_cls, family.summary, family.streams) != (declared.options_cls, declared.summary,
+                                                                     declared.streams):
+            raise RuntimeError(f"{package}.family.FAMILY's options_cls, summary or streams are not its "
+                               "package's OPTIONS, SUMMARY and STREAMS")
         _loaded[family_id] = family
     return _loaded[family_id]
+
+
+def _declare(family_id: int) -> Declaration:
+    """The declaration of a registered family: from the family object when one is loaded (test
+    doubles register theirs there), else from its package alone."""
+    name, package = FAMILIES[family_id]
+    if family_id in _loaded:
+        f = _loaded[family_id]
+        return Declaration(name, family_id, f.options_cls, f.summary, f.streams)
+    module = importlib.import_module(package)
+    return Declaration(name, family_id, module.OPTIONS, module.SUMMARY, module.STREAMS)
+
+
+def declaration(name: str) -> Declaration:
+    """The :class:`Declaration` of family ``name`` (:class:`ConfigError` for an unknown name),
+    without importing the family's networks."""
+    return _declare(_family_id(name))
+
+
+def declarations() -> list[Declaration]:
+    """The declaration of every family that can encode and decode, in id order (no torch)."""
+    return [declaration(name) for name in family_names()]
 
 
 def family_names() -> list[str]:
@@ -55,11 +102,15 @@ def family_names() -> list[str]:
     return [name for _, (name, module) in sorted(FAMILIES.items()) if module is not None]
 
 
-def get_family(name: str) -> "Family":
+def _family_id(name: str) -> int:
     family_id = FAMILY_IDS.get(name)
     if family_id is None or FAMILIES[family_id][1] is None:
         raise ConfigError(f"unknown model {name!r}; available: {', '.join(family_names())}")
-    return _load(family_id)
+    return family_id
+
+
+def get_family(name: str) -> "Family":
+    return _load(_family_id(name))
 
 
 def family_by_id(family_id: int) -> "Family":
@@ -86,14 +137,14 @@ def laddered(model: str) -> Laddered:
 
 def families_declaring(option: str) -> dict[str, "OptionSpec"]:
     """Families whose options declare ``option`` (a field name), with their declaration."""
-    return {f.name: s for f in families() for s in f.options_cls.specs() if s.name == option}
+    return {d.name: s for d in declarations() for s in d.options_cls.specs() if s.name == option}
 
 
 def family_options(model: str, given: Options | Mapping[str, Any] | None) -> Options:
     """``given`` as the validated options of family ``model``: its options dataclass as it is, a
     mapping of option names checked against the family's declaration (a name it does not declare
     is a :class:`ConfigError`; ``None`` values are left out), ``None`` the defaults."""
-    family = get_family(model)
+    family = declaration(model)
     cls = family.options_cls
     if given is None:
         return cls()

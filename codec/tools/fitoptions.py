@@ -68,6 +68,35 @@ class FitOptions(Options):
         return None
 
 
+@dataclass(frozen=True)
+class WholeOptions(FitOptions):
+    """The options of a whole-clip family: those of every fitting family, the baseline, the
+    trunk's variants (stored in the stream config's ``trunk`` bits) and the training loss."""
+
+    post_quant_bits: int | None = option(
+        help="the baseline: train in float without a rate term, quantize to BITS after training "
+             "(NeRV's post-hoc quantization; for comparisons only)", flag="--post-quant", low=2, high=16,
+        metavar="BITS")
+    sft: bool | None = option(
+        help="Boosting-NeRV's temporal-aware affine transform: a residual block modulated by the frame "
+             "index after every upsampling block")
+    sin_block: bool | None = option(help="Boosting-NeRV's sinusoidal block: sin instead of GELU in the "
+                                         "first upsampling block")
+    nervpp: bool | None = option(help="NeRV++ blocks (gated conv, feed-forward, bilinear skip) in place of "
+                                      "NeRV blocks")
+    loss: str | None = option(
+        help="training distortion: mse (default), l1-ssim (0.7 L1 + 0.3 (1 - SSIM)) or l1-ssim-fft "
+             "(Boosting-NeRV's: 0.7 L1 + 0.3 (1 - MS-SSIM) + L1 of the 2-D spectra)", choices=LOSSES)
+
+    @property
+    def trunk(self) -> int:
+        """The stream config's ``trunk`` bits these options ask for."""
+        from codec.tools.blocks import TRUNK_NERVPP, TRUNK_SFT, TRUNK_SIN  # torch: not for declaring
+
+        return (TRUNK_SFT if self.sft else 0) | (TRUNK_SIN if self.sin_block else 0) | (
+            TRUNK_NERVPP if self.nervpp else 0)
+
+
 def quality_rung(enc: EncodeConfig, ladder: Ladder) -> Rung:
     """The rung of ``enc``'s quality level on the family's ``ladder``."""
     return ladder.at(enc.quality_level)

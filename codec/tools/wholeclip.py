@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,10 +28,7 @@ from bitstream.records.tensorlist import unpack_tensors
 from codec.config import EncodeConfig
 from codec.device import autocast
 from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
-from codec.options import option
-from codec.tools.blocks import TRUNK_NERVPP, TRUNK_SFT, TRUNK_SIN
-from codec.tools.fitoptions import (LOSSES, MAX_PARAMS, FitOptions, quality_rung, rate_lambda, size_density,
-                                step_limit)
+from codec.tools.fitoptions import MAX_PARAMS, WholeOptions, quality_rung, rate_lambda, size_density, step_limit
 from codec.tools.ladder import Ladder
 from codec.tools.sizing import checked_shell, config_for_budget, param_budget
 from codec.tools.dequantize import check_shapes, load_quantized, to_uint8
@@ -53,33 +49,6 @@ PROBE_MIN_FRAMES = 8
 RENDER_BATCH = 4
 
 
-@dataclass(frozen=True)
-class WholeOptions(FitOptions):
-    """The options of a whole-clip family: those of every fitting family, the baseline, the
-    trunk's variants (stored in the stream config's ``trunk`` bits) and the training loss."""
-
-    post_quant_bits: int | None = option(
-        help="the baseline: train in float without a rate term, quantize to BITS after training "
-             "(NeRV's post-hoc quantization; for comparisons only)", flag="--post-quant", low=2, high=16,
-        metavar="BITS")
-    sft: bool | None = option(
-        help="Boosting-NeRV's temporal-aware affine transform: a residual block modulated by the frame "
-             "index after every upsampling block")
-    sin_block: bool | None = option(help="Boosting-NeRV's sinusoidal block: sin instead of GELU in the "
-                                         "first upsampling block")
-    nervpp: bool | None = option(help="NeRV++ blocks (gated conv, feed-forward, bilinear skip) in place of "
-                                      "NeRV blocks")
-    loss: str | None = option(
-        help="training distortion: mse (default), l1-ssim (0.7 L1 + 0.3 (1 - SSIM)) or l1-ssim-fft "
-             "(Boosting-NeRV's: 0.7 L1 + 0.3 (1 - MS-SSIM) + L1 of the 2-D spectra)", choices=LOSSES)
-
-    @property
-    def trunk(self) -> int:
-        """The stream config's ``trunk`` bits these options ask for."""
-        return (TRUNK_SFT if self.sft else 0) | (TRUNK_SIN if self.sin_block else 0) | (
-            TRUNK_NERVPP if self.nervpp else 0)
-
-
 class WholeVideoFamily(Family):
     """Base of the families that fit one network to the whole clip."""
 
@@ -89,6 +58,9 @@ class WholeVideoFamily(Family):
     ladder: ClassVar[Ladder]
     lr: ClassVar[float] = 1e-3
     batch: ClassVar[int] = 2
+    #: Fit under the divergence guards (:data:`codec.tools.phases.DEFAULT_GUARDS`); only a probe of
+    #: what an unguarded fit does (``scripts/collapse_probe.py --unguarded``) switches them off.
+    guarded: ClassVar[bool] = True
 
     @abstractmethod
     def build_net(self, config: Any, geometry: Geometry) -> nn.Module:
@@ -138,8 +110,8 @@ class WholeVideoFamily(Family):
             lmbda=lmbda,
             seed=enc.seed,
             progress=enc.progress,
-            spike_guard=DEFAULT_GUARDS.spike,  # guarded like nirvana (issue 33: hnerv at
-            collapse_guard=DEFAULT_GUARDS.collapse,  # --quality 6 collapsed to a white video unguarded)
+            spike_guard=DEFAULT_GUARDS.spike if self.guarded else None,  # hnerv at --quality 6 once
+            collapse_guard=DEFAULT_GUARDS.collapse if self.guarded else None,  # collapsed unguarded
             desc=f"{self.name} fit",
         )
         stats = fit(model, frames, fit_cfg, device)

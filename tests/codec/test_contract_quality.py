@@ -126,10 +126,13 @@ def useless_family(kind: str):
 def test_a_useless_family_fails_the_floor_and_the_regression(kind, check_clip, monkeypatch, tmp_path):
     src, reference = check_clip
     double = useless_family(kind)
-    module = types.ModuleType(f"tests.codec.useless_{kind}")
+    package = types.ModuleType(f"tests.codec.useless_{kind}")  # a family package and its family module
+    package.OPTIONS, package.SUMMARY, package.STREAMS = double.options_cls, double.summary, double.streams
+    module = types.ModuleType(f"{package.__name__}.family")
     module.FAMILY = double
+    monkeypatch.setitem(sys.modules, package.__name__, package)
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setitem(registry.FAMILIES, double.family_id, (double.name, module.__name__))
+    monkeypatch.setitem(registry.FAMILIES, double.family_id, (double.name, package.__name__))
     monkeypatch.setitem(registry.FAMILY_IDS, double.name, double.family_id)
     # the encoder's final check refuses such a file itself (tests/codec/test_finalcheck.py);
     # here the contract's own checks are under test, so the file is kept

@@ -16,7 +16,7 @@ from bitstream.records.grid import GridRecord, read_grid, write_grid
 from codec.config import EncodeConfig
 from codec.configio import pack_config, unpack_config
 from codec.errors import ConfigError
-from codec.families.grid import FAMILY
+from codec.families.grid.family import FAMILY
 from codec.families.grid.config import CONTEXTS, GridConfig
 from codec.families.grid.encode import Crop, GridTrainable
 from codec.families.grid.net import decoder_macs

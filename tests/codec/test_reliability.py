@@ -116,7 +116,7 @@ def test_size_options_are_bounded():
 
 
 def test_patch_sizes_are_explained_by_what_they_can_reach():
-    from codec.families.nirvana import patch_strides
+    from codec.families.nirvana.family import patch_strides
 
     assert patch_strides(6) == (2,)  # accepted: 3 x 3 -> 6 x 6
     with pytest.raises(ConfigError, match="strides of 2, 3 and 5"):
