@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,8 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import codec
 from codec.config import EncodeConfig
+from codec.errors import ConfigError
+from codec.finalcheck import Check
 from codec.metrics import psnr_rgb
 from codec.registry import get_family
 from codec.video import open_video
@@ -217,6 +219,30 @@ def _rms(tensors: list[torch.Tensor]) -> float:
 
 
 @contextmanager
+def unguarded(family_name: str):
+    """The whole-clip family ``family_name`` as it encoded before it had divergence guards and the
+    encoder had its final check: the fit runs unguarded and the file is kept whatever it holds.
+    Restored after. (What "before" means for ``scripts/collapse_probe.py --unguarded`` and
+    ``scripts/audit_ladder.py --unguarded``: where no guard fires, a guarded fit writes the same
+    bytes.)"""
+    family = get_family(family_name)
+    if not hasattr(family, "guarded"):
+        raise ConfigError(f"{family_name}'s guards cannot be switched off (only whole-clip families')")
+    verdict = Check.verdict
+    family.guarded = False
+    Check.verdict = _keep
+    try:
+        yield family
+    finally:
+        del family.guarded
+        Check.verdict = verdict
+
+
+def _keep(check: Check) -> None:
+    return None
+
+
+@contextmanager
 def _probed(family_name: str, lr_mult: float, recorder: _Recorder):
     """The family with its learning rate times ``lr_mult`` and its trainable recorded; restored after."""
     family = get_family(family_name)
@@ -270,10 +296,12 @@ def mean_frame_psnr(path: Path, count: int | None = None) -> float:
 
 def probe(clip: Path, out: Path, family: str = "hnerv", quality: int = 6, lr_mult: float = 1.0,
           steps: int | None = None, seed: int = 0, count: int | None = None, threads: int = 1,
-          echo: int = 0) -> ProbeResult:
+          echo: int = 0, guarded: bool = True) -> ProbeResult:
     """Encode ``clip`` into ``out`` with the family's learning rate times ``lr_mult`` (and
     ``steps`` training steps when given: the schedule's warm-up and decay follow), recording
-    every step (module docstring); ``echo``: print a row to stderr every that many steps."""
+    every step (module docstring); ``echo``: print a row to stderr every that many steps;
+    ``guarded=False``: the fit without its divergence guards (what every whole-clip family did
+    before they had them)."""
     options = {"steps": steps} if steps else {}
     enc = EncodeConfig.of(model=family, quality=quality, seed=seed, threads=threads, count=count,
                           progress=False, **options)
@@ -281,7 +309,7 @@ def probe(clip: Path, out: Path, family: str = "hnerv", quality: int = 6, lr_mul
         info = reader.info
         frames = count or info.num_frames
     recorder = _Recorder(info.width * info.height * frames, echo)
-    with _probed(family, lr_mult, recorder):
+    with unguarded(family) if not guarded else nullcontext(), _probed(family, lr_mult, recorder):
         result = codec.encode(clip, out, enc)
     at, best = collapse_step(recorder.rows)
     return ProbeResult(clip=str(clip), family=family, quality=quality, lr_mult=lr_mult, steps=len(recorder.rows),

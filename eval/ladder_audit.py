@@ -22,12 +22,14 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence as Seq
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import codec
 from codec.config import QUALITIES, EncodeConfig
 from codec.errors import ConfigError, InrvError
+from eval.collapse import unguarded
 from eval.datasets import Sequence, folder_sources, prepare
 
 #: The fitted families with a quality ladder.
@@ -102,14 +104,18 @@ def _stat(result: object, *names: str):
     return None
 
 
-def encode_point(family: str, seq: Sequence, level: int, workdir: Path, threads: int = 1) -> AuditPoint:
-    """Encode ``seq`` with ``family`` at ``level`` and measure the file (module docstring)."""
+def encode_point(family: str, seq: Sequence, level: int, workdir: Path, threads: int = 1,
+                 guarded: bool = True) -> AuditPoint:
+    """Encode ``seq`` with ``family`` at ``level`` and measure the file (module docstring);
+    ``guarded=False``: as the family encoded before its divergence guards and the final check
+    (:func:`eval.collapse.unguarded`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / f"{seq.name}_{family}_q{level}.inrv"
     config = EncodeConfig(model=family, quality=level, threads=threads, count=seq.num_frames, progress=False)
     start = time.perf_counter()
     try:
-        result = codec.encode(seq.path, out, config)
+        with nullcontext() if guarded else unguarded(family):
+            result = codec.encode(seq.path, out, config)
     except InrvError as exc:  # a refused file (or another error a user would see): a failed point
         return AuditPoint(family, seq.name, level, math.nan, math.nan, None, None, None, None,
                           time.perf_counter() - start, error=str(exc))
@@ -123,9 +129,11 @@ def encode_point(family: str, seq: Sequence, level: int, workdir: Path, threads:
 
 
 def run_audit(families: Seq[str], sequences: Seq[Sequence], levels: Seq[int], results: Path, workdir: Path,
-              threads: int = 1, on_point: Callable[[AuditPoint], None] | None = None) -> list[AuditPoint]:
+              threads: int = 1, on_point: Callable[[AuditPoint], None] | None = None,
+              guarded: bool = True) -> list[AuditPoint]:
     """Every (family, clip, level) not yet in ``results``, appended there as it finishes; returns
-    every point of the file that belongs to this audit."""
+    every point of the file that belongs to this audit. ``guarded=False``: the families as they
+    encoded before their guards (:func:`encode_point`)."""
     for level in levels:
         if level not in QUALITIES:
             raise ConfigError(f"level {level} is outside {QUALITIES[0]}..{QUALITIES[-1]}")
@@ -135,7 +143,7 @@ def run_audit(families: Seq[str], sequences: Seq[Sequence], levels: Seq[int], re
             for level in levels:
                 if (family, seq.name, level) in done:
                     continue
-                point = encode_point(family, seq, level, workdir, threads)
+                point = encode_point(family, seq, level, workdir, threads, guarded)
                 _append(results, point)
                 if on_point is not None:
                     on_point(point)

@@ -4,6 +4,7 @@ training PSNR, the guards' restarts) that marks with ``<`` a level under the lev
 
     python scripts/audit_ladder.py --results audit.jsonl                      # all: hours
     python scripts/audit_ladder.py --families hnerv --clips bikes --levels 1,2 --results audit.jsonl
+    python scripts/audit_ladder.py --families hnerv --clips bikes --unguarded --results before.jsonl   # as before the guards
     python scripts/audit_ladder.py --results audit.jsonl --report-only
 
 Clips are sample clips' names (carphone, bikes, bigbuckbunny) or video files, taken at --width
@@ -38,6 +39,8 @@ def main() -> int:
     ap.add_argument("--results", type=Path, required=True, help="JSON-lines file the points are appended to")
     ap.add_argument("--cache", type=Path, default=Path(".cache/audit"), help="where the scaled clips are kept")
     ap.add_argument("--tolerance", type=float, default=0.0, help="dB a level may lie under the one below it")
+    ap.add_argument("--unguarded", action="store_true",
+                    help="encode as before the guards and the final check (nerv, hnerv): the audit's 'before'")
     ap.add_argument("--report-only", action="store_true", help="reprint the table of --results")
     args = ap.parse_args()
     if args.report_only:
@@ -50,7 +53,7 @@ def main() -> int:
         print(f"{p.family} {p.clip} q{p.level}: {what} ({p.seconds:.0f} s)", flush=True)
 
     points = audit.run_audit(args.families, sequences, args.levels, args.results, args.cache / "work",
-                             args.threads, on_point=show)
+                             args.threads, on_point=show, guarded=not args.unguarded)
     print(audit.table(points, args.tolerance))
     return 0
 

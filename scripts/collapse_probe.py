@@ -3,6 +3,7 @@ learning rate multiplied, every optimizer step recorded (training PSNR and bpp, 
 the RGB head's pre-activation, the learned quantizer steps, Adam's second moments), and a table.
 
     python scripts/collapse_probe.py CLIP.y4m --family hnerv --quality 6 --lr-mult 4 --steps 400
+    python scripts/collapse_probe.py CLIP.y4m --family hnerv --quality 6 --unguarded   # as before the guards
     python scripts/collapse_probe.py --report-only --results probe.jsonl
 
 The logic is eval/collapse.py; --results appends each probe's rows as one JSON line.
@@ -30,6 +31,8 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=None, help="training steps (default: the level's)")
     ap.add_argument("--frames", type=int, default=None, help="encode the first FRAMES frames")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--unguarded", action="store_true",
+                    help="fit without the divergence guards and keep the file whatever it holds (the old behaviour)")
     ap.add_argument("--every", type=int, default=50, help="a table row every N steps")
     ap.add_argument("--echo", type=int, default=0, help="print a row to stderr every N steps while it runs")
     ap.add_argument("--out", type=Path, default=None, help="keep the encoded file here")
@@ -47,7 +50,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "probe.inrv"
         result = collapse.probe(args.clip, out, family=args.family, quality=args.quality, lr_mult=args.lr_mult,
-                                steps=args.steps, seed=args.seed, count=args.frames, echo=args.echo)
+                                steps=args.steps, seed=args.seed, count=args.frames, echo=args.echo,
+                                guarded=not args.unguarded)
     if args.results is not None:
         with args.results.open("a") as f:
             f.write(result.to_json() + "\n")

@@ -31,6 +31,7 @@ from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, F
 from codec.tools.fitoptions import MAX_PARAMS, WholeOptions, quality_rung, rate_lambda, size_density, step_limit
 from codec.tools.ladder import Ladder
 from codec.tools.sizing import checked_shell, config_for_budget, param_budget
+from codec.tools.decodememory import whole_clip_memory
 from codec.tools.dequantize import check_shapes, load_quantized, to_uint8
 
 #: Named sizes: total stored values (weights + biases), as a parameter budget.
@@ -158,6 +159,24 @@ class WholeVideoFamily(Family):
         except ValueError as exc:
             raise BitstreamError(str(exc), chunk=index) from None
         return net.to(device).eval()
+
+    def render_inputs(self, config: Any, geometry: Geometry, batch: int) -> tuple[torch.Tensor, ...]:
+        """The decoder network's inputs for ``batch`` frames, as :meth:`decoder_inputs` gives them,
+        made on the default device (the meta device when :meth:`decode_memory` sizes a pass):
+        frame indices; a family with other per-frame inputs makes those too."""
+        return (torch.arange(batch),)
+
+    def stored_inputs(self, config: Any, geometry: Geometry) -> int:
+        """Values of the per-clip inputs the stream stores besides the network (hnerv's embeddings)."""
+        return 0
+
+    def decode_memory(self, config: Any, geometry: Geometry) -> int:
+        """The network's parameters and stored inputs, then :data:`RENDER_BATCH` frames through it
+        (:func:`codec.tools.decodememory.whole_clip_memory`)."""
+        return whole_clip_memory(lambda: self.build_net(config, geometry),
+                                 lambda batch: self.render_inputs(config, geometry, batch), geometry.num_frames,
+                                 geometry.height, geometry.width, RENDER_BATCH, MAX_PARAMS,
+                                 self.stored_inputs(config, geometry))
 
     def decoder(self, config: Any, geometry: Geometry, stream: ChunkSource,
                 device: torch.device) -> Decoder:

@@ -71,3 +71,21 @@ def test_every_level_ends_at_or_above_the_level_below(tmp_path):
     points = audit.run_audit(audit.FAMILIES, sequences, range(1, 9), tmp_path / "audit.jsonl", tmp_path / "work")
     print(audit.table(points))
     assert audit.falls(points) == [], audit.table(points)
+
+
+def test_unguarded_switches_the_guards_and_the_final_check_off_and_back():
+    from codec.finalcheck import Check
+    from codec.registry import get_family
+    from eval.collapse import unguarded
+
+    hnerv = get_family("hnerv")
+    refused = Check(psnr=11.0, best_train_psnr=32.6)
+    assert hnerv.guarded and refused.verdict() is not None
+    with unguarded("hnerv") as family:
+        assert family is hnerv and not hnerv.guarded
+        assert refused.verdict() is None  # the white video was kept before the final check
+    assert hnerv.guarded and refused.verdict() is not None
+    with pytest.raises(InrvError, match="cannot be switched off"):
+        with unguarded("grid"):
+            pass
+    assert refused.verdict() is not None
