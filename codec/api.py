@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,8 +23,9 @@ from bitstream.container import StreamReader
 from codec.config import MAX_DECODE_PIXELS, EncodeConfig, frame_range
 from codec.device import configure_threads, resolve_device
 from codec.encoder import encode_once
-from codec.errors import ConfigError
+from codec.errors import ConfigError, DecodeOutOfMemory
 from codec.family import Decoder, Family, Geometry
+from codec.memory import format_bytes, is_out_of_memory, memory_limit
 from codec.ratecontrol import encode_to_target
 from codec.registry import family_by_id
 from codec.results import DecodeResult, EncodeResult, StreamInfo
@@ -32,6 +34,9 @@ from codec.video import VideoWriter, open_video
 from codec.weights import use as use_weights
 
 PathLike = str | os.PathLike
+#: A decode memory limit: ``"auto"`` (half of this machine's memory, :func:`codec.memory.default_max_memory`),
+#: bytes, or None / 0 for no limit.
+MemoryLimit = int | str | None
 #: Bytes per pixel of the raw outputs (4:2:0 for .y4m and .yuv, RGB for a PNG folder at most),
 #: checked against the free space of the target's disk before anything is written.
 RAW_BYTES_PER_PIXEL = {"y4m": 1.5, "raw-yuv": 1.5, "png": 3.0}
@@ -84,10 +89,15 @@ def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> 
 
 
 class CodedVideo:
-    """An open ``.inrv`` file: ``.info`` and ``.frames(start, stop)`` (see :func:`open`)."""
+    """An open ``.inrv`` file: ``.info`` and ``.frames(start, stop)`` (see :func:`open`).
+    ``max_memory``: what its decoder may need (:meth:`decode_memory`), checked before the decoder
+    is built (:meth:`check_memory`)."""
 
-    def __init__(self, path: PathLike, device: str | object = "auto", weights: PathLike | None = None) -> None:
+    def __init__(self, path: PathLike, device: str | object = "auto", weights: PathLike | None = None,
+                 max_memory: MemoryLimit = "auto") -> None:
         self.path = Path(path)
+        self.max_memory = max_memory
+        self._need: int | None = None
         if not self.path.is_file():
             raise ConfigError(f"no such file: {self.path}")
         if weights is not None:
@@ -127,17 +137,58 @@ class CodedVideo:
 
     @property
     def decoder(self) -> Decoder:
+        """The family's decoder, built on first use after :meth:`check_memory`."""
         if self._decoder is None:
+            self.check_memory()
             self._decoder = self.family.decoder(self.config, self.geometry, self._stream, self.device)
         return self._decoder
+
+    def decode_memory(self) -> int:
+        """Bytes decoding this stream needs at its peak, as its family states them from the header
+        and config (:meth:`codec.family.Family.decode_memory`); nothing is allocated."""
+        if self._need is None:
+            self._need = int(self.family.decode_memory(self.config, self.geometry))
+        return self._need
+
+    def check_memory(self) -> None:
+        """ConfigError when :meth:`decode_memory` is over ``max_memory``, before anything is allocated."""
+        limit = memory_limit(self.max_memory)
+        if limit is not None and self.decode_memory() > limit:
+            info = self.info
+            raise ConfigError(f"decoding needs about {format_bytes(self.decode_memory())} of memory ({info.model}, "
+                              f"{info.width}x{info.height}), over the limit of {format_bytes(limit)}: "
+                              "--max-memory SIZE (0: no limit) lifts it")
+
+    def what(self, start: int, stop: int) -> str:
+        """The stream, its model, geometry and a frame range, for a message."""
+        info = self.info
+        return (f"{self.path.name} ({info.model}, {info.num_frames} frames of {info.width}x{info.height}, "
+                f"frames {start}..{stop - 1}"
+                + (f", about {format_bytes(self._need)} by its family's figure" if self._need else "") + ")")
+
+    @contextmanager
+    def out_of_memory(self, start: int, stop: int) -> Iterator[None]:
+        """An allocation failure in the block (:func:`codec.memory.is_out_of_memory`) becomes one
+        :class:`DecodeOutOfMemory` naming what was decoded and the levers."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - only allocation failures are translated
+            if not is_out_of_memory(exc):
+                raise
+            raise DecodeOutOfMemory(f"out of memory decoding {self.what(start, stop)}: decode fewer frames at once "
+                                    "(--frames START:COUNT), or refuse such streams before decoding "
+                                    "(--max-pixels N, --max-memory SIZE)") from None
 
     def read_chunk(self, index: int) -> bytes:
         """Chunk ``index``'s payload, its CRC checked (BitstreamError on damage)."""
         return self._stream.read_chunk(index)
 
-    def describe_chunks(self) -> str | None:
-        """What the family adds about the chunks for ``inrv info`` (a table per group, say), or None."""
-        return self.family.describe_chunks(self.config, self.geometry, self._stream)
+    def describe_chunks(self, values: bool = False) -> str | None:
+        """What the family adds about the chunks for ``inrv info`` (a table per group, say), or None;
+        ``values``: also what needs the values decoded (after :meth:`check_memory`)."""
+        if values:
+            self.check_memory()
+        return self.family.describe_chunks(self.config, self.geometry, self._stream, values)
 
     def structure(self) -> CodingStructure | None:
         """The stream's coding structure (:mod:`codec.tools.structure`), or None for a family without one."""
@@ -148,8 +199,9 @@ class CodedVideo:
         stop = self.info.num_frames if stop is None else stop
         if not 0 <= start < stop <= self.info.num_frames:
             raise ConfigError(f"frame range {start}..{stop} outside 0..{self.info.num_frames}")
-        for chunk in self.decoder.render(start, stop):
-            yield from chunk
+        with self.out_of_memory(start, stop):
+            for chunk in self.decoder.render(start, stop):
+                yield from chunk
 
     def close(self) -> None:
         self._stream.close()
@@ -161,30 +213,38 @@ class CodedVideo:
         self.close()
 
 
-def open(path: PathLike, device: str = "auto", weights: PathLike | None = None) -> CodedVideo:  # noqa: A001
+def open(path: PathLike, device: str = "auto", weights: PathLike | None = None,  # noqa: A001
+         max_memory: MemoryLimit = "auto") -> CodedVideo:
     """Open a ``.inrv`` file for reading: header info, lazy decoding of frame ranges.
-    ``weights``: a pretrained weights file the stream needs (``teconerv``) when it is not installed."""
-    return CodedVideo(path, device, weights)
+    ``weights``: a pretrained weights file the stream needs (``teconerv``) when it is not installed.
+    ``max_memory``: refuse to decode a stream whose family states a larger need (bytes; ``"auto"``:
+    half of this machine's memory; None or 0: no limit), checked when frames are first asked for."""
+    return CodedVideo(path, device, weights, max_memory)
 
 
 def decode(src: PathLike, dst: PathLike, *, start: int = 0, count: int | None = None,
            device: str = "auto", threads: int | None = None,
-           max_pixels: int | None = MAX_DECODE_PIXELS, weights: PathLike | None = None) -> DecodeResult:
+           max_pixels: int | None = MAX_DECODE_PIXELS, weights: PathLike | None = None,
+           max_memory: MemoryLimit = "auto") -> DecodeResult:
     """Decode ``src`` (``.inrv``) to ``dst``: .y4m, .mkv (lossless FFV1), .mp4, .yuv or a folder
     of PNGs. ``start``/``count`` select a frame range; only those frames are rendered.
     ``threads``: CPU threads (``None``: every core, or ``INRV_THREADS``); rendering with another
     count can move a rare sample by one level (measured: 4 in a million on the demo's file).
     ``max_pixels``: refuse to decode more pixels than this (None or 0: no limit); raw outputs
     (.y4m, .yuv, PNG) must also fit in the free space of the target's disk. ``weights``: a
-    pretrained weights file the stream needs (``teconerv``) when it is not installed."""
+    pretrained weights file the stream needs (``teconerv``) when it is not installed.
+    ``max_memory``: refuse a stream whose family states a larger decode memory need (bytes;
+    ``"auto"``: half of this machine's memory; None or 0: no limit). Running out of memory while
+    decoding is one :class:`codec.errors.DecodeOutOfMemory`."""
     _check_not_input(src, dst)
     configure_threads(threads)
-    with CodedVideo(src, device, weights) as coded:
+    with CodedVideo(src, device, weights, max_memory) as coded:
         first, n = frame_range(coded.info.num_frames, start, count)
         _check_decode_size(coded.info.width, coded.info.height, n, Path(dst), max_pixels)
+        coded.check_memory()
         t0 = time.perf_counter()
-        with VideoWriter(dst, width=coded.info.width, height=coded.info.height,
-                         fps=coded.info.fps) as writer:
+        with coded.out_of_memory(first, first + n), VideoWriter(dst, width=coded.info.width,
+                                                                 height=coded.info.height, fps=coded.info.fps) as writer:
             for chunk in coded.decoder.render(first, first + n):
                 writer.write(chunk)
         seconds = time.perf_counter() - t0

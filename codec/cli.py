@@ -18,6 +18,15 @@ from codec.config import MAX_DECODE_PIXELS
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
 BUILTIN_COMMANDS = ("encode", "decode", "info", "demo", "pretrain")
+#: The line for an allocation failure that reached the command line (codec.decode and codec.open
+#: name the stream themselves: codec.errors.DecodeOutOfMemory), by command.
+OUT_OF_MEMORY = {
+    "encode": "out of memory: try a smaller network (--preset, --params), fewer frames (--frames) or a "
+              "group-wise family (--model nirvana)",
+    "decode": "out of memory while decoding: decode fewer frames at once (--frames START:COUNT), or refuse such "
+              "streams before decoding (--max-pixels N, --max-memory SIZE)",
+}
+OUT_OF_MEMORY["info"] = OUT_OF_MEMORY["decode"]
 DEMO_FRAMES = 32
 DEMO_STEPS = 800  # about a minute of HNeRV training on 2 CPU cores
 
@@ -31,6 +40,23 @@ def _frames(text: str) -> tuple[int, int | None]:
         return 0, int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected START:COUNT, got {text!r}") from None
+
+
+def _size(text: str) -> int | str:
+    """``--max-memory``: ``auto``, ``0``, bytes or ``2G``, ``512M`` (:func:`codec.memory.parse_size`)."""
+    from codec.memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_max_memory_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-memory", type=_size, default="auto", metavar="SIZE",
+                   help="refuse streams whose decoding needs more memory, by their family's figure, before "
+                        "anything is allocated: 2G, 512M, bytes, 0 for no limit (default auto: half of this "
+                        "machine's memory)")
 
 
 def _add_threads_option(p: argparse.ArgumentParser) -> None:
@@ -117,7 +143,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
     start, count = args.frames
     r = codec.decode(args.input, args.output, start=start, count=count, device=args.device,
-                     threads=args.threads, max_pixels=args.max_pixels, weights=args.weights)
+                     threads=args.threads, max_pixels=args.max_pixels, weights=args.weights,
+                     max_memory=args.max_memory)
     print(f"wrote {r.path}: frames {r.first_frame}..{r.first_frame + r.num_frames - 1} "
           f"in {r.seconds:.2f} s ({r.fps:.1f} fps)")
     return 0
@@ -129,9 +156,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     if args.weights:
         use(args.weights)
-    print(describe_stream(args.input))
+    print(describe_stream(args.input, values=args.verify, max_memory=args.max_memory))
     if args.verify:
-        print(verify_stream(args.input))
+        print(verify_stream(args.input, max_memory=args.max_memory))
     return 0
 
 
@@ -179,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pixels", type=int, default=MAX_DECODE_PIXELS, metavar="N",
                    help=f"refuse streams that decode to more pixels (default 2^34 = {MAX_DECODE_PIXELS:,}, "
                         "about 8,300 frames of 1080p; 0: no limit)")
+    _add_max_memory_option(p)
     _add_threads_option(p)
     _add_weights_option(p)
     p.set_defaults(func=cmd_decode)
@@ -187,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input")
     p.add_argument("--verify", action="store_true",
                    help="also check every chunk's CRC and decode every frame (exit 1 on damage)")
+    _add_max_memory_option(p)
     _add_weights_option(p)
     p.set_defaults(func=cmd_info)
 
@@ -257,8 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in STOP_SIGNALS:
         if hasattr(signal, name):
             previous[name] = signal.signal(getattr(signal, name), _on_stop_signal)
+    command = argv[int(debug):int(debug) + 1]
     try:
-        command = argv[int(debug):int(debug) + 1]
         plugins = _plugins() if command and command[0] not in BUILTIN_COMMANDS else {}
         if command and command[0] in plugins:
             return plugins[command[0]].load()(argv[int(debug) + 1:])
@@ -278,17 +307,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("inrv: interrupted")
         return 130
-    except MemoryError:
-        if debug:
-            raise
-        _say("inrv: error: out of memory: try a smaller network (--preset, --params), fewer frames "
-             "(--frames) or a group-wise family (--model nirvana)")
-        return 1
     except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
         if debug:
             raise
         from bitstream import BitstreamError
         from codec.errors import InrvError
+        from codec.memory import is_out_of_memory
+
+        if is_out_of_memory(exc):
+            _say(f"inrv: error: {OUT_OF_MEMORY.get(command[0] if command else '', OUT_OF_MEMORY['encode'])}")
+            return 1
 
         kind = "invalid stream" if isinstance(exc, BitstreamError) else "error"
         if not isinstance(exc, (InrvError, BitstreamError, OSError)):

@@ -18,3 +18,9 @@ class ConfigError(InrvError):
 class EncodeRejected(InrvError):
     """An encode whose written file failed the final check (:mod:`codec.finalcheck`): it decoded far
     under the best PSNR seen in training or under the clip's mean frame, twice. No file is left."""
+
+
+class DecodeOutOfMemory(InrvError):
+    """An allocation failed while decoding (``MemoryError``, torch's allocator errors): the message
+    says which stream, its model and geometry, the frames asked for, and the levers (``--frames``,
+    ``--max-pixels``, ``--max-memory``)."""

@@ -3,7 +3,8 @@
 A family (a package under ``codec/families/``, registered in :mod:`codec.registry`) declares its
 options (:attr:`Family.options_cls`), turns them and the video's geometry into its frozen stream
 config (:meth:`Family.make_config`), encodes frames into chunks (:meth:`Family.encode`), builds a
-decoder over a stream's chunks (:meth:`Family.decoder`) and describes a stream for ``inrv info``.
+decoder over a stream's chunks (:meth:`Family.decoder`), states the memory that decoder needs
+(:meth:`Family.decode_memory`) and describes a stream for ``inrv info``.
 The decoder side must import nothing of training (no compressai, pytorch_msssim or fitting
 loop): a family imports its training modules inside :meth:`Family.encode`.
 """
@@ -171,8 +172,24 @@ class Family(ABC):
         """Human-readable config for ``inrv info``."""
         return asdict(config)
 
-    def describe_chunks(self, config: Any, geometry: Geometry, stream: ChunkSource) -> str | None:
-        """Anything ``inrv info`` should add about the chunks (a table per group, say); None: nothing."""
+    @abstractmethod
+    def decode_memory(self, config: Any, geometry: Geometry) -> int:
+        """Bytes decoding a stream of this config and geometry allocates at its peak, beyond what the
+        process holds before (the interpreter, torch, the family's shipped weights), from the config
+        and geometry alone: :func:`codec.api.decode` and :meth:`codec.api.CodedVideo.decoder` refuse a
+        stream over ``--max-memory`` with it before anything is allocated. An upper bound of what the
+        decoder does (the contract tests measure it): the largest of its phases (state read from the
+        chunks, the working set of rendering one unit, the output frames of a unit and the
+        reference frames it keeps); a decoder that renders in tiles states the tiles' working set
+        (:mod:`codec.tools.decodememory`). May raise BitstreamError for a config the decoder
+        refuses anyway."""
+
+    def describe_chunks(self, config: Any, geometry: Geometry, stream: ChunkSource,
+                        values: bool = False) -> str | None:
+        """Anything ``inrv info`` should add about the chunks (a table per group, say); None: nothing.
+        Only sizes, the chunk heads and what the config implies, nothing in proportion to what a
+        header claims; ``values`` (``inrv info --verify``, after the memory check): also what takes
+        decoding the values (the share of non-zero residuals, say)."""
         return None
 
     def structure(self, config: Any, geometry: Geometry, stream: ChunkSource) -> "CodingStructure | None":

@@ -57,7 +57,7 @@ def base_config(args, family: str, count: int, steps: int, preset: str | None = 
 
 def group_table(path: Path) -> str:
     with codec.open(path, device="cpu") as coded:
-        return coded.describe_chunks()
+        return coded.describe_chunks(values=True)
 
 
 def prepare_clip(args, clip: str, count: int, work: Path) -> tuple[str, Path, int]:

@@ -72,7 +72,10 @@ class TubeletGrid:
 
     @property
     def count(self) -> int:
-        return len(self.positions)
+        """Tubelets of the grid, from the two axes alone (without :attr:`positions`, which a header
+        claiming a 16384 x 16384 frame would make a quarter of a million of)."""
+        ph, pw = self.padded
+        return len(_starts(ph, self.tile_h, self.overlap)) * len(_starts(pw, self.tile_w, self.overlap))
 
     def cut(self, frames: torch.Tensor) -> torch.Tensor:
         """(T, 3, H, W) float frames -> (count, T, 3, th, tw) tubelets."""

@@ -150,7 +150,7 @@ def test_static_clip_costs_little_after_the_first_group(carphone_frames, tmp_pat
     result = codec.encode(src, out, _cfg(steps=40))
     with codec.open(out, device="cpu") as coded:
         sizes = [c.total for c in coded.chunks if c.kind == CHUNK_GROUP]
-        table = coded.describe_chunks()
+        table = coded.describe_chunks(values=True)
     assert len(sizes) == 4
     assert all(size < 0.1 * sizes[0] for size in sizes[1:]), sizes
     rows = [line.split() for line in table.splitlines()[1:-1]]  # the last line: the decoders
@@ -161,7 +161,7 @@ def test_static_clip_costs_little_after_the_first_group(carphone_frames, tmp_pat
 
 
 def test_info_shows_the_group_table(encoded):
-    text = describe_stream(encoded.path)
+    text = describe_stream(encoded.path, values=True)
     assert "group" in text and "nonzero" in text
     table = text[text.index("nonzero"):].splitlines()[1:]
     assert [row.split()[0] for row in table[:3]] == ["0", "1", "2"]

@@ -122,7 +122,7 @@ class FakeCodec:
 
         class FakeFamily(Family):
             name, family_id, options_cls = "fake", FAKE_ID, FitOptions
-            make_config = encode = decoder = None  # codec.encode/open are the fake's
+            make_config = encode = decoder = decode_memory = None  # codec.encode/open are the fake's
 
         monkeypatch.setitem(registry.FAMILIES, FAKE_ID, ("fake", "(the stand-in of tests/eval)"))
         monkeypatch.setitem(registry.FAMILY_IDS, "fake", FAKE_ID)

@@ -107,8 +107,16 @@ class GridFamily(Family):
 
         return GridDecoder(config, geometry, stream, device)
 
-    def describe_chunks(self, config: GridConfig, geometry: Geometry, stream: ChunkSource) -> str:
-        """The per-group table of ``inrv info`` (:func:`codec.families.grid.decode.group_table`)."""
+    def decode_memory(self, config: GridConfig, geometry: Geometry) -> int:
+        """The largest group's peak (:func:`codec.families.grid.memory.decode_memory`)."""
+        from codec.families.grid.memory import decode_memory
+
+        return decode_memory(config, geometry)
+
+    def describe_chunks(self, config: GridConfig, geometry: Geometry, stream: ChunkSource,
+                        values: bool = False) -> str:
+        """The per-group table of ``inrv info`` (:func:`codec.families.grid.decode.group_table`): sizes
+        only (the networks' codes it reads are the config's few thousand)."""
         from codec.families.grid.decode import GridDecoder, group_table
 
         return group_table(GridDecoder(config, geometry, stream, torch.device("cpu")))

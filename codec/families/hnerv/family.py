@@ -70,5 +70,18 @@ class HnervFamily(WholeVideoFamily):
         emb = torch.from_numpy(dequantize(record)).to(device)
         return lambda start, stop: (emb[start:stop], torch.arange(start, stop, device=device))
 
+    def render_inputs(self, config: HnervConfig, geometry: Geometry, batch: int) -> tuple[torch.Tensor, ...]:
+        """``batch`` frames' embeddings and indices (their shapes: what :meth:`decode_memory` sizes)."""
+        h0, w0 = base_grid(geometry.height, geometry.width, config.strides)
+        return torch.zeros(batch, config.embed_dim, h0, w0), torch.arange(batch)
+
+    def stored_inputs(self, config: HnervConfig, geometry: Geometry) -> int:
+        """Every frame's embedding (:meth:`decoder_inputs` refuses more than ``MAX_PARAMS`` values)."""
+        h0, w0 = base_grid(geometry.height, geometry.width, config.strides)
+        values = geometry.num_frames * config.embed_dim * h0 * w0
+        if values > MAX_PARAMS:
+            raise BitstreamError(f"embeddings of {values} values exceed the limit of {MAX_PARAMS}")
+        return values
+
 
 FAMILY = HnervFamily()

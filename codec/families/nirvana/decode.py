@@ -122,26 +122,3 @@ class NirvanaDecoder(Decoder):
             frames = render_patches(self.net, self.grid, count, self.device)
             yield frames[max(start, first) - first : min(stop, first + count) - first]
 
-
-def group_table(decoder: NirvanaDecoder, geometry: Geometry) -> str:
-    """The per-group table of ``inrv info``: frames, training steps, bytes, bpp, the share of
-    non-zero residual latents, and what the decoders in group 0's chunk cost."""
-    lines = [f"{'group':>5} {'frames':>11} {'steps':>7} {'bytes':>9} {'bpp':>9} {'nonzero':>8}"]
-    decoders: tuple[LayerDecoder, ...] = ()
-    for g, ((first, count), index) in enumerate(zip(decoder.plan, decoder.chunk_index)):
-        info = decoder.stream.chunks[index]
-        record = decoder.record(g)
-        nonzero = sum(int(np.count_nonzero(r)) for r in record.residuals)
-        share = nonzero / max(1, sum(r.size for r in record.residuals))
-        nbytes = info.total
-        lines.append(f"{g:>5} {first:>5}..{first + count - 1:<5} {record.steps:>7} {nbytes:>9} "
-                     f"{nbytes * 8 / (geometry.width * geometry.height * count):>9.5f} {share:>8.2%}"
-                     + ("  ends at a scene cut" if record.frames is not None else ""))
-        if record.decoders is not None:
-            decoders = record.decoders
-    maps = [d.kernel for d in decoders if d.kernel is not None]
-    lines.append(f"decoders (in group 0's chunk): scale and shift for {len(decoders)} tensors "
-                 f"({8 * len(decoders)} bytes), "
-                 + (f"kernel maps for {len(maps)} convolutions ({sum(2 * m.size for m in maps)} bytes)"
-                    if maps else "no kernel maps"))
-    return "\n".join(lines)

@@ -115,11 +115,18 @@ class NirvanaFamily(Family):
 
         return NirvanaDecoder(config, geometry, stream, device)
 
-    def describe_chunks(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource) -> str:
-        """The per-group table of ``inrv info`` (:func:`codec.families.nirvana.decode.group_table`)."""
-        from codec.families.nirvana.decode import NirvanaDecoder, group_table
+    def decode_memory(self, config: NirvanaConfig, geometry: Geometry) -> int:
+        """One group's peak (:func:`codec.families.nirvana.memory.decode_memory`)."""
+        from codec.families.nirvana.memory import decode_memory
 
-        return group_table(NirvanaDecoder(config, geometry, stream, torch.device("cpu")), geometry)
+        return decode_memory(config, geometry)
+
+    def describe_chunks(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource,
+                        values: bool = False) -> str:
+        """The per-group table of ``inrv info`` (:func:`codec.families.nirvana.info.group_table`)."""
+        from codec.families.nirvana.info import group_table
+
+        return group_table(config, geometry, stream, values)
 
     def structure(self, config: NirvanaConfig, geometry: Geometry, stream: ChunkSource) -> CodingStructure:
         """The stream's coding structure: groups of ``gop`` frames or fewer (scene cuts, from the chunks' heads), each a residual of the one before."""

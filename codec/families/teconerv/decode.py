@@ -127,31 +127,3 @@ class TeconervDecoder(Decoder):
             frames = render_tubelets(self.net, mods, self.grid, chunk.count, self.device)
             yield to_uint8(frames)[max(start, chunk.first) - chunk.first : min(stop, chunk.stop) - chunk.first]
 
-
-def segment_table(stream: ChunkSource, geometry: Geometry, config: TeconervConfig) -> str:
-    """The per-segment table of ``inrv info``: frames, bytes, bpp, residual or direct, the share
-    of non-zero values (when the weights are installed: they give the shapes)."""
-    index = [i for i, c in enumerate(stream.chunks) if c.kind == CHUNK_SEGMENT]
-    grid = TubeletGrid(geometry.height, geometry.width, config.tile_h, config.tile_w, config.overlap)
-    try:
-        shapes = segment_shapes(load_id(config.weights_id).hypo, grid.count)
-    except Exception:  # noqa: BLE001 - the table still gives bytes without the weights
-        shapes = None
-    lines = [f"{grid.count} tubelets of {config.tile_w}x{config.tile_h} per segment "
-             + (f"(overlap {config.overlap} px)" if config.overlap else "(padded and cropped)"),
-             f"{'segment':>7} {'frames':>11} {'bytes':>9} {'bpp':>9} {'coded':>8} {'nonzero':>8}"]
-    for s, i in enumerate(index):
-        info = stream.chunks[i]
-        first = s * config.frames
-        count = max(0, min(config.frames, geometry.num_frames - first))
-        coded, share = "?", float("nan")
-        if shapes is not None:
-            record = read_segment(stream.read_chunk(i), shapes, i, info.payload_offset)
-            coded = "direct" if record.direct else "residual"
-            share = sum(int(np.count_nonzero(v)) for v in record.values) / max(1, sum(v.size for v in record.values))
-        lines.append(f"{s:>7} {first:>5}..{first + count - 1:<5} {info.total:>9} "
-                     f"{info.total * 8 / max(1, geometry.width * geometry.height * count):>9.5f} {coded:>8} "
-                     f"{share:>8.2%}")
-    if shapes is None:
-        lines.append(f"(weights {config.weights_id.hex()} are not installed: residual shares unknown)")
-    return "\n".join(lines)

@@ -54,10 +54,18 @@ class TeconervFamily(Family):
         return {"weights": config.weights_id.hex(), "frames": config.frames,
                 "tubelet": f"{config.tile_w}x{config.tile_h}", "overlap": config.overlap}
 
-    def describe_chunks(self, config: TeconervConfig, geometry: Geometry, stream: ChunkSource) -> str:
-        from codec.families.teconerv.decode import segment_table
+    def decode_memory(self, config: TeconervConfig, geometry: Geometry) -> int:
+        """One segment's peak (:func:`codec.families.teconerv.memory.decode_memory`)."""
+        from codec.families.teconerv.memory import decode_memory
 
-        return segment_table(stream, geometry, config)
+        return decode_memory(config, geometry)
+
+    def describe_chunks(self, config: TeconervConfig, geometry: Geometry, stream: ChunkSource,
+                        values: bool = False) -> str:
+        """The per-segment table of ``inrv info`` (:func:`codec.families.teconerv.info.segment_table`)."""
+        from codec.families.teconerv.info import segment_table
+
+        return segment_table(stream, geometry, config, values)
 
     def structure(self, config: TeconervConfig, geometry: Geometry, stream: ChunkSource) -> CodingStructure:
         """The stream's coding structure: segments, each a residual of the one before or direct (from each chunk's first byte)."""
