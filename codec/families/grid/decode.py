@@ -26,6 +26,7 @@ from codec.families.grid.net import (
 from codec.tools.chain import ChainDecoder, add_codes
 from codec.tools.latentgrid import SCHEMES, IntegerContext, context_shapes, decode_level, max_words
 from codec.tools.structure import CodingStructure, groups
+from codec.tools.tiles import frames_at_once
 
 
 @dataclass(frozen=True)
@@ -97,15 +98,19 @@ class GridDecoder(Decoder):
 
     def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
         """The groups holding frames ``start .. stop - 1`` (the structure's :meth:`needed`), each
-        rendered from its state; the groups before them only add their codes."""
+        rendered from its state; the groups before them only add their codes. A group's frames
+        are rendered a few at a time (:func:`codec.tools.tiles.frames_at_once`), each in strips
+        of rows when it is larger than one (:func:`codec.families.grid.net.render`)."""
+        per = frames_at_once(self.geometry.height, self.geometry.width)
         for g in self.structure.needed(start, stop).rendered:
             first, count = self.plan[g]
-            latents = self.latents(g)
+            latents = [torch.from_numpy(y).to(self.device) for y in self.latents(g)]
             state = self.chain.state(g)
             net = load_synthesis(self.net, list(state.synthesis), state.steps)
-            frames = render(net, [torch.from_numpy(y).float().to(self.device) for y in latents],
-                            level_factors(self.config), count, self.geometry.height, self.geometry.width)
-            yield frames[max(start, first) - first : min(stop, first + count) - first]
+            lo, hi = max(start, first) - first, min(stop, first + count) - first
+            for a in range(lo, hi, per):
+                yield render(net, latents, level_factors(self.config), count, self.geometry.height,
+                             self.geometry.width, a, min(hi, a + per))
 
 
 def group_table(decoder: GridDecoder) -> str:

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from codec.families.grid.config import GridConfig
-from codec.tools.dequantize import to_uint8
-from codec.tools.latentgrid import SCHEMES, Pyramid, context_macs, upsample
+from codec.tools.latentgrid import SCHEMES, Pyramid, context_macs, upsample_rows
+from codec.tools.tiles import Canvas, Conv, Map, Op, Rows, Strip, Sum, need, plan, render_rows
 
 
 def pyramid(config: GridConfig) -> Pyramid:
@@ -49,6 +49,14 @@ class Synthesis(nn.Module):
                                     for _ in range(2 * config.refine))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.pixels(z)
+        for a, b in zip(self.refine[::2], self.refine[1::2]):
+            x = x + b(F.relu(a(x)))
+        return x
+
+    def pixels(self, z: torch.Tensor) -> torch.Tensor:
+        """The 1x1 layers and the RGB layer (plus 0.5), per pixel: ``(N, levels, H, W)`` to
+        ``(N, 3, H, W)``."""
         n, _, h, w = z.shape
         # the 1x1 layers as matrix products over channels-last pixels (much faster than 1x1
         # convolutions on a CPU, the same arithmetic)
@@ -56,10 +64,12 @@ class Synthesis(nn.Module):
         for conv in self.mlp:
             x = F.relu(F.linear(x, conv.weight.flatten(1), conv.bias))
         x = F.linear(x, self.rgb.weight.flatten(1), self.rgb.bias) + 0.5
-        x = x.reshape(n, h, w, 3).permute(0, 3, 1, 2)
-        for a, b in zip(self.refine[::2], self.refine[1::2]):
-            x = x + b(F.relu(a(x)))
-        return x
+        return x.reshape(n, h, w, 3).permute(0, 3, 1, 2)
+
+    def strip_ops(self) -> list[Op]:
+        """:meth:`forward` as operations over strips of rows (:mod:`codec.tools.tiles`)."""
+        return [Map(self.pixels)] + [Sum([], [Conv(a), Map(F.relu), Conv(b)])
+                                     for a, b in zip(self.refine[::2], self.refine[1::2])]
 
 
 def synthesis_shapes(config: GridConfig) -> list[tuple[int, ...]]:
@@ -80,16 +90,30 @@ def decoder_macs(config: GridConfig, frames: int, height: int, width: int) -> di
             "total": synth + upsampling + context, "latents_per_pixel": latents / pixels}
 
 
-def render(synthesis: nn.Module, levels: list[torch.Tensor], factors: list[tuple[int, int]], frames: int,
-           height: int, width: int) -> np.ndarray:
-    """The group's frames ``(frames, H, W, 3)`` uint8 from its (integer-valued) latent levels,
-    one frame through the synthesis at a time. Encoders measure with it, decoders decode with it."""
-    out = np.empty((frames, height, width, 3), dtype=np.uint8)
+def render(synthesis: Synthesis, levels: list[torch.Tensor], factors: list[tuple[int, int]], frames: int,
+           height: int, width: int, first: int = 0, stop: int | None = None) -> np.ndarray:
+    """Frames ``first .. stop - 1`` (default all) of a group of ``frames``, ``(n, H, W, 3)`` uint8,
+    from its (integer-valued) latent levels. A frame larger than a strip
+    (:func:`codec.tools.tiles.plan`) renders strip by strip: the strip's rows of the upsampled
+    latents (:func:`codec.tools.latentgrid.upsample_rows`), then the synthesis's operations over
+    them, one frame at a time; the same bits as the whole frame, which renders through
+    :meth:`Synthesis.forward`. Encoders measure with it, decoders decode with it."""
+    stop = frames if stop is None else stop
+    strips = plan(height, width, stop - first)
+    canvas = Canvas(stop - first, height, width)
+    ops = synthesis.strip_ops()
     with torch.inference_mode():
-        z = upsample(levels, factors, frames, height, width)
-        for t in range(frames):
-            out[t] = to_uint8(synthesis(z[t : t + 1]))[0]
-    return out
+        for lo, hi in strips:
+            rows = Rows(lo, hi, height)
+            if len(strips) == 1:
+                z = upsample_rows(levels, factors, first, stop, rows, width)
+                canvas.put(torch.cat([synthesis(z[t : t + 1]) for t in range(stop - first)]))
+                continue
+            needed = need(ops, rows)
+            z = upsample_rows(levels, factors, first, stop, needed, width)
+            canvas.put(torch.cat([render_rows(ops, lambda _: Strip(z[t : t + 1], needed), rows)
+                                  for t in range(stop - first)]), top=lo)
+    return canvas.frames
 
 
 def load_synthesis(net: Synthesis, codes: list[np.ndarray], steps: np.ndarray) -> Synthesis:

@@ -13,7 +13,7 @@ Decoder side (this package's namespace; nothing here trains):
 * :mod:`~codec.tools.latentgrid.coding`: a level to ANS words and back (:func:`encode_level`,
   :func:`decode_level`, :func:`max_words`);
 * :mod:`~codec.tools.latentgrid.upsampling`: a pyramid upsampled to the frame (:func:`upsample`,
-  :func:`upsample_image`).
+  :func:`upsample_image`), or to a strip of its rows (:func:`upsample_rows`).
 
 Encoder side, imported by encoders only: :mod:`~codec.tools.latentgrid.crops` (training windows
 and their exact upsampling) and :mod:`~codec.tools.latentgrid.training` (soft rounding and noise,
@@ -46,11 +46,11 @@ from codec.tools.latentgrid.context import (
 )
 from codec.tools.latentgrid.pyramid import Pyramid
 from codec.tools.latentgrid.schemes import IMAGE_SCHEMES, PAD, SCHEMES, Scheme
-from codec.tools.latentgrid.upsampling import upsample, upsample_image, upsample_level
+from codec.tools.latentgrid.upsampling import upsample, upsample_image, upsample_level, upsample_rows
 
 __all__ = [
     "ACT_LIMIT", "ACT_SHIFT", "ALPHABET", "IMAGE_SCHEMES", "LOG_SCALE_MAX", "LOG_SCALE_MIN", "MAX_WEIGHT",
     "MEAN_RES", "NUM_SCALES", "NUM_TABLES", "PAD", "Q", "RHO_Q", "SCALE_RES", "SCHEMES", "WEIGHT_SHIFT",
     "IntegerContext", "Pyramid", "Scheme", "context_macs", "context_shapes", "decode_level", "encode_level",
-    "layer_shapes", "max_words", "tables", "upsample", "upsample_image", "upsample_level",
+    "layer_shapes", "max_words", "tables", "upsample", "upsample_image", "upsample_level", "upsample_rows",
 ]

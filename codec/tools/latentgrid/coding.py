@@ -18,22 +18,53 @@ import numpy as np
 
 from bitstream import BitstreamError
 from bitstream.entropy import guarded
-from codec.tools.latentgrid.context import MEAN_RES, NUM_TABLES, Q, IntegerContext, table_model
+from codec.tools.latentgrid.context import MEAN_RES, Q, IntegerContext, table_model
 from codec.tools.latentgrid.schemes import PAD, Offset
 
 
+#: Latents whose context a prediction evaluates at once (a pass of a checkerboard over an 8K frame
+#: holds 16 million): the integer model's rows are independent, so the batch cannot change a result.
+PREDICT_BATCH = 1 << 18
+
+
 def padded(values: np.ndarray) -> np.ndarray:
-    """A grid as int64, zero-padded by :data:`PAD` on every side."""
-    return np.pad(values.astype(np.int64), PAD)
+    """A grid as int8 (latents lie in ``[-Q, Q]``), zero-padded by :data:`PAD` on every side."""
+    return np.pad(values.astype(np.int8), PAD)
+
+
+def centres(at: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Flat indices in the :func:`padded` grid of the latents at flat indices ``at`` of ``shape``."""
+    _, height, width = shape
+    t, rest = np.divmod(at, height * width)
+    y, x = np.divmod(rest, width)
+    return ((t + PAD) * (height + 2 * PAD) + (y + PAD)) * (width + 2 * PAD) + (x + PAD)
 
 
 def gather(grid: np.ndarray, t: np.ndarray, y: np.ndarray, x: np.ndarray, offsets: tuple[Offset, ...]) -> np.ndarray:
     """Neighbour values ``(n, K)`` of latents at ``(t, y, x)`` in a :func:`padded` (contiguous)
     grid, in one indexing of the flat grid."""
     _, rows, cols = grid.shape
-    centre = ((t + PAD) * rows + (y + PAD)) * cols + (x + PAD)
+    return _gather(grid, ((t + PAD) * rows + (y + PAD)) * cols + (x + PAD), offsets)
+
+
+def _gather(grid: np.ndarray, centre: np.ndarray, offsets: tuple[Offset, ...]) -> np.ndarray:
+    _, rows, cols = grid.shape
     deltas = np.array([(dt * rows + dy) * cols + dx for dt, dy, dx in offsets], dtype=np.int64)
     return grid.reshape(-1)[centre[:, None] + deltas[None, :]]
+
+
+def _predict(context: IntegerContext, cls: int, grid: np.ndarray, centre: np.ndarray,
+             level: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean in quarters, table)`` (int16) of the latents at padded flat indices ``centre``,
+    :data:`PREDICT_BATCH` at a time."""
+    mean = np.empty(centre.size, dtype=np.int16)
+    table = np.empty(centre.size, dtype=np.int16)
+    offsets = context.scheme.classes[cls]
+    for a in range(0, centre.size, PREDICT_BATCH):
+        m, scale = context.predict(cls, _gather(grid, centre[a : a + PREDICT_BATCH], offsets), level)
+        mean[a : a + PREDICT_BATCH] = m
+        table[a : a + PREDICT_BATCH] = scale * MEAN_RES + (m & (MEAN_RES - 1))
+    return mean, table
 
 
 def _runs(keys: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -56,60 +87,55 @@ def as_frames(shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 def encode_level(values: np.ndarray, context: IntegerContext, level: int = 0) -> np.ndarray:
     """The ANS words (uint32) of latent level ``level``'s grid ``values`` ((T, H, W) or (H, W)),
-    in [-Q, Q]."""
+    in [-Q, Q]: pass after pass, within a pass run after run of the latents sharing a table
+    (stably from raster order), coded last to first (ANS is a stack)."""
     values = values.reshape(as_frames(values.shape))
     if values.size and np.abs(values).max() > Q:
         raise ValueError(f"latents must lie in [-{Q}, {Q}]")
-    passes, classes = context.scheme.passes(values.shape)
+    shape, scheme = values.shape, context.scheme
     grid = padded(values)
-    flat = values.reshape(-1).astype(np.int64)
-    keys = np.empty(flat.size, dtype=np.int64)
-    symbols = np.empty(flat.size, dtype=np.int64)
-    tables_of = np.empty(flat.size, dtype=np.int64)
-    for c, offsets in enumerate(context.scheme.classes):
-        at = np.flatnonzero(classes.reshape(-1) == c)
-        t, y, x = np.unravel_index(at, values.shape)
-        mean, scale = context.predict(c, gather(grid, t, y, x, offsets), level)
-        table = scale * MEAN_RES + (mean & (MEAN_RES - 1))
-        tables_of[at] = table
-        symbols[at] = flat[at] - (mean >> 2) + 2 * Q
-        keys[at] = passes.reshape(-1)[at] * NUM_TABLES + table
-    order, runs = _runs(keys)
+    flat = values.reshape(-1)
     coder = constriction.stream.stack.AnsCoder()
-    for a, b in reversed(runs):
-        idx = order[a:b]
-        coder.encode_reverse(symbols[idx].astype(np.int32), table_model(int(tables_of[idx[0]])))
+    for index in reversed(range(scheme.count(shape))):
+        at, cls = scheme.members(shape, index)
+        if not at.size:
+            continue
+        mean, table = _predict(context, cls, grid, centres(at, shape), level)
+        symbols = flat[at].astype(np.int32) - (mean >> 2) + 2 * Q
+        order, runs = _runs(table)
+        for a, b in reversed(runs):
+            idx = order[a:b]
+            coder.encode_reverse(symbols[idx].astype(np.int32), table_model(int(table[idx[0]])))
     return coder.get_compressed()
 
 
 def decode_level(words: np.ndarray, shape: tuple[int, ...], context: IntegerContext,
                  chunk: int | None = None, level: int = 0) -> np.ndarray:
-    """Inverse of :func:`encode_level`: the grid of ``shape`` ((T, H, W) or (H, W)); a stream that
-    does not decode to latents in range, or leaves words over, is a :class:`BitstreamError`."""
+    """Inverse of :func:`encode_level`: the grid of ``shape`` ((T, H, W) or (H, W)) as int8; a
+    stream that does not decode to latents in range, or leaves words over, is a
+    :class:`BitstreamError`. Memory: the grid (a byte per latent) and one pass's bookkeeping."""
     def fail(message: str) -> BitstreamError:
         return BitstreamError(f"latent data: {message}", chunk=chunk)
 
     given, shape = tuple(shape), as_frames(shape)
     coder = guarded(fail, constriction.stream.stack.AnsCoder, np.ascontiguousarray(words, dtype=np.uint32))
-    passes, classes = context.scheme.passes(shape)
-    grid = padded(np.zeros(shape, dtype=np.int64))
-    pass_flat, class_flat = passes.reshape(-1), classes.reshape(-1)
-    order, runs = _runs(pass_flat)
-    for a, b in runs:
-        at = order[a:b]
-        for c in np.unique(class_flat[at]):
-            mine = at[class_flat[at] == c]
-            t, y, x = np.unravel_index(mine, shape)
-            mean, scale = context.predict(int(c), gather(grid, t, y, x, context.scheme.classes[int(c)]), level)
-            table = scale * MEAN_RES + (mean & (MEAN_RES - 1))
-            sub, table_runs = _runs(table)
-            for ta, tb in table_runs:
-                pick = sub[ta:tb]
-                symbols = guarded(fail, coder.decode, table_model(int(table[pick[0]])), tb - ta)
-                latents = np.asarray(symbols).astype(np.int64) + (mean[pick] >> 2) - 2 * Q
-                if latents.size and np.abs(latents).max() > Q:
-                    raise fail("a latent out of range")
-                grid[t[pick] + PAD, y[pick] + PAD, x[pick] + PAD] = latents
+    scheme = context.scheme
+    grid = padded(np.zeros(shape, dtype=np.int8))
+    cells = grid.reshape(-1)
+    for index in range(scheme.count(shape)):
+        at, cls = scheme.members(shape, index)
+        if not at.size:
+            continue
+        centre = centres(at, shape)
+        mean, table = _predict(context, cls, grid, centre, level)
+        order, runs = _runs(table)
+        for a, b in runs:
+            pick = order[a:b]
+            symbols = guarded(fail, coder.decode, table_model(int(table[pick[0]])), b - a)
+            latents = np.asarray(symbols).astype(np.int64) + (mean[pick] >> 2) - 2 * Q
+            if latents.size and np.abs(latents).max() > Q:
+                raise fail("a latent out of range")
+            cells[centre[pick]] = latents
     if not coder.is_empty():
         raise fail("longer than its grid")
     return grid[PAD:-PAD, PAD:-PAD, PAD:-PAD].reshape(given).copy()

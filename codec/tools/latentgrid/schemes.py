@@ -54,6 +54,41 @@ class Scheme:
             return 2 * t + parity, parity
         return 3 * y + x + 4 * t, np.zeros(shape, dtype=np.int64)
 
+    def count(self, shape: tuple[int, int, int]) -> int:
+        """Passes of a grid of ``shape`` (the last pass's number plus one; a pass may be empty)."""
+        frames, height, width = shape
+        if not frames * height * width:
+            return 0
+        if self.name == "checkerboard":
+            return 2 * frames
+        return 3 * (height - 1) + (width - 1) + 4 * (frames - 1) + 1
+
+    def members(self, shape: tuple[int, int, int], index: int) -> tuple[np.ndarray, int]:
+        """``(flat indices, class)`` of pass ``index``'s latents in a grid of ``shape``, in raster
+        order: what :meth:`passes` gives, one pass at a time, without an array the size of the
+        grid (a level of an 8K frame holds tens of millions of latents)."""
+        frames, height, width = shape
+        if self.name == "checkerboard":
+            t, parity = divmod(index, 2)
+            rows = np.arange(height, dtype=np.int64)
+            first = (rows + parity) & 1  # the row's first column of this parity
+            return t * height * width + _runs_of(rows * width + first, (width - first + 1) // 2, 2), parity
+        t = np.arange(frames, dtype=np.int64)
+        q = index - 4 * t  # 3y + x within frame t
+        lo = np.maximum(0, -(-(q - (width - 1)) // 3))
+        counts = np.maximum(0, np.minimum(height - 1, q // 3) - lo + 1)
+        y = _runs_of(lo, counts, 1)
+        flat = (np.repeat(t, counts) * height + y) * width + (np.repeat(q, counts) - 3 * y)
+        return np.sort(flat), 0
+
+
+def _runs_of(starts: np.ndarray, counts: np.ndarray, step: int) -> np.ndarray:
+    """``starts[i] + step * j`` for ``j < counts[i]``, run after run (int64)."""
+    counts = np.maximum(counts, 0)
+    total = int(counts.sum())
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + step * offsets
+
 
 #: The schemes of 3-D grids (a group of frames), by name.
 SCHEMES = {
