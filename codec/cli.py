@@ -13,6 +13,7 @@ from pathlib import Path
 
 from codec import __version__
 from codec.config import MAX_DECODE_PIXELS
+from codec.stopsignals import Stopped, install as install_stop_signals
 
 #: Signals that end a command like Ctrl-C does: outputs in progress are removed, exit 128 + signal.
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")
@@ -254,19 +255,6 @@ def _plugins() -> dict[str, Plugin]:
             for ep in entry_points(group="inrv.commands")}
 
 
-class Stopped(KeyboardInterrupt):
-    """A stop signal (SIGTERM, SIGHUP) raised where the program is, so that every ``with`` block
-    and writer cleans up as it does for Ctrl-C."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _on_stop_signal(signum: int, frame) -> None:
-    raise Stopped(signum)
-
-
 def _say(message: str) -> None:
     """One line on stderr, on a line of its own even where a progress bar was drawn."""
     try:
@@ -282,10 +270,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = bool(argv) and argv[0] == "--debug"
-    previous = {}
-    for name in STOP_SIGNALS:
-        if hasattr(signal, name):
-            previous[name] = signal.signal(getattr(signal, name), _on_stop_signal)
+    restore_signals = install_stop_signals(STOP_SIGNALS)  # codec.stopsignals: never lost
     command = argv[int(debug):int(debug) + 1]
     try:
         plugins = _plugins() if command and command[0] not in BUILTIN_COMMANDS else {}
@@ -324,8 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"inrv: {kind}: {exc}")
         return 1
     finally:
-        for name, handler in previous.items():
-            signal.signal(getattr(signal, name), handler)
+        restore_signals()
 
 
 if __name__ == "__main__":

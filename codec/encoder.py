@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bitstream.container import Header, StreamReader, StreamWriter
+from codec import stopsignals
 from codec.color import rgb_to_yuv420
 from codec.config import EncodeConfig, frame_range
 from codec.device import configure_threads, resolve_device
@@ -99,7 +100,7 @@ def _fit_and_measure(src: Path, dst: Path, config: EncodeConfig) -> _Measured:
             model_config=family.pack(model_cfg),
         )
         t0 = time.perf_counter()
-        with StreamWriter(dst, header) as writer:
+        with StreamWriter(dst, header) as writer, stopsignals.temporary(writer.temp_path):
             stats = family.encode(model_cfg, RangeSource(reader, start, geometry), config,
                                   writer.write_chunk, device)
         encode_seconds = time.perf_counter() - t0

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from codec import stopsignals
 from codec.errors import ConfigError, InrvError
 from codec.tools.phases import Guards, Limits, Phase, Preset
 
@@ -261,6 +262,7 @@ def run(trainee: Trainee, preset: Preset, limits: Limits, *, whole: bool, desc: 
     try:
         with tqdm(total=limits.steps, desc=desc, disable=not progress, leave=False, unit="step") as bar:
             while step < limits.steps:
+                stopsignals.check()  # a stop signal whose exception a library swallowed ends training here
                 now_t = time.perf_counter() - start
                 done = step / limits.steps
                 if limits.time_budget:

@@ -28,6 +28,7 @@ from typing import Iterable, Literal, Protocol
 import numpy as np
 
 from codec.color import check_even
+from codec import stopsignals
 from codec.errors import VideoError
 from codec.video import ffmpeg, y4m
 from codec.video.frames import YUVFrames, as_fps
@@ -178,6 +179,7 @@ class VideoWriter:
         self._done = True
         self._check_target()
         self._tmp = _temp_path(self.path)
+        stopsignals.register(self._tmp)  # removed by the stop watchdog if it must end the process
         self._sink = self._make_sink()
         self._done = False
 
@@ -226,6 +228,7 @@ class VideoWriter:
         if self._done:
             raise VideoError(f"{self.path}: writer is closed")
         try:
+            stopsignals.check()  # a stop signal whose exception a library swallowed ends the work here
             native = self._native(frames)
             self._sink.write(native)
         except BaseException:
@@ -246,6 +249,7 @@ class VideoWriter:
             self.abort()
             raise
         self._done = True
+        stopsignals.unregister(self._tmp)
         return self.path
 
     def _commit(self) -> None:
@@ -263,6 +267,7 @@ class VideoWriter:
         if self._done:
             return
         self._done = True
+        stopsignals.unregister(self._tmp)
         try:
             self._sink.abort()
         finally:
