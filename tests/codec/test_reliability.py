@@ -192,7 +192,7 @@ def _stopped(proc: subprocess.Popen, sig: int, work: Path, name: str) -> None:
     assert last == f"inrv: stopped by {signal.Signals(sig).name}"  # on a line of its own
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda sig: sig.name)
 def test_stop_signals_leave_no_debris(tmp_path_factory, carphone_y4m, tmp_path, sig):
     """Before the fix: SIGTERM and SIGHUP left the hidden .part files of encode and decode."""
     forged = _forged(tmp_path_factory, carphone_y4m, tmp_path_factory.mktemp("forged"), 100_000)
