@@ -68,6 +68,7 @@ class ProbeRow:
     adam_w: float
     adam_steps: float
     update: float
+    zeroed: int = 0
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class ProbeResult:
     file_psnr: float
     file_bpp: float
     mean_frame_psnr: float | None = None
+    first_zeroed: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -116,6 +118,7 @@ class _Recorder:
         self.last: dict[str, float] = {}
         self.handles: list = []
         self.head_step_index: int | None = None
+        self.first_zeroed: str | None = None
 
     def attach(self, model: torch.nn.Module) -> None:
         self.model = model
@@ -173,6 +176,7 @@ class _Recorder:
             adam_w=_rms(v_w),
             adam_steps=_rms(v_s),
             update=update,
+            zeroed=self._zeroed(len(self.rows) + 1),
         )
         self.rows.append(row)
         if self.echo and row.step % self.echo == 0:
@@ -192,6 +196,30 @@ class _Recorder:
         if self.head_step_index is None:
             return math.nan
         return qsteps.get(self._quant_prefix, math.nan)
+
+    def _zeroed(self, step: int) -> int:
+        """How many quantized tensors round to all zeros at their learned step (every value under
+        half a step); the first such tensor, with its step and the step it happened at, is kept in
+        :attr:`first_zeroed`."""
+        count = 0
+        with torch.no_grad():
+            for module in self.model.modules():
+                names = getattr(module, "names", None)
+                if not (isinstance(names, list) and hasattr(module, "quantizers")):
+                    continue
+                params = dict(self.model.named_parameters())
+                prefix = next((n[: -len(names[0])] for n in params if n.endswith(names[0])), "")
+                for name, q in zip(names, module.quantizers):
+                    w = params.get(prefix + name)
+                    if w is None or not hasattr(q, "step"):
+                        continue
+                    step_size = float(q.step)
+                    if float(w.abs().max()) < 0.5 * step_size:
+                        count += 1
+                        if self.first_zeroed is None:
+                            self.first_zeroed = (f"{name} ({w.numel()} values, max |w| {float(w.abs().max()):.3g}, "
+                                                 f"step {step_size:.3g}) at step {step}")
+        return count
 
     def _update_ratio(self, weights: list[torch.Tensor]) -> float:
         """||w_t - w_{t-1}|| / ||w_t|| over the weights group."""
@@ -314,13 +342,15 @@ def probe(clip: Path, out: Path, family: str = "hnerv", quality: int = 6, lr_mul
     at, best = collapse_step(recorder.rows)
     return ProbeResult(clip=str(clip), family=family, quality=quality, lr_mult=lr_mult, steps=len(recorder.rows),
                        rows=recorder.rows, collapse_step=at, best_psnr=best, file_psnr=result.psnr_rgb,
-                       file_bpp=result.bpp, mean_frame_psnr=mean_frame_psnr(clip, frames))
+                       file_bpp=result.bpp, mean_frame_psnr=mean_frame_psnr(clip, frames),
+                       first_zeroed=recorder.first_zeroed)
 
 
 COLUMNS = (("step", "{:>5d}"), ("lr", "{:8.2e}"), ("psnr", "{:6.2f}"), ("bpp", "{:7.4f}"),
            ("head_mean", "{:7.2f}"), ("head_std", "{:6.2f}"), ("head_sat", "{:5.2f}"), ("head_bias", "{:7.3f}"),
            ("head_in_rms", "{:7.3f}"), ("head_step", "{:8.2e}"), ("max_step", "{:8.2e}"),
-           ("emb_step", "{:8.2e}"), ("adam_w", "{:8.2e}"), ("adam_steps", "{:8.2e}"), ("update", "{:8.2e}"))
+           ("emb_step", "{:8.2e}"), ("adam_w", "{:8.2e}"), ("adam_steps", "{:8.2e}"), ("update", "{:8.2e}"),
+           ("zeroed", "{:>6d}"))
 
 
 def _line(row: ProbeRow) -> str:
@@ -338,7 +368,8 @@ def table(result: ProbeResult, every: int = 50, around: int = 8) -> str:
     where = f"collapsed at step {result.collapse_step}" if result.collapse_step else "no collapse"
     lines.append(f"{result.family} q{result.quality} lr x{result.lr_mult:g} on {Path(result.clip).name}: {where}; "
                  f"best running training PSNR {result.best_psnr:.2f} dB; file {result.file_psnr:.2f} dB at "
-                 f"{result.file_bpp:.4f} bpp; the clip's mean frame {result.mean_frame_psnr:.2f} dB")
+                 f"{result.file_bpp:.4f} bpp; the clip's mean frame {result.mean_frame_psnr:.2f} dB"
+                 + (f"; first tensor quantized to all zeros: {result.first_zeroed}" if result.first_zeroed else ""))
     return "\n".join(lines)
 
 
