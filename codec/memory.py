@@ -14,8 +14,8 @@ import resource
 from pathlib import Path
 
 #: What ``max_memory="auto"`` (the default of ``inrv decode`` and ``codec.decode``) allows: this
-#: share of the machine's memory (:func:`machine_memory`), less where an address-space limit
-#: (``ulimit -v``) leaves less.
+#: share of the machine's memory (:func:`machine_memory`), less where a limit on the process
+#: (``ulimit -v``, ``ulimit -d``) leaves less.
 MACHINE_SHARE = 0.5
 #: ``--max-memory`` units (powers of 1024, as ``free -h`` and ``ulimit`` count).
 UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -56,26 +56,33 @@ def machine_memory() -> int:
     return min(total, limit) if limit else total
 
 
-def _address_space_left() -> int | None:
-    """Bytes of address space this process may still map under ``RLIMIT_AS``; None: no limit."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft == resource.RLIM_INFINITY:
-        return None
-    used = 0
+def _status_bytes(field: str) -> int:
+    """A ``/proc/self/status`` figure in bytes (0 where there is none)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmSize:"):
-                used = int(line.split()[1]) * 1024
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return max(0, soft - used)
+    return 0
+
+
+def _rlimits_left() -> int | None:
+    """Bytes this process may still map under ``RLIMIT_AS`` (less its ``VmSize``) and
+    ``RLIMIT_DATA`` (less its ``VmData``), the smaller; None where neither is set."""
+    left = []
+    for limit, used in ((resource.RLIMIT_AS, "VmSize"), (resource.RLIMIT_DATA, "VmData")):
+        soft, _ = resource.getrlimit(limit)
+        if soft != resource.RLIM_INFINITY:
+            left.append(max(0, soft - _status_bytes(used)))
+    return min(left) if left else None
 
 
 def default_max_memory() -> int:
-    """The default decode memory limit: :data:`MACHINE_SHARE` of :func:`machine_memory`, or the
-    address space left under ``RLIMIT_AS`` where that is less."""
+    """The default decode memory limit: :data:`MACHINE_SHARE` of :func:`machine_memory`, or what
+    the process may still map under ``ulimit -v`` / ``ulimit -d`` where that is less."""
     limit = int(MACHINE_SHARE * machine_memory())
-    left = _address_space_left()
+    left = _rlimits_left()
     return limit if left is None else min(limit, left)
 
 

@@ -1,19 +1,23 @@
 """Structure-aware fuzzing of ``.inrv`` decoding (``scripts/fuzz.py``).
 
-Seed streams: a small real encode of every registered family. Mutants: truncations, bit flips,
-inserted and deleted bytes (these break CRCs: the container must say so), and re-framed ones
-whose CRCs are recomputed so that they reach the deeper checks: chunks reordered, duplicated or
-dropped, header fields and model-config fields set to extreme values, bytes of one chunk's
-payload replaced, cut or extended.
+Seed streams: a small real encode of every registered family (:func:`codec.registry.family_names`).
+Mutants: truncations, bit flips, inserted and deleted bytes (these break CRCs: the container must
+say so), and re-framed ones whose CRCs are recomputed so that they reach the deeper checks: chunks
+reordered, duplicated or dropped, header fields and model-config fields set to extreme values,
+the whole stream re-headed to a large geometry (720p to 16384 x 16384, chunks untouched: what a
+legitimate UHD stream asks of the decoder's memory), bytes of one chunk's payload replaced, cut or
+extended.
 
-Every case runs in a worker process (``python -m eval.fuzz --worker``) that opens the mutant,
-prints its ``inrv info`` text and decodes every frame. The parent gives each case a time limit
-(60 s, plus a second per million pixels its header claims: rendering what a valid header asks for
-is not a hang) and polls the worker's resident memory: a worker past either is killed and the
-case counted as a hang or over memory; a worker that dies is a crash; an exception other than
-:class:`bitstream.BitstreamError` is a traceback. Outcomes: ``accepted`` (decoded, frames of the
-header's shape), ``clean`` (one BitstreamError, or the ConfigError of the pixel limit that
-``codec.decode`` applies), and the four failures.
+Every case runs in a worker process (``python -m eval.fuzz --worker``, one torch thread) that
+opens the mutant, prints its ``inrv info`` text and decodes every frame, telling the decoder the
+memory it may use (``max_memory``: the case's memory limit less what the worker holds before the
+case). The parent gives each case a time limit (60 s, plus a second per million pixels its header
+claims: rendering what a valid header asks for is not a hang) and polls the worker's resident
+memory: a worker past either is killed and the case counted as a hang or over memory (a family
+that states less decode memory than it uses); a worker that dies is a crash; an exception other
+than :class:`bitstream.BitstreamError` or :class:`codec.errors.InrvError` is a traceback.
+Outcomes: ``accepted`` (decoded, frames of the header's shape), ``clean`` (one BitstreamError, or
+the one line of a limit: pixels, memory), and the four failures.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import numpy as np
 from bitstream import StreamReader, encode_stream
 
 OUTCOMES = ("accepted", "clean", "traceback", "hang", "crash", "memory")
+MUTATORS = ("truncate", "raw", "chunks", "header", "config", "rehead", "payload")
 FAILURES = ("traceback", "hang", "crash", "memory")
 #: The decode a worker runs on each case: ``module:function`` taking a path, returning a short text.
 DEFAULT_TARGET = "eval.fuzz:decode_case"
@@ -66,8 +71,11 @@ class Summary:
     slowest_clean: dict[str, float] = field(default_factory=dict)
     failures: list[tuple[Case, Outcome]] = field(default_factory=list)
 
+    by_mutator: dict[str, Counter] = field(default_factory=dict)
+
     def add(self, case: Case, out: Outcome) -> None:
         self.counts.setdefault(case.family, Counter())[out.outcome] += 1
+        self.by_mutator.setdefault(case.mutator, Counter())[out.outcome] += 1
         self.peak_mib[case.family] = max(self.peak_mib.get(case.family, 0.0), out.peak_mib)
         if out.outcome == "clean":
             self.slowest_clean[case.family] = max(self.slowest_clean.get(case.family, 0.0), out.seconds)
@@ -75,12 +83,35 @@ class Summary:
             self.failures.append((case, out))
 
     def table(self) -> str:
+        """Outcomes per family, with the largest resident memory and the slowest clean error."""
         head = f"{'family':<9} {'cases':>6} " + " ".join(f"{o:>9}" for o in OUTCOMES)
         lines = [head + f" {'peak MiB':>9} {'slowest clean s':>16}"]
         for family, counts in self.counts.items():
             lines.append(f"{family:<9} {sum(counts.values()):>6} " + " ".join(f"{counts[o]:>9}" for o in OUTCOMES)
                          + f" {self.peak_mib[family]:>9.0f} {self.slowest_clean.get(family, 0.0):>16.2f}")
         return "\n".join(lines)
+
+    def mutator_table(self) -> str:
+        """Outcomes per mutator, every family together."""
+        lines = [f"{'mutator':<9} {'cases':>6} " + " ".join(f"{o:>9}" for o in OUTCOMES)]
+        for mutator in [m for m in MUTATORS if m in self.by_mutator]:
+            counts = self.by_mutator[mutator]
+            lines.append(f"{mutator:<9} {sum(counts.values()):>6} " + " ".join(f"{counts[o]:>9}" for o in OUTCOMES))
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        """What :meth:`from_json` reads back (failing cases as family, mutator, outcome, message)."""
+        return {"counts": {f: dict(c) for f, c in self.counts.items()},
+                "by_mutator": {m: dict(c) for m, c in self.by_mutator.items()},
+                "peak_mib": self.peak_mib, "slowest_clean": self.slowest_clean,
+                "failures": [[c.family, c.mutator, o.outcome, o.message] for c, o in self.failures]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Summary":
+        failures = [(Case(f, m, b""), Outcome(o, 0.0, 0.0, msg)) for f, m, o, msg in data.get("failures", [])]
+        return cls(counts={f: Counter(c) for f, c in data["counts"].items()}, peak_mib=data["peak_mib"],
+                   slowest_clean=data["slowest_clean"], failures=failures,
+                   by_mutator={m: Counter(c) for m, c in data.get("by_mutator", {}).items()})
 
 
 # ------------------------------------------------------------------------------------- seeds
@@ -147,6 +178,25 @@ def _header_field(header, rng: random.Random):
     return _forged(header, **{name: value})
 
 
+#: Geometries a re-headed stream claims (width, height): 720p, 1080p, 2160p, 4320p and the format's
+#: largest frame; or a random one (:func:`_rehead`).
+LARGE_GEOMETRIES = ((1280, 720), (1920, 1080), (3840, 2160), (7680, 4320), (16384, 16384))
+
+
+def _rehead(header, rng: random.Random):
+    """The header of a real stream claiming a large frame (its chunks untouched, CRCs recomputed):
+    one of :data:`LARGE_GEOMETRIES` or a random size up to the format's largest, the frame count
+    kept (the chunk layout still matches it) or doubled."""
+    from bitstream.container import MAX_DIM
+
+    if rng.random() < 0.7:
+        width, height = rng.choice(LARGE_GEOMETRIES)
+    else:
+        width, height = rng.randint(256, MAX_DIM), rng.randint(256, MAX_DIM)
+    frames = header.num_frames * rng.choice((1, 1, 1, 2))
+    return _forged(header, width=width, height=height, num_frames=frames)
+
+
 def _config_field(family: str, header, rng: random.Random) -> bytes:
     """The model config with one field set to an extreme (past the dataclass's own checks)."""
     from codec.registry import get_family
@@ -173,7 +223,7 @@ def mutate(family: str, seed: bytes, rng: random.Random) -> Case:
     with StreamReader(seed) as reader:
         header = reader.header
         chunks = [(info.kind, payload) for info, payload in reader.iter_chunks()]
-    mutator = rng.choice(("truncate", "raw", "chunks", "header", "config", "payload", "payload", "payload"))
+    mutator = rng.choice(MUTATORS + ("payload", "payload"))
     if mutator == "truncate":
         return Case(family, mutator, seed[: rng.randrange(len(seed))])
     if mutator == "raw":
@@ -193,6 +243,8 @@ def mutate(family: str, seed: bytes, rng: random.Random) -> Case:
         header = _header_field(header, rng)
     elif mutator == "config":
         header = dataclasses.replace(header, model_config=_config_field(family, header, rng)[:65536])
+    elif mutator == "rehead":
+        header = _rehead(header, rng)
     else:
         i = rng.randrange(len(chunks))
         chunks[i] = (chunks[i][0], _edit(chunks[i][1], rng))
@@ -251,17 +303,26 @@ def claimed_pixels(data: bytes) -> int:
 
 
 # ----------------------------------------------------------------------------------- worker
+#: Bytes a case's decoder may ask for (``max_memory``); the worker sets it from its memory limit.
+CASE_MEMORY: int | str | None = "auto"
+#: The environment variable that gives a worker its memory limit in MiB.
+MEMORY_ENV = "INRV_FUZZ_MEMORY_MIB"
+#: What a worker keeps free of its limit besides what it holds before a case (allocator slack).
+MEMORY_SLACK = 64 * 2**20
+
+
 def decode_case(path: str) -> str:
     """What users run on a file: ``inrv info``, then every frame decoded, under the pixel limit of
-    ``codec.decode`` (a stream over it is refused as ``inrv decode`` refuses it). Raises
-    BitstreamError (or the limit's ConfigError) on a bad one."""
+    ``codec.decode`` (a stream over it is refused as ``inrv decode`` refuses it) and the memory the
+    worker may use (:data:`CASE_MEMORY`). Raises BitstreamError (or a limit's ConfigError) on a bad
+    one."""
     import codec
     from codec.config import MAX_DECODE_PIXELS
     from codec.errors import ConfigError
     from codec.streaminfo import describe_stream
 
-    describe_stream(path)
-    with codec.open(path, device="cpu") as coded:
+    describe_stream(path, max_memory=CASE_MEMORY)
+    with codec.open(path, device="cpu", max_memory=CASE_MEMORY) as coded:
         info = coded.info
         if info.width * info.height * info.num_frames > MAX_DECODE_PIXELS:
             raise ConfigError("over the pixel limit of codec.decode")
@@ -269,6 +330,13 @@ def decode_case(path: str) -> str:
         if n != info.num_frames:
             raise AssertionError(f"decoded {n} frames of {info.num_frames}")
     return f"{n} frames"
+
+
+def _rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def _peak_kib() -> int:
@@ -293,6 +361,10 @@ def worker(target: str) -> None:
         run(os.devnull)  # the imports a case needs, before the first case is timed
     except Exception:  # noqa: BLE001 - not a stream
         pass
+    limit = os.environ.get(MEMORY_ENV)
+    if limit:
+        global CASE_MEMORY
+        CASE_MEMORY = max(1, int(float(limit) * 2**20) - _rss_bytes() - MEMORY_SLACK)
     print(json.dumps({"ready": True}), file=out, flush=True)
     for line in sys.stdin:
         try:
@@ -315,12 +387,14 @@ def worker(target: str) -> None:
 class Worker:
     """One worker process, restarted after a case that killed it."""
 
-    def __init__(self, target: str, threads: int = 1) -> None:
-        self.target, self.threads = target, threads
+    def __init__(self, target: str, threads: int = 1, memory_mib: float | None = None) -> None:
+        self.target, self.threads, self.memory_mib = target, threads, memory_mib
         self.proc: subprocess.Popen | None = None
 
     def _start(self) -> None:
         env = {**os.environ, "INRV_THREADS": str(self.threads), "OMP_NUM_THREADS": str(self.threads)}
+        if self.memory_mib is not None:
+            env[MEMORY_ENV] = str(self.memory_mib)
         self.proc = subprocess.Popen([sys.executable, "-m", "eval.fuzz", "--worker", self.target],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, env=env)
@@ -402,7 +476,7 @@ def run(cfg: FuzzConfig, seeds: dict[str, bytes] | None = None) -> Summary:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         seeds = seeds or seed_streams(work, list(cfg.families) if cfg.families else None)
-        pool = [Worker(cfg.target) for _ in range(cfg.workers)]
+        pool = [Worker(cfg.target, memory_mib=cfg.memory_mib) for _ in range(cfg.workers)]
         deadline = None if cfg.minutes is None else time.monotonic() + 60 * cfg.minutes
         total = cfg.per_family * len(seeds)
 
@@ -446,3 +520,60 @@ def run(cfg: FuzzConfig, seeds: dict[str, bytes] | None = None) -> Summary:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
         worker(sys.argv[2] if len(sys.argv) > 2 else DEFAULT_TARGET)
+
+
+# ----------------------------------------------------------------------------------- report
+@dataclass(frozen=True)
+class RunInfo:
+    """How a saved fuzz run was made: what ``scripts/fuzz.py`` was given, and how long it took."""
+
+    per_family: int
+    workers: int
+    seed: int
+    time_limit: float
+    memory_mib: float
+    seconds: float
+    threads: int = 1
+
+
+def save(path: Path, summary: Summary, info: RunInfo) -> Path:
+    """The run's summary and how it was made, as JSON (what :func:`load` reads)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run": dataclasses.asdict(info), "summary": summary.to_json()}, indent=1) + "\n")
+    return path
+
+
+def load(path: Path) -> tuple[Summary, RunInfo]:
+    data = json.loads(Path(path).read_text())
+    return Summary.from_json(data["summary"]), RunInfo(**data["run"])
+
+
+def report_sections(summary: Summary, info: RunInfo) -> list:
+    """The report's tables: outcomes per family, per mutator, and the failing cases (if any)."""
+    from eval.benchreport import Section
+
+    minutes = info.seconds / 60
+    sections = [
+        Section("Outcomes per family", summary.table(),
+                f"{info.per_family} decode cases per family, {info.workers} worker process(es) of {info.threads} torch "
+                f"thread(s), seed {info.seed}; each case limited to {info.time_limit:g} s (plus a second per "
+                f"million pixels its header claims) and {info.memory_mib:g} MiB resident, the decoder told that "
+                f"limit less what the worker holds (max_memory). accepted: decoded to frames of the header's "
+                f"shape; clean: one error line (invalid stream, or a pixel or memory limit). The run took "
+                f"{minutes:.0f} minutes on a machine of 2 shared cores."),
+        Section("Outcomes per mutator", summary.mutator_table(),
+                "rehead: a real stream's header claiming 720p to 16384 x 16384 (CRCs valid, chunks untouched)."),
+    ]
+    if summary.failures:
+        sections.append(Section("Failing cases", "\n".join(
+            f"{c.family} {c.mutator}: {o.outcome}: {o.message}" for c, o in summary.failures[:50])))
+    return sections
+
+
+def write_report(path: Path, summary: Summary, info: RunInfo, command: str) -> Path:
+    """``report.md`` of a saved run (:mod:`eval.benchreport`)."""
+    from eval.benchreport import write_report as write
+
+    return write(path, "Fuzzing inrv decoding", command, report_sections(summary, info),
+                 "Structure-aware mutants of a small real stream of every registered family (eval/fuzz.py; "
+                 "docs/robustness.md says what each outcome means).")

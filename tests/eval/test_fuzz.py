@@ -7,7 +7,7 @@ import random
 import pytest
 
 from bitstream import StreamReader
-from eval.fuzz import FAILURES, OUTCOMES, FuzzConfig, Worker, mutate, run
+from eval.fuzz import FAILURES, MUTATORS, OUTCOMES, FuzzConfig, Worker, mutate, run
 
 
 def test_a_worker_tells_every_outcome_apart(tmp_path):
@@ -31,8 +31,8 @@ def test_mutants_are_streams_or_damage_of_every_kind(tmp_path):
     seeds = seed_streams(tmp_path, ["nerv"])
     rng = random.Random(0)
     mutants = [mutate("nerv", seeds["nerv"], rng) for _ in range(200)]
-    assert {m.mutator for m in mutants} == {"truncate", "raw", "chunks", "header", "config", "payload"}
-    framed = [m for m in mutants if m.mutator in ("chunks", "header", "config", "payload")]
+    assert {m.mutator for m in mutants} == set(MUTATORS)
+    framed = [m for m in mutants if m.mutator in ("chunks", "header", "config", "rehead", "payload")]
     readable = 0
     for m in framed:  # re-framed with their CRCs right: most reach the payloads
         try:
