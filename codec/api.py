@@ -25,12 +25,14 @@ from codec.device import configure_threads, resolve_device
 from codec.encoder import encode_once
 from codec.errors import ConfigError, DecodeOutOfMemory
 from codec.family import Decoder, Family, Geometry
+from codec.paths import check_not_input, check_output, check_stream, is_stdio
 from codec.memory import format_bytes, is_out_of_memory, memory_limit
 from codec.ratecontrol import encode_to_target
 from codec.registry import family_by_id
 from codec.results import DecodeResult, EncodeResult, StreamInfo
+from codec.timing import Timed
 from codec.tools.structure import CodingStructure
-from codec.video import VideoWriter, open_video
+from codec.video import VideoInput, VideoWriter, open_input
 from codec.weights import use as use_weights
 
 PathLike = str | os.PathLike
@@ -42,20 +44,6 @@ MemoryLimit = int | str | None
 RAW_BYTES_PER_PIXEL = {"y4m": 1.5, "raw-yuv": 1.5, "png": 3.0}
 
 
-def _check_not_input(src: PathLike, dst: PathLike) -> None:
-    """ConfigError when ``dst`` is ``src`` itself (also through links), before any work: writing
-    the output would destroy the input."""
-    src, dst = Path(src), Path(dst)
-    if dst.exists() and src.exists() and os.path.samefile(src, dst):
-        raise ConfigError(f"the output {dst} is the input: choose another name")
-
-
-def _check_output_file(dst: Path) -> None:
-    """ConfigError when a file output is an existing folder, before hours of training."""
-    if dst.is_dir():
-        raise ConfigError(f"the output {dst} is a folder: give a file name")
-
-
 def _check_decode_size(width: int, height: int, frames: int, dst: Path, max_pixels: int | None) -> None:
     """The pixel cap (``max_pixels`` 0 or None: none) and, for raw outputs, the free disk space."""
     from codec.video.writer import kind_for_path
@@ -64,7 +52,7 @@ def _check_decode_size(width: int, height: int, frames: int, dst: Path, max_pixe
     if max_pixels and pixels > max_pixels:
         raise ConfigError(f"the stream decodes to {frames} frames of {width}x{height} ({pixels:.3g} pixels), "
                           f"over the limit of {max_pixels:.3g}: --max-pixels N (0: no limit) lifts it")
-    per_pixel = RAW_BYTES_PER_PIXEL.get(kind_for_path(dst))
+    per_pixel = None if is_stdio(dst) else RAW_BYTES_PER_PIXEL.get(kind_for_path(dst))
     if per_pixel is not None:
         need = int(pixels * per_pixel)
         parent = next((p for p in dst.absolute().parents if p.exists()), Path.cwd())
@@ -73,17 +61,20 @@ def _check_decode_size(width: int, height: int, frames: int, dst: Path, max_pixe
             raise ConfigError(f"{dst} needs {need / 1e9:.3g} GB, {free / 1e9:.3g} GB are free there")
 
 
-def encode(src: PathLike, dst: PathLike, config: EncodeConfig | None = None) -> EncodeResult:
-    """Encode video file ``src`` into ``dst`` (a ``.inrv`` file), then measure it honestly: one fit
+def encode(src: PathLike | VideoInput, dst: PathLike, config: EncodeConfig | None = None) -> EncodeResult:
+    """Encode ``src`` into ``dst`` (a ``.inrv`` file), then measure it honestly: one fit
     (:func:`codec.encoder.encode_once`), or rate control's probes and fits for a target bpp or PSNR
-    (:func:`codec.ratecontrol.encode_to_target`)."""
+    (:func:`codec.ratecontrol.encode_to_target`). ``src``: a video file, a
+    :class:`codec.video.VideoFile` (with the geometry a raw file does not state) or a
+    :class:`codec.video.Y4mPipe` (Y4M on standard input). ``dst`` must lie in a folder that exists
+    and must not be the input (checked before anything is read)."""
     config = config or EncodeConfig()
-    src, dst = Path(src), Path(dst)
-    _check_not_input(src, dst)
-    _check_output_file(dst)
+    src = src if isinstance(src, VideoInput) else Path(src)
+    dst = Path(dst)
+    check_output(dst, src)
     if getattr(config.options, "target", None) is None:
         return encode_once(src, dst, config)
-    with open_video(src) as reader:
+    with open_input(src) as reader:
         start, count = frame_range(reader.info.num_frames, config.start, config.count)
     return encode_to_target(src, dst, config, start, count)
 
@@ -98,8 +89,7 @@ class CodedVideo:
         self.path = Path(path)
         self.max_memory = max_memory
         self._need: int | None = None
-        if not self.path.is_file():
-            raise ConfigError(f"no such file: {self.path}")
+        check_stream(self.path)
         if weights is not None:
             use_weights(weights)
         self._stream = StreamReader(self.path)
@@ -226,17 +216,18 @@ def decode(src: PathLike, dst: PathLike, *, start: int = 0, count: int | None = 
            device: str = "auto", threads: int | None = None,
            max_pixels: int | None = MAX_DECODE_PIXELS, weights: PathLike | None = None,
            max_memory: MemoryLimit = "auto") -> DecodeResult:
-    """Decode ``src`` (``.inrv``) to ``dst``: .y4m, .mkv (lossless FFV1), .mp4, .yuv or a folder
-    of PNGs. ``start``/``count`` select a frame range; only those frames are rendered.
+    """Decode ``src`` (``.inrv``) to ``dst``: .y4m, .mkv (lossless FFV1), .mp4, .yuv, a folder
+    of PNGs, or ``-`` (Y4M on standard output, written as the frames are rendered). ``start``/``count`` select a frame range; only those frames are rendered.
     ``threads``: CPU threads (``None``: every core, or ``INRV_THREADS``); rendering with another
-    count can move a rare sample by one level (measured: 4 in a million on the demo's file).
+    count can move a rare sample by one level (the demo's file: ``render_samples_changed`` in
+    docs/data/demo.json, written by scripts/demo_figures.py).
     ``max_pixels``: refuse to decode more pixels than this (None or 0: no limit); raw outputs
     (.y4m, .yuv, PNG) must also fit in the free space of the target's disk. ``weights``: a
     pretrained weights file the stream needs (``teconerv``) when it is not installed.
     ``max_memory``: refuse a stream whose family states a larger decode memory need (bytes;
     ``"auto"``: half of this machine's memory; None or 0: no limit). Running out of memory while
     decoding is one :class:`codec.errors.DecodeOutOfMemory`."""
-    _check_not_input(src, dst)
+    check_not_input(src, dst)
     configure_threads(threads)
     with CodedVideo(src, device, weights, max_memory) as coded:
         first, n = frame_range(coded.info.num_frames, start, count)
@@ -245,7 +236,9 @@ def decode(src: PathLike, dst: PathLike, *, start: int = 0, count: int | None = 
         t0 = time.perf_counter()
         with coded.out_of_memory(first, first + n), VideoWriter(dst, width=coded.info.width,
                                                                  height=coded.info.height, fps=coded.info.fps) as writer:
-            for chunk in coded.decoder.render(first, first + n):
+            frames = Timed(coded.decoder.render(first, first + n))  # the network is built before: not render time
+            for chunk in frames:
                 writer.write(chunk)
         seconds = time.perf_counter() - t0
-    return DecodeResult(path=Path(dst), first_frame=first, num_frames=n, seconds=seconds)
+    return DecodeResult(path=Path(dst), first_frame=first, num_frames=n, seconds=seconds,
+                        render_seconds=frames.seconds)

@@ -1,24 +1,46 @@
 """The ``inrv`` command line: encode, decode, info, demo, pretrain, eval.
 
 Every user error prints one line to stderr and exits non-zero; ``--debug`` shows the traceback.
+Exit status (:data:`EXIT_USAGE` and friends): 0 done; 1 an input, stream or run error (a file that
+cannot be read, a damaged stream, an encode refused by its final check); 2 a usage error (an
+unknown or misspelt option or command, a bad value; the line names the closest option); 128 + N
+stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 the reader of a pipe went away, which
+ends a command quietly).
+
+``-`` is standard input or output, as x264, x265 and ffmpeg take it: ``inrv encode - -o out.inrv``
+reads Y4M from a pipe, ``inrv decode in.inrv -o -`` writes Y4M to one, ``inrv encode in.mp4 -o -``
+writes the stream to one; messages then go to standard error only.
+
+A fast start: the parser is built from the registry's declarations (:func:`codec.registry.declarations`)
+and the paths are checked (:mod:`codec.paths`) before the codec, numpy or torch is imported, so that
+``--help``, ``--version`` and every argument error answer in a fraction of a second.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from codec import __version__
 from codec.config import MAX_DECODE_PIXELS
 from codec.stopsignals import Stopped, install as install_stop_signals
+from codec.errors import InrvError
+from codec.paths import check_input, check_output, check_stream, is_stdio
 
 #: Signals that end a command like Ctrl-C does: outputs in progress are removed, exit 128 + signal.
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
 BUILTIN_COMMANDS = ("encode", "decode", "info", "demo", "pretrain")
+#: Exit statuses besides 0 (and 128 + N for signal N).
+EXIT_ERROR, EXIT_USAGE = 1, 2
+#: The status of a command whose standard output was closed by its reader (as SIGPIPE would end it).
+EXIT_CLOSED_PIPE = 128 + 13
 #: The line for an allocation failure that reached the command line (codec.decode and codec.open
 #: name the stream themselves: codec.errors.DecodeOutOfMemory), by command.
 OUT_OF_MEMORY = {
@@ -28,8 +50,6 @@ OUT_OF_MEMORY = {
               "streams before decoding (--max-pixels N, --max-memory SIZE)",
 }
 OUT_OF_MEMORY["info"] = OUT_OF_MEMORY["decode"]
-DEMO_FRAMES = 32
-DEMO_STEPS = 800  # about a minute of HNeRV training on 2 CPU cores
 
 
 def _frames(text: str) -> tuple[int, int | None]:
@@ -60,6 +80,75 @@ def _add_max_memory_option(p: argparse.ArgumentParser) -> None:
                         "machine's memory)")
 
 
+def size_arg(text: str) -> tuple[int, int]:
+    """``--size WxH``: a raw file's width and height."""
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1920x1080, got {text!r}")
+    return int(w), int(h)
+
+
+def rate_arg(text: str) -> Fraction:
+    """``--fps N``, ``N/D`` or a decimal: a positive frame rate."""
+    try:
+        fps = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        fps = None
+    if fps is None or fps <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive rate such as 25, 30000/1001 or 29.97, got {text!r}")
+    return fps
+
+
+class UsageError(InrvError):
+    """A command line the parser refused (exit :data:`EXIT_USAGE`): ``prog`` is the command it
+    belongs to (``inrv encode``), the message one line."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: every error is a :class:`UsageError` (printed by :func:`main`
+    as ``inrv encode: error: ...``, exit 2) instead of a usage block, and :meth:`parse_args`
+    answers an unknown option with the chosen command's closest one. ``inrv pretrain`` and the
+    sub-commands of other packages (``inrv eval``) parse with it too."""
+
+    def error(self, message: str):  # argparse's hook: it must not return
+        raise UsageError(self.prog, message)
+
+    def parse_args(self, args=None, namespace=None) -> argparse.Namespace:  # type: ignore[override]
+        """argparse's, where an argument that no parser took is a :class:`UsageError` naming the
+        closest option of the chosen sub-command (``--stpes``: did you mean ``--steps``?)."""
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = self._chosen(args)
+            raise UsageError(command.prog, unknown_argument(extras[0], command))
+        return args
+
+    def _chosen(self, args: argparse.Namespace) -> argparse.ArgumentParser:
+        """The sub-command's parser that ``args`` went through (this parser if none)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and getattr(args, action.dest, None) in action.choices:
+                return action.choices[getattr(args, action.dest)]
+        return self
+
+
+def closest(word: str, choices) -> str | None:
+    """The choice nearest ``word`` (difflib's ratio at least 0.6), or None."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_argument(token: str, parser: argparse.ArgumentParser) -> str:
+    """The message for an argument ``parser`` does not take: an option names the closest one."""
+    if not token.startswith("-"):
+        return f"unexpected argument {token!r} ({parser.prog} --help says what it takes)"
+    flag = token.split("=", 1)[0]
+    near = closest(flag, [o for a in parser._actions for o in a.option_strings if o.startswith("--")])
+    return f"unknown option {flag}: " + (f"did you mean {near}?" if near else f"{parser.prog} --help lists its options")
+
+
 def _add_threads_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="CPU threads (default: every core, or INRV_THREADS); "
                                               "the same count gives the same file")
@@ -73,9 +162,21 @@ def _add_weights_option(p: argparse.ArgumentParser) -> None:
 def _add_encode_options(p: argparse.ArgumentParser) -> None:
     """The common encode flags, then every registered family's own options (one flag per option
     name; an option some families lack says which families read it)."""
-    from codec.registry import families
+    from codec.registry import declarations
 
-    registered = families()
+    registered = declarations()
+    streaming = [f.name for f in registered if f.streams]
+    whole = [f.name for f in registered if not f.streams]
+    p.add_argument("input", help="video file (mp4, mkv, y4m, raw .yuv with --size, PNG folder, ...), or - for Y4M "
+                                 f"on standard input: {', '.join(streaming)} read it group by group (with --frames "
+                                 f"START:COUNT as it arrives), {', '.join(whole)} hold the whole clip in memory")
+    p.add_argument("-o", "--output", required=True,
+                   help="output .inrv file, or - for standard output (the summary then goes to standard error)")
+    p.add_argument("--size", type=size_arg, metavar="WxH",
+                   help="width and height of a raw .yuv input whose name does not state them")
+    p.add_argument("--fps", type=rate_arg, metavar="N[/D]",
+                   help="frame rate of the input (raw .yuv and PNG folders have none: default 25; overrides "
+                        "a container's)")
     p.add_argument("--model", default="hnerv", choices=[f.name for f in registered], help="model family: "
                    + "; ".join(f"{f.name}: {f.summary}" for f in registered))
     groups = {"rate": p.add_mutually_exclusive_group()}
@@ -99,8 +200,9 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
 
 
 def _family_options(registered) -> dict:
-    """option name -> (its declaration, the families declaring it), in first-declared order. One
-    name must mean one flag and one type in every family that declares it."""
+    """option name -> (its declaration, the families declaring it), in first-declared order, from
+    the registry's declarations (no family module is imported). One name must mean one flag and one
+    type in every family that declares it."""
     merged: dict = {}
     for family in registered:
         for spec in family.options_cls.specs():
@@ -126,32 +228,98 @@ def _print_result(r) -> None:
     print(f"  bpp {r.bpp:.4f} (file size; training estimate {r.estimated_bpp:.4f})")
     print(f"  PSNR-RGB {r.psnr_rgb:.2f} dB, PSNR-YUV {r.psnr_yuv:.2f} dB (decoded from the file)")
     print(f"  encode {r.encode_seconds:.1f} s ({r.steps} steps, {r.threads} CPU "
-          f"thread{'s' if r.threads > 1 else ''}), decode {r.decode_seconds:.2f} s "
-          f"({r.num_frames / max(r.decode_seconds, 1e-9):.1f} fps)")
+          f"thread{'s' if r.threads > 1 else ''}), render {r.decode_seconds:.2f} s ({r.render_fps:.1f} fps)")
     if r.rate_control is not None:
         print("  " + r.rate_control.text())
 
 
+def _encode_input(args: argparse.Namespace):
+    """What ``inrv encode`` reads, as a context: Y4M on standard input (a :class:`codec.video.Y4mPipe`,
+    taken to hold START + COUNT frames when ``--frames`` gives a count), the file with ``--size`` /
+    ``--fps`` (a :class:`codec.video.VideoFile`), or the path."""
+    from codec.video import VideoFile, Y4mPipe
+
+    width, height = args.size or (None, None)
+    if is_stdio(args.input):
+        start, count = args.frames
+        return Y4mPipe(limit=None if count is None else start + count, width=width, height=height, fps=args.fps)
+    if args.size or args.fps:
+        return nullcontext(VideoFile(Path(args.input), width, height, args.fps))
+    return nullcontext(Path(args.input))
+
+
+def _to_stdout(path: Path) -> None:
+    """Copy a finished file to standard output."""
+    import shutil
+
+    with open(path, "rb") as f:
+        shutil.copyfileobj(f, sys.stdout.buffer, 1 << 20)
+    sys.stdout.buffer.flush()
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
+    check_input(args.input)  # before anything is imported: one line in a fraction of a second
+    check_output(args.output, args.input)
+    config = _encode_config(args)  # the options checked against the family's declaration, no torch yet
+    import dataclasses
+    import tempfile
+
     import codec
 
-    _print_result(codec.encode(args.input, args.output, _encode_config(args)))
+    piped = is_stdio(args.output)  # the stream is written to a temporary file, measured, then copied out
+    with _encode_input(args) as src, (tempfile.TemporaryDirectory(prefix="inrv-") if piped else nullcontext()) as tmp:
+        result = codec.encode(src, Path(tmp, "stream.inrv") if piped else Path(args.output), config)
+        if piped:
+            _to_stdout(result.path)
+            result = dataclasses.replace(result, path=Path("standard output"))
+    with redirect_stdout(sys.stderr) if piped else nullcontext():
+        _print_result(result)
     return 0
 
 
+def _raw_output_note(path: Path, info) -> str | None:
+    """For a raw ``.yuv`` output: what to pass to read it back when its name does not state the
+    stream's geometry and rate; a :class:`ConfigError` when the name states other ones (inrv would
+    read the file back wrong). None for any other output."""
+    from codec.errors import ConfigError
+    from codec.video import parse_raw_name, raw_name_agrees
+
+    if is_stdio(path) or path.suffix.lower() != ".yuv":
+        return None
+    named = parse_raw_name(path)
+    if named.width is not None and (named.width, named.height) != (info.width, info.height):
+        raise ConfigError(f"{path}: the name says {named.width}x{named.height} (inrv would read it back so), the "
+                          f"stream is {info.width}x{info.height}: give a name with {info.width}x{info.height} or no size")
+    if raw_name_agrees(path, info.width, info.height, info.fps):
+        return None
+    fps = info.fps.numerator if info.fps.denominator == 1 else info.fps
+    return (f"  raw I420 without a header: read it back with --size {info.width}x{info.height} --fps {fps}"
+            + (f", or name it like {path.stem}_{info.width}x{info.height}_{fps}fps.yuv"
+               if info.fps.denominator == 1 else ""))
+
+
 def cmd_decode(args: argparse.Namespace) -> int:
+    check_stream(args.input)  # before anything is imported
+    check_output(args.output, args.input, folder_ok=True)
     import codec
 
+    output = Path(args.output)
+    with codec.open(args.input, device="cpu", weights=args.weights) as coded:  # the header only
+        note = _raw_output_note(output, coded.info)
     start, count = args.frames
     r = codec.decode(args.input, args.output, start=start, count=count, device=args.device,
                      threads=args.threads, max_pixels=args.max_pixels, weights=args.weights,
                      max_memory=args.max_memory)
-    print(f"wrote {r.path}: frames {r.first_frame}..{r.first_frame + r.num_frames - 1} "
-          f"in {r.seconds:.2f} s ({r.fps:.1f} fps)")
+    where = "standard output" if is_stdio(output) else r.path
+    print(f"wrote {where}: frames {r.first_frame}..{r.first_frame + r.num_frames - 1} "
+          f"in {r.seconds:.2f} s (decode {r.fps:.1f} fps, render {r.render_fps:.1f} fps)", file=sys.stderr if is_stdio(output) else sys.stdout)
+    if note:
+        print(note)
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    check_stream(args.input)  # before anything is imported
     from codec.streaminfo import describe_stream, verify_stream
     from codec.weights import use
 
@@ -164,44 +332,34 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    import codec
-    from codec.config import EncodeConfig
-    from codec.registry import families_declaring
-    from codec.video import sample_clip
+    from codec.demo import DEMO_CLIP, DEMO_FRAMES, decode_demo, encode_demo
 
-    src = sample_clip("carphone")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stream = out / "carphone.inrv"
-    print(f"encoding the first {DEMO_FRAMES} frames of {src.name} (176x144) with {args.model} ...")
-    trains = args.model in families_declaring("steps")  # a family without steps hears of --steps
-    config = EncodeConfig(model=args.model, count=DEMO_FRAMES, device=args.device, threads=args.threads,
-                          options={"steps": (args.steps or DEMO_STEPS) if trains else args.steps})
-    _print_result(codec.encode(src, stream, config))
-    decoded = out / "carphone_decoded.mp4"
-    lossless = out / "carphone_decoded.mkv"
-    codec.decode(stream, lossless, device=args.device, threads=args.threads)
-    r = codec.decode(stream, decoded, device=args.device, threads=args.threads)
-    print(f"decoded video: {decoded} (for viewing, x264) and {lossless} (lossless FFV1); "
-          f"decode {r.fps:.1f} fps")
+    print(f"encoding the first {DEMO_FRAMES} frames of {DEMO_CLIP} (176x144) with {args.model} ...")
+    result = encode_demo(Path(args.out), model=args.model, steps=args.steps, device=args.device, threads=args.threads)
+    _print_result(result)
+    decoded = decode_demo(result.path, device=args.device, threads=args.threads)
+    print(f"decoded video: {decoded.viewing.path} (for viewing, x264) and {decoded.lossless.path} (lossless FFV1); "
+          f"decode {decoded.lossless.fps:.1f} fps to FFV1, render {decoded.lossless.render_fps:.1f} fps")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inrv", description="Neural implicit video codec.")
+def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
+    """The ``inrv`` parser; ``plugins``: list the sub-commands of other packages (for ``inrv
+    --help``; finding them scans the installed packages, which only the listing needs)."""
+    parser = Parser(prog="inrv", description="Neural implicit video codec. Exit status: 0 done, 1 an input, "
+                    "stream or run error, 2 a usage error, 128+N stopped by signal N.")
     parser.add_argument("--version", action="version", version=f"inrv {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("encode", help="encode a video into a .inrv file")
-    p.add_argument("input", help="video file (mp4, mkv, y4m, raw .yuv, PNG folder, ...)")
-    p.add_argument("-o", "--output", required=True, help="output .inrv file")
     _add_encode_options(p)
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decode a .inrv file to video")
     p.add_argument("input", help=".inrv file")
-    p.add_argument("-o", "--output", required=True, help="OUT.y4m, OUT.mkv (FFV1), OUT.mp4, OUT.yuv or OUT_DIR/")
+    p.add_argument("-o", "--output", required=True, help="OUT.y4m, OUT.mkv (FFV1), OUT.mp4, OUT.yuv, OUT_DIR/ (PNGs) "
+                                                        "or - (Y4M on standard output; messages on standard error)")
     p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
     p.add_argument("--device", default="auto")
     p.add_argument("--max-pixels", type=int, default=MAX_DECODE_PIXELS, metavar="N",
@@ -230,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("pretrain", help="train the teconerv hypernetwork on videos (inrv pretrain --help)",
                    add_help=False)
-    for name, entry in _plugins().items():
+    for name, entry in (_plugins() if plugins else {}).items():
         p = sub.add_parser(name, help=entry.help, add_help=False)
         p.set_defaults(func=None)
     return parser
@@ -239,7 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
 @dataclass(frozen=True)
 class Plugin:
     """A sub-command another package adds to ``inrv`` (the ``inrv.commands`` entry-point group):
-    ``main(argv) -> exit status`` gets the arguments after the command's name."""
+    ``main(argv) -> exit status`` gets the arguments after the command's name. A sub-command that
+    parses with :class:`Parser` gets the same one-line usage errors (its :class:`UsageError`
+    reaches :func:`main`)."""
 
     load: Callable[[], Callable[[list[str]], int]]
     help: str
@@ -256,13 +416,33 @@ def _plugins() -> dict[str, Plugin]:
 
 
 def _say(message: str) -> None:
-    """One line on stderr, on a line of its own even where a progress bar was drawn."""
-    try:
-        from tqdm.auto import tqdm
-
-        tqdm.write(message, file=sys.stderr)
-    except ImportError:  # pragma: no cover - tqdm is a dependency
+    """One line on stderr, on a line of its own even where a progress bar was drawn (a bar exists
+    only where tqdm was imported: a message before that does not import it)."""
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is not None:
+        tqdm.tqdm.write(message, file=sys.stderr)
+    else:
         print(message, file=sys.stderr)
+
+
+def _unknown_command(name: str, commands) -> UsageError:
+    """The error for a command ``inrv`` does not have, naming the closest one."""
+    near = closest(name, commands)
+    return UsageError("inrv", f"unknown command {name!r}: " + (f"did you mean {near!r}?" if near else
+                                                              "inrv --help lists the commands"))
+
+
+def _quiet_stdout() -> None:
+    """Standard output's reader went away: point it at /dev/null, so that nothing (not even the
+    interpreter's last flush) complains about the closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (tests): nothing to flush into it
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,19 +453,30 @@ def main(argv: list[str] | None = None) -> int:
     restore_signals = install_stop_signals(STOP_SIGNALS)  # codec.stopsignals: never lost
     command = argv[int(debug):int(debug) + 1]
     try:
-        plugins = _plugins() if command and command[0] not in BUILTIN_COMMANDS else {}
+        named = bool(command) and not command[0].startswith("-") and command[0] not in BUILTIN_COMMANDS
+        plugins = _plugins() if named else {}
         if command and command[0] in plugins:
             return plugins[command[0]].load()(argv[int(debug) + 1:])
         if command == ["pretrain"]:
             from codec.families.teconerv.pretrain.cli import main as pretrain_main
 
-            return pretrain_main(argv[int(debug) + 1:])
-        parser = build_parser()
+            return pretrain_main(argv[int(debug) + 1:], parser_class=Parser)
+        if named:
+            raise _unknown_command(command[0], [*BUILTIN_COMMANDS, *plugins])
+        parser = build_parser(plugins=not command or command[0] in ("-h", "--help"))
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
-            return 2
-        return args.func(args)
+            return EXIT_USAGE
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return status
+    except UsageError as exc:
+        _say(f"{exc.prog}: error: {exc}")
+        return EXIT_USAGE
+    except BrokenPipeError:  # the reader of standard output went away (inrv info S | head): quietly
+        _quiet_stdout()
+        return EXIT_CLOSED_PIPE
     except Stopped as exc:
         _say(f"inrv: stopped by {signal.Signals(exc.signum).name}")
         return 128 + exc.signum
@@ -295,16 +486,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
         if debug:
             raise
-        from bitstream import BitstreamError
-        from codec.errors import InrvError
         from codec.memory import is_out_of_memory
 
         if is_out_of_memory(exc):
             _say(f"inrv: error: {OUT_OF_MEMORY.get(command[0] if command else '', OUT_OF_MEMORY['encode'])}")
             return 1
-
-        kind = "invalid stream" if isinstance(exc, BitstreamError) else "error"
-        if not isinstance(exc, (InrvError, BitstreamError, OSError)):
+        bitstream = sys.modules.get("bitstream")  # a stream error can only come once it is imported
+        damaged = bitstream is not None and isinstance(exc, bitstream.BitstreamError)
+        kind = "invalid stream" if damaged else "error"
+        if not (damaged or isinstance(exc, (InrvError, OSError))):
             kind = f"internal error ({type(exc).__name__})"
         _say(f"inrv: {kind}: {exc}")
         return 1

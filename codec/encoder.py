@@ -26,7 +26,8 @@ from codec.finalcheck import Check, best_of, mean_frame_psnr
 from codec.metrics import psnr_rgb, psnr_yuv420
 from codec.registry import family_by_id, get_family
 from codec.results import EncodeResult
-from codec.video import VideoReader, open_video
+from codec.timing import Timed
+from codec.video import VideoInput, VideoReader, open_input
 
 __all__ = ["encode_once", "RangeSource", "PIX_FMT_RGB24", "MATRIX_BT601"]
 
@@ -46,7 +47,7 @@ class RangeSource:
         return self.reader.read(self.start + offset, count)
 
 
-def encode_once(src: Path, dst: Path, config: EncodeConfig) -> EncodeResult:
+def encode_once(src: Path | VideoInput, dst: Path, config: EncodeConfig) -> EncodeResult:
     """Fit ``config``'s family to ``src``'s frame range once, write ``dst`` and measure it: the file's
     bpp, and PSNR-RGB / PSNR-YUV of its decoded frames against the source.
 
@@ -63,7 +64,7 @@ def encode_once(src: Path, dst: Path, config: EncodeConfig) -> EncodeResult:
     if second.verdict is None:
         return replace(second.result, retries=1)
     dst.unlink(missing_ok=True)
-    with open_video(src) as reader:
+    with open_input(src) as reader:
         start, count = frame_range(reader.info.num_frames, config.start, config.count)
         baseline = mean_frame_psnr(lambda offset, n: reader.read(start + offset, n), count)
     raise EncodeRejected(f"{config.model} refused its file: {first.verdict}; again with seed {retry.seed}: "
@@ -78,12 +79,12 @@ class _Measured:
     verdict: str | None
 
 
-def _fit_and_measure(src: Path, dst: Path, config: EncodeConfig) -> _Measured:
+def _fit_and_measure(src: Path | VideoInput, dst: Path, config: EncodeConfig) -> _Measured:
     """One fit written to ``dst``, measured, and judged by the final check."""
     family = get_family(config.model)
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
-    with open_video(src) as reader:
+    with open_input(src) as reader:
         info = reader.info
         start, count = frame_range(info.num_frames, config.start, config.count)
         geometry = Geometry(info.width, info.height, count, Fraction(info.fps))
@@ -140,20 +141,17 @@ def _measure(path: Path, reader: VideoReader, start: int, device) -> tuple[float
     """
     rgb_scores: list[np.ndarray] = []
     yuv_scores: list[np.ndarray] = []
-    seconds = 0.0
     with StreamReader(path) as stream:
         head = stream.header
         family = family_by_id(head.family_id)
         geometry = Geometry(head.width, head.height, head.num_frames, Fraction(head.fps_num, head.fps_den))
         decoder = family.decoder(family.unpack(head.model_config), geometry, stream, device)
-        t0 = time.perf_counter()
         position = 0
-        for decoded in decoder.render(0, geometry.num_frames):
-            seconds += time.perf_counter() - t0
+        frames = Timed(decoder.render(0, geometry.num_frames))  # render seconds (README, "Speed figures")
+        for decoded in frames:
             n = len(decoded)
             rgb_scores.append(psnr_rgb(reader.read(start + position, n), decoded))
             ref_yuv = reader.read_yuv(start + position, n)
             yuv_scores.append(psnr_yuv420(ref_yuv, rgb_to_yuv420(decoded)))
             position += n
-            t0 = time.perf_counter()
-    return float(np.concatenate(rgb_scores).mean()), float(np.concatenate(yuv_scores).mean()), seconds
+    return float(np.concatenate(rgb_scores).mean()), float(np.concatenate(yuv_scores).mean()), frames.seconds

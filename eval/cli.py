@@ -18,11 +18,11 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+from codec.cli import Parser, size_arg
 from codec.errors import ConfigError, InrvError
-from eval.datasets import load_dataset
-from eval.methods import ALIASES, InrvOptions, get_methods, method_names
-from eval.report import build_report, summary_table
-from eval.sweep import SweepConfig, run_sweep
+
+# The harness (datasets, methods, sweeps, reports: numpy and more) is imported by run(), so that
+# ``inrv eval --help`` and its argument errors answer at once.
 
 __all__ = ["add_parser", "run", "main", "merge_args", "DEFAULT_ANCHOR"]
 
@@ -52,7 +52,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="training steps for inrv methods")
     p.add_argument("--time-budget", type=float, default=None, help="seconds of training per inrv point")
     p.add_argument("--device", default="auto", help="device for inrv methods (auto, cpu, cuda)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads of every encode and decode: inrv's (they decide the file; default every core, "
+                        "or INRV_THREADS) and the anchors' encoders and decoders (default their own choice); "
+                        "the report records them")
     p.add_argument("--fps", default=None, help="frame rate of PNG folders / raw files without one in the name")
+    p.add_argument("--size", type=size_arg, default=None, metavar="WxH",
+                   help="width and height of raw .yuv files whose names do not state them")
     p.add_argument("--anchor", default=None, help=f"BD-rate anchor (default {DEFAULT_ANCHOR} when evaluated)")
     p.add_argument("--out", type=Path, default=None, help="output folder (results, plots, report); required")
     p.add_argument("--overwrite", action="store_true", help="redo points made with other settings instead of refusing")
@@ -68,6 +74,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def _values(items: list[str]) -> dict[str, tuple[str, ...]]:
     """``["x265-medium=22,27", "hnerv=2,5"]`` -> ``{"x265-medium": ("22", "27"), ...}``."""
+    from eval.methods import ALIASES
+
     out: dict[str, tuple[str, ...]] = {}
     for item in items:
         if "=" not in item:
@@ -79,6 +87,8 @@ def _values(items: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _anchor(requested: str | None, methods) -> str | None:
+    from eval.methods import ALIASES
+
     names = [m.name for m in methods]
     if requested is not None:
         key = ALIASES.get(requested.lower(), requested.lower())
@@ -92,6 +102,11 @@ def _anchor(requested: str | None, methods) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``inrv eval``; user mistakes raise :class:`codec.errors.InrvError`."""
+    from eval.datasets import load_dataset
+    from eval.methods import InrvOptions, get_methods, method_names
+    from eval.report import build_report, summary_table
+    from eval.sweep import SweepConfig, run_sweep
+
     if args.methods.strip().lower() == "list":
         print("\n".join(method_names()))
         return 0
@@ -105,7 +120,11 @@ def run(args: argparse.Namespace) -> int:
             fps = Fraction(args.fps)
         except (ValueError, ZeroDivisionError):
             raise ConfigError(f"--fps must be a number or a ratio, got {args.fps!r}") from None
-    methods = get_methods(args.methods, InrvOptions(steps=args.steps, time_budget=args.time_budget, device=args.device))
+    from codec.device import configure_threads
+
+    threads = configure_threads(args.threads)  # this process's measurement too
+    methods = get_methods(args.methods, InrvOptions(steps=args.steps, time_budget=args.time_budget, device=args.device,
+                                                    threads=threads), anchor_threads=args.threads)
     anchor = _anchor(args.anchor, methods)
     values = _values(args.values)
     unknown = sorted(set(values) - {m.name for m in methods})
@@ -115,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     sequences = load_dataset(
         args.dataset, args.root, files=args.files, names=names, frames=args.frames, scale=args.scale,
-        cache_dir=out / "sources" / args.dataset, fps=fps,
+        cache_dir=out / "sources" / args.dataset, fps=fps, size=args.size,
     )
     config = SweepConfig(out=out, dataset=args.dataset, points=args.points, values=values,
                          overwrite=args.overwrite, keep_bitstreams=args.keep_bitstreams, progress=not args.no_progress)
@@ -139,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         "explicit values": "; ".join(f"{k}={','.join(v)}" for k, v in values.items()) or "none",
         "inrv steps": args.steps or "family default",
         "inrv device": args.device,
+        "inrv threads": f"{threads} CPU thread{'s' if threads > 1 else ''} per encode and decode (they decide the file)",
+        "anchor threads": args.threads or "each encoder's and decoder's own choice (all cores)",
         "BD-rate anchor": anchor or "none",
         "points run / reused": f"{outcome.ran} / {outcome.reused}",
     }
@@ -190,14 +211,14 @@ def main(argv: list[str] | None = None, *, defaults: list[str] | None = None, vi
     ``defaults`` are options that ``argv`` may override (see :func:`merge_args`); ``via`` names a
     wrapper script, and the report then shows the full equivalent ``inrv eval`` command.
     """
-    parser = argparse.ArgumentParser(prog="inrv")
+    parser = Parser(prog="inrv")  # one-line usage errors, the closest option named
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)
     argv = merge_args(defaults or [], sys.argv[1:] if argv is None else list(argv))
-    args = parser.parse_args(["eval", *argv])
-    if via is not None:
-        args.command_line = f"# via {via}\ninrv eval " + " ".join(shlex.quote(a) for a in argv)
     try:
+        args = parser.parse_args(["eval", *argv])
+        if via is not None:
+            args.command_line = f"# via {via}\ninrv eval " + " ".join(shlex.quote(a) for a in argv)
         return run(args)
     except InrvError as exc:
         print(f"inrv eval: error: {exc}", file=sys.stderr)

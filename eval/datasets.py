@@ -28,6 +28,7 @@ from pathlib import Path
 from codec.errors import ConfigError, VideoError
 from codec.video import SAMPLE_CLIPS, open_video, parse_raw_name, sample_clip
 from codec.video.frames import YUVFrames, i420_frame_bytes
+from codec.video.open import RAW_SUFFIXES
 from eval import ffmpeg
 
 __all__ = [
@@ -224,11 +225,14 @@ def uvg_sources(
 # -- any files ------------------------------------------------------------------------------------
 
 
-def _file_source(path: Path, name: str | None, fps: Fraction | None, used: set[str]) -> Source:
-    """Describe one video file (or PNG folder) with :func:`codec.video.open_video`."""
+def _file_source(path: Path, name: str | None, fps: Fraction | None, used: set[str],
+                 size: tuple[int, int] | None = None) -> Source:
+    """Describe one video file (or PNG folder) with :func:`codec.video.open_video`; ``size``: the
+    width and height of raw ``.yuv`` files (others state their own)."""
     if not path.exists():
         raise VideoError(f"{path}: no such file")
-    reader = open_video(path, fps=fps)
+    width, height = size if size and path.suffix.lower() in RAW_SUFFIXES else (None, None)
+    reader = open_video(path, width=width, height=height, fps=fps)
     try:
         info = reader.info
     finally:
@@ -259,10 +263,12 @@ def resolve_file(item: str | Path, root: Path | None = None) -> tuple[str | None
 
 
 def folder_sources(
-    root: Path | None = None, files: list[str | Path] | None = None, *, fps: Fraction | None = None
+    root: Path | None = None, files: list[str | Path] | None = None, *, fps: Fraction | None = None,
+    size: tuple[int, int] | None = None,
 ) -> list[Source]:
     """Every video in ``root`` (by suffix, plus sub-folders of PNG frames) and every entry of ``files``
-    (see :func:`resolve_file`)."""
+    (see :func:`resolve_file`); ``size``: the width and height of raw ``.yuv`` files whose names do
+    not state them."""
     entries: list[tuple[str | None, Path]] = []
     if root is not None:
         root = Path(root)
@@ -278,7 +284,7 @@ def folder_sources(
     if not entries:
         raise ConfigError(f"no videos found in {root}" if root is not None else "no video files given (--root or --files)")
     used: set[str] = set()
-    return [_file_source(path, name, fps, used) for name, path in dict.fromkeys(entries)]
+    return [_file_source(path, name, fps, used, size) for name, path in dict.fromkeys(entries)]
 
 
 # -- frame selection and scaling ------------------------------------------------------------------
@@ -385,14 +391,16 @@ def load_dataset(
     cache_dir: Path | None = None,
     fps: Fraction | None = None,
     geometry: tuple[int, int] = UVG_GEOMETRY,
+    size: tuple[int, int] | None = None,
 ) -> list[Sequence]:
-    """Sequences of dataset ``kind`` (``"uvg"`` or ``"folder"``), selected, checked and prepared."""
+    """Sequences of dataset ``kind`` (``"uvg"`` or ``"folder"``), selected, checked and prepared;
+    ``size``: the width and height of a folder's raw ``.yuv`` files (``inrv eval --size WxH``)."""
     if kind == "uvg":
         if root is None:
             raise ConfigError("--dataset uvg needs --root (the folder with the UVG files)")
         sources = uvg_sources(Path(root), names, geometry=geometry)
     elif kind == "folder":
-        sources = folder_sources(root, files, fps=fps)
+        sources = folder_sources(root, files, fps=fps, size=size)
         if names:
             wanted = {n.lower() for n in names}
             sources = [s for s in sources if s.name.lower() in wanted]

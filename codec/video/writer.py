@@ -3,7 +3,9 @@
 Output goes to a temporary name next to the target (``.NAME.<random>.part``, a folder for PNG) and is
 renamed onto the target only by a successful :meth:`VideoWriter.close`; an exception inside the
 ``with`` block, a failed write, :meth:`VideoWriter.abort` or garbage collection of an unfinished
-writer removes it, so a target is either complete or untouched.
+writer removes it, so a target is either complete or untouched. The path ``-`` writes Y4M (or,
+with ``kind="raw-yuv"``, raw I420) to standard output as the frames come, for a pipe
+(``inrv decode S -o - | ffplay -``): nothing else goes there, and an aborted write stops it.
 
 Kinds and what they store:
 
@@ -20,16 +22,18 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 from fractions import Fraction
 from os import PathLike
 from pathlib import Path
-from typing import Iterable, Literal, Protocol
+from typing import BinaryIO, Iterable, Literal, Protocol
 
 import numpy as np
 
 from codec.color import check_even
 from codec import stopsignals
 from codec.errors import VideoError
+from codec.paths import check_output_folder, is_stdio
 from codec.video import ffmpeg, y4m
 from codec.video.frames import YUVFrames, as_fps
 
@@ -49,7 +53,10 @@ _PNG_PATTERN = "frame_{:05d}.png"
 
 
 def kind_for_path(path: Path) -> WriterKind:
-    """The writer kind a path implies: by suffix; an existing folder or no suffix means PNG frames."""
+    """The writer kind a path implies: by suffix; an existing folder or no suffix means PNG frames;
+    ``-`` (standard output) means Y4M."""
+    if is_stdio(path):
+        return "y4m"
     if path.is_dir():
         return "png"
     kind = _SUFFIX_KIND.get(path.suffix.lower())
@@ -67,10 +74,11 @@ class _Sink(Protocol):
 
 
 class _FileSink:
-    """Y4M or raw I420 written with plain file I/O."""
+    """Y4M or raw I420 written with plain file I/O: into a temporary file (``own``: synced and closed
+    at the end), or onto standard output (flushed; what is written cannot be taken back)."""
 
-    def __init__(self, tmp: Path, header: bytes | None) -> None:
-        self._file = open(tmp, "xb")
+    def __init__(self, file: BinaryIO, header: bytes | None, own: bool = True) -> None:
+        self._file, self._own = file, own
         self._frame_marker = b"FRAME\n" if header is not None else b""
         if header:
             self._file.write(header)
@@ -82,11 +90,13 @@ class _FileSink:
 
     def finish(self) -> None:
         self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        if self._own:
+            os.fsync(self._file.fileno())
+            self._file.close()
 
     def abort(self) -> None:
-        self._file.close()
+        if self._own:
+            self._file.close()
 
 
 class _PngSink:
@@ -173,12 +183,13 @@ class VideoWriter:
         kind: WriterKind | None = None,
     ) -> None:
         self.path = Path(path)
+        self.to_stdout = is_stdio(path)
         self.kind: WriterKind = kind or kind_for_path(self.path)
         self.width, self.height, self.fps = int(width), int(height), as_fps(fps)
         self.frames_written = 0
         self._done = True
         self._check_target()
-        self._tmp = _temp_path(self.path)
+        self._tmp = None if self.to_stdout else _temp_path(self.path)
         stopsignals.register(self._tmp)  # removed by the stop watchdog if it must end the process
         self._sink = self._make_sink()
         self._done = False
@@ -191,8 +202,11 @@ class VideoWriter:
             raise VideoError(f"{self.path}: invalid size {self.width}x{self.height}")
         if self.kind == "x264":
             check_even(self.width, self.height)  # libx264's 4:2:0; y4m, .yuv and the others take any size
-        if not self.path.parent.is_dir():
-            raise VideoError(f"{self.path}: folder {self.path.parent} does not exist")
+        if self.to_stdout:
+            if self.kind not in ("y4m", "raw-yuv"):
+                raise VideoError(f"standard output takes y4m or raw-yuv frames, not {self.kind}")
+            return
+        check_output_folder(self.path)
         if self.kind == "png":
             _check_png_target(self.path)
         elif self.path.is_dir():
@@ -205,7 +219,9 @@ class VideoWriter:
         if self.kind in ("ffv1", "x264"):
             return _FfmpegSink(self._tmp, self.path, self.kind, (self.width, self.height), self.fps)
         header = y4m.format_header(self.width, self.height, self.fps) if self.kind == "y4m" else None
-        return _FileSink(self._tmp, header)
+        if self.to_stdout:
+            return _FileSink(sys.stdout.buffer, header, own=False)
+        return _FileSink(open(self._tmp, "xb"), header)
 
     def _native(self, frames: np.ndarray | YUVFrames) -> np.ndarray | YUVFrames:
         """Check geometry and convert to what the sink stores."""
@@ -254,6 +270,8 @@ class VideoWriter:
 
     def _commit(self) -> None:
         """Rename the temporary output onto the target (replacing a previous output)."""
+        if self._tmp is None:  # standard output: written as it came
+            return
         if self.kind == "png" and self.path.exists():
             old = _temp_path(self.path)
             os.replace(self.path, old)
@@ -271,7 +289,8 @@ class VideoWriter:
         try:
             self._sink.abort()
         finally:
-            _remove(self._tmp)
+            if self._tmp is not None:
+                _remove(self._tmp)
 
     def __enter__(self) -> "VideoWriter":
         return self

@@ -18,7 +18,8 @@ import numpy as np
 from codec.errors import VideoError
 from codec.video.frames import DEFAULT_FPS, i420_frame_bytes
 
-__all__ = ["Y4mHeader", "parse_header", "format_header", "index_frames", "MAGIC"]
+__all__ = ["Y4mHeader", "parse_header", "read_header", "read_frame_marker", "header_of", "format_header",
+           "index_frames", "MAGIC"]
 
 MAGIC = b"YUV4MPEG2"
 _MAX_HEADER = 4096
@@ -64,7 +65,28 @@ def _check_tags(path: Path, tags: dict[str, int | Fraction | str]) -> None:
 def parse_header(f: BinaryIO, path: Path) -> Y4mHeader:
     """Read and validate the stream header at the start of ``f``."""
     f.seek(0)
-    head = f.read(_MAX_HEADER)
+    return header_of(f.read(_MAX_HEADER), path)
+
+
+def read_header(stream: BinaryIO, path: Path) -> Y4mHeader:
+    """Read and validate the stream header from a stream that cannot seek (a pipe): exactly its line."""
+    return header_of(stream.readline(_MAX_HEADER), path)
+
+
+def read_frame_marker(stream: BinaryIO, path: Path, index: int) -> bool:
+    """Read frame ``index``'s ``FRAME...`` line from a stream that cannot seek; False at the end of
+    the stream, :class:`VideoError` for anything else than a marker."""
+    line = stream.readline(_MAX_FRAME_HEADER)
+    if not line:
+        return False
+    if not line.startswith(b"FRAME") or not line.endswith(b"\n"):
+        raise VideoError(f"cannot read {path}: no FRAME marker before frame {index}")
+    return True
+
+
+def header_of(head: bytes, path: Path) -> Y4mHeader:
+    """The stream header at the start of ``head`` (its first line, at most ``_MAX_HEADER`` bytes);
+    ``data_offset``: where the first frame's marker starts."""
     end = head.find(b"\n")
     if not head.startswith(MAGIC) or end < 0:
         raise VideoError(f"cannot read {path}: not a YUV4MPEG2 file (bad or missing header)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codec.errors import VideoError
-from codec.video import VideoWriter, YUVFrames, open_video, parse_raw_name, sample_clip, write_video
+from codec.video import VideoWriter, Y4mPipe, YUVFrames, open_video, parse_raw_name, sample_clip, write_video
 from codec.video import writer as writer_module
 from codec.video.ffmpeg import FfmpegProcess, file_arg
 
@@ -105,7 +106,7 @@ def test_raw_name_parsing_and_options(tmp_path, carphone_yuv):
         parse_raw_name(Path("Beauty_1920x1080_120fps_420_10bit_YUV.yuv"))
     path = tmp_path / "clip.yuv"
     path.write_bytes(carphone_yuv[:3].to_i420().tobytes())
-    with pytest.raises(VideoError, match="width= and height="):
+    with pytest.raises(VideoError, match="--size WxH"):
         open_video(path)
     with open_video(path, width=176, height=144, fps="30000/1001") as video:
         assert video.info.num_frames == 3 and video.info.fps == CARPHONE_FPS
@@ -283,3 +284,25 @@ def test_sample_clip_names():
     assert sample_clip("bikes").name == "bikes.mp4"
     with pytest.raises(VideoError, match="unknown sample clip"):
         sample_clip("nope")
+
+
+def test_a_y4m_pipe_is_read_only_as_far_as_asked(tmp_path, carphone_yuv):
+    """``inrv encode -``: frames come off the stream as a reader asks for them (a group-wise
+    family reads group by group), are kept for a second read, and nothing after ``limit`` is read."""
+    path = tmp_path / "c.y4m"
+    write_video(path, carphone_yuv[:4], fps=25)
+    stream = io.BytesIO(path.read_bytes() + b"not a frame marker")  # what follows the 4 frames is garbage
+    with Y4mPipe(stream, limit=4) as pipe, pipe.reader() as reader:
+        assert reader.info.num_frames == 4 and pipe.frames == 0  # the count is the limit: nothing read yet
+        groups = reader.iter_chunks(0, 4, chunk=2, yuv=True)
+        assert np.array_equal(next(groups).y, carphone_yuv.y[:2]) and pipe.frames == 2
+        assert np.array_equal(next(groups).y, carphone_yuv.y[2:4]) and pipe.frames == 4
+        with pipe.reader() as again:  # read again: from the temporary copy
+            assert np.array_equal(again.read_yuv(1, 2).v, carphone_yuv.v[1:3])
+    with pytest.raises(VideoError, match="no FRAME marker before frame 4"):
+        with Y4mPipe(io.BytesIO(stream.getvalue())) as pipe:
+            pipe.reader().info  # no limit: read to the end to count
+    with Y4mPipe(io.BytesIO(path.read_bytes()), width=carphone_yuv.width) as pipe:
+        assert pipe.reader().info.num_frames == 4
+    with pytest.raises(VideoError, match="height option 99 differs"):
+        Y4mPipe(io.BytesIO(path.read_bytes()), height=99)

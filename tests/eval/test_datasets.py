@@ -63,6 +63,19 @@ def test_raw_files_named_with_their_geometry_are_read_in_place(tmp_path):
     assert copy.path.suffix == ".y4m" and copy.num_frames == 3  # the codec could not open it alone
 
 
+def test_raw_files_without_geometry_in_their_name_take_size(tmp_path):
+    """``inrv eval --size WxH`` (issue 37): a raw file whose name states nothing; other files keep
+    their own geometry."""
+    unnamed = _uvg_file(tmp_path, "other", 6, name="other.yuv")
+    with pytest.raises(VideoError, match="--size WxH"):
+        folder_sources(files=[unnamed])
+    (seq,) = load_dataset("folder", None, files=[unnamed], size=TINY, fps=Fraction(30), frames=4,
+                          cache_dir=tmp_path / "cache")
+    assert (seq.width, seq.height, seq.num_frames, seq.fps) == (16, 8, 4, 30)
+    raw = np.frombuffer(unnamed.read_bytes(), np.uint8)[: 4 * i420_frame_bytes(*TINY)]
+    assert np.array_equal(np.concatenate([f.to_i420() for f in seq.yuv_chunks(4)]).reshape(-1), raw)
+
+
 def test_uvg_refuses_truncated_file(uvg_root):
     _uvg_file(uvg_root, "Bosphorus", 599, extra=100)
     with pytest.raises(VideoError, match=r"Bosphorus.*truncated.*599 frames.*expected 600"):

@@ -11,9 +11,11 @@ import argparse
 from codec.families.teconerv.pretrain.train import PretrainConfig, pretrain
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The parser of ``inrv pretrain``; ``parser_class``: the command line's (``inrv`` passes its
+    one-line-error parser, :class:`codec.cli.Parser`)."""
     d = PretrainConfig()
-    p = argparse.ArgumentParser(prog="inrv pretrain", description=__doc__.split("\n")[0])
+    p = parser_class(prog="inrv pretrain", description=__doc__.split("\n")[0])
     p.add_argument("data", nargs="?", default=d.data,
                    help="folder of videos, or a corpus manifest .json (default: the shipped corpus)")
     p.add_argument("--out", default=d.out, help=f"run folder: checkpoint, log, weights (default {d.out}); "
@@ -39,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str]) -> int:
-    a = build_parser().parse_args(argv)
+def main(argv: list[str], parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> int:
+    a = build_parser(parser_class).parse_args(argv)
     config = PretrainConfig(data=a.data, out=a.out, steps=a.steps, coherence_steps=a.coherence_steps,
                             coherence=a.coherence, batch=a.batch, lr=a.lr, seed=a.seed,
                             checkpoint_every=a.checkpoint_every, time_limit=a.time_limit, workers=a.workers,
