@@ -266,8 +266,11 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     import codec
 
+    from codec import stopsignals
+
     piped = is_stdio(args.output)  # the stream is written to a temporary file, measured, then copied out
-    with _encode_input(args) as src, (tempfile.TemporaryDirectory(prefix="inrv-") if piped else nullcontext()) as tmp:
+    with _encode_input(args) as src, (tempfile.TemporaryDirectory(prefix="inrv-") if piped else nullcontext()) as tmp, \
+            stopsignals.temporary(Path(tmp) if piped else None):  # removed even if a stop must end the process
         result = codec.encode(src, Path(tmp, "stream.inrv") if piped else Path(args.output), config)
         if piped:
             _to_stdout(result.path)
