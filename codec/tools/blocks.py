@@ -12,6 +12,8 @@
 * Upsampling trunk: a stack of such blocks and a 3x3 RGB head with ``tanh * 0.5 + 0.5`` (HNeRV).
 * Stride planning: any resolution, no cropping of the video. The trunk's output is the smallest
   multiple of the stride product that covers the frame, and only the frame's own area is kept.
+* Strips: each block's and the trunk's layers as operations over strips of rows
+  (:mod:`codec.tools.tiles`), so that a decoder renders a large frame a strip at a time.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from codec.tools.tiles import Conv, Crop, Map, Op, Shuffle, Sum, Upsample, pointwise
 
 STRIDE_CHOICES = (5, 4, 3, 2)
 #: Bits of the ``trunk`` field of NervConfig and HnervConfig (bitstream.md §8.1).
@@ -129,6 +133,11 @@ class NervBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.shuffle(self.conv(x)))
 
+    def strip_ops(self) -> list[Op]:
+        """:meth:`forward` over strips of rows (:mod:`codec.tools.tiles`)."""
+        act = self.act
+        return [Conv(self.conv), Shuffle(self.shuffle.upscale_factor), Map(lambda x: pointwise(act, x))]
+
 
 def expanded(channels: int) -> int:
     """Hidden width of NeRV++'s gated convolution and feed-forward layer: 8/3 of ``channels``."""
@@ -187,6 +196,19 @@ class NervPlusBlock(nn.Module):
         skip = F.interpolate(self.skip(x), scale_factor=self.stride, mode="bilinear", align_corners=False)
         return y + skip
 
+    def strip_ops(self) -> list[Op]:
+        """:meth:`forward` over strips of rows (:mod:`codec.tools.tiles`); a ValueError for a
+        stride whose bilinear skip is not strip-exact (3 or 5)."""
+        gated, ffn = self.gated, self.ffn
+
+        def gate(y: torch.Tensor) -> torch.Tensor:
+            a, b = y.chunk(2, dim=1)
+            return gated.reduce(pointwise(F.gelu, a) * b)
+
+        main = [Map(self.proj), Sum([], [Map(gated.expand), Conv(gated.depthwise), Map(gate)]), *self.up.strip_ops(),
+                Sum([], [Conv(ffn.depthwise), Map(lambda y: ffn.fc2(pointwise(F.gelu, ffn.fc1(y))))])]
+        return [Sum(main, [Map(self.skip), Upsample(self.stride)])]
+
 
 class TimeEmbedding(nn.Module):
     """Boosting-NeRV's time embedding: ``GELU(Linear(GELU(Linear(PE(t)))))``, :data:`TIME_DIM`
@@ -225,6 +247,12 @@ class TemporalResBlock(nn.Module):
         y = F.gelu(self.conv1(affine(x, scale1, shift1)))
         return x + self.conv2(affine(y, scale2, shift2))
 
+    def strip_ops(self, emb: torch.Tensor) -> list[Op]:
+        """:meth:`forward` over strips of rows (:mod:`codec.tools.tiles`) for time embedding ``emb``."""
+        scale1, shift1, scale2, shift2 = self.modulation(emb).chunk(4, dim=1)
+        return [Sum([], [Map(lambda x: affine(x, scale1, shift1)), Conv(self.conv1), Map(lambda x: pointwise(F.gelu, x)),
+                         Map(lambda y: affine(y, scale2, shift2)), Conv(self.conv2)])]
+
 
 class UpsampleTrunk(nn.Module):
     """Upsampling blocks then an RGB head; output cropped to ``height x width``.
@@ -258,6 +286,7 @@ class UpsampleTrunk(nn.Module):
         self.refine = nn.ModuleList(TemporalResBlock(c) for c in channels) if self.time is not None else None
         self.head = nn.Conv2d(c, 3, 3, padding=1)
         self.height, self.width = height, width
+        self.channels, self.strides = tuple(channels), tuple(strides)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
         emb = None
@@ -271,6 +300,21 @@ class UpsampleTrunk(nn.Module):
                 x = self.refine[i](x, emb)
         y = unit_output(self.head(x))
         return y[:, :, : self.height, : self.width]
+
+    def strip_stages(self, x: torch.Tensor, t: torch.Tensor | None = None) -> list[tuple[list[Op], int]]:
+        """:meth:`forward` on the map ``x`` (and times ``t``) as stages of operations over strips
+        of rows (:mod:`codec.tools.tiles`), each with the values of its whole output: a block
+        (and its affine block), then the head. A ValueError for a trunk that is not strip-exact
+        (a NeRV++ block of stride 3 or 5)."""
+        emb = self.time(t) if self.time is not None else None
+        batch, _, h, w = x.shape
+        stages = []
+        for i, (block, c, s) in enumerate(zip(self.blocks, self.channels, self.strides)):
+            h, w = h * s, w * s
+            ops = block.strip_ops() + (self.refine[i].strip_ops(emb) if self.refine is not None else [])
+            stages.append((ops, batch * c * h * w))
+        head = [Conv(self.head), Map(lambda y: pointwise(torch.sigmoid, 2.0 * y)), Crop(self.height, self.width, h)]
+        return stages + [(head, batch * 3 * h * w)]
 
 def unit_output(y: torch.Tensor) -> torch.Tensor:
     """HNeRV's output activation ``tanh(y) * 0.5 + 0.5``, computed as ``sigmoid(2 y)``: the same

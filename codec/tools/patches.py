@@ -15,6 +15,7 @@ import torch
 
 from codec.device import autocast
 from codec.tools.dequantize import to_uint8
+from codec.tools.tiles import Canvas
 
 #: Pixels per frame a render batch covers (64 patches of 16 x 16, 256 of 8 x 8). With a fixed 64
 #: patches, 8-pixel patches rendered in batches a quarter this size: bikes 640x272 at patch 8 then
@@ -56,23 +57,38 @@ class PatchGrid:
 
     def assemble(self, patches: np.ndarray) -> np.ndarray:
         """(rows * cols, n, P, P, 3) -> (n, H, W, 3): the patches back in place, cropped."""
-        _, n, p, _, _ = patches.shape
-        x = patches.reshape(self.rows, self.cols, n, p, p, 3).transpose(2, 0, 3, 1, 4, 5)
-        x = x.reshape(n, self.rows * p, self.cols * p, 3)
-        return np.ascontiguousarray(x[:, : self.height, : self.width])
+        out = np.empty((patches.shape[1], self.height, self.width, 3), dtype=patches.dtype)
+        self.place(out, 0, patches)
+        return out
+
+    def place(self, frames: np.ndarray, first: int, patches: np.ndarray) -> None:
+        """Write patches ``first .. first + B - 1`` ((B, n, P, P, 3)) into ``frames`` (n, H, W, 3),
+        what lies outside the frame dropped."""
+        p = self.patch
+        r, c = np.divmod(np.arange(first, first + len(patches)), self.cols)
+        y = r[:, None, None] * p + np.arange(p)[None, :, None]
+        x = c[:, None, None] * p + np.arange(p)[None, None, :]
+        y, x = np.broadcast_arrays(y, x)
+        inside = (y < self.height) & (x < self.width)
+        frames[:, y[inside], x[inside]] = patches.transpose(1, 0, 2, 3, 4)[:, inside]
 
 
 def render_patches(net: Callable[[torch.Tensor], torch.Tensor], grid: PatchGrid, count: int,
-                   device: torch.device, batch: int | None = None) -> np.ndarray:
-    """The first ``count`` frames a patch network (patch indices -> (B, 3 G, P, P), frame-major
-    channels) renders, (count, H, W, 3) uint8, ``batch`` patches at a time (default:
-    :data:`RENDER_PIXELS` worth). Encoders measure with it, decoders decode with it."""
+                   device: torch.device, batch: int | None = None, first: int = 0,
+                   stop: int | None = None) -> np.ndarray:
+    """Frames ``first .. stop - 1`` (default all) of the ``count`` a patch network (patch indices
+    -> (B, 3 G, P, P), frame-major channels) renders, (n, H, W, 3) uint8, ``batch`` patches at a
+    time (default: :data:`RENDER_PIXELS` worth), each batch written into the frames as it is
+    rendered (:class:`codec.tools.tiles.Canvas`): no buffer of the frame's size but the frames.
+    Encoders measure with it, decoders decode with it."""
     batch = batch or max(1, RENDER_PIXELS // (grid.patch * grid.patch))
-    out = np.empty((grid.count, count, grid.patch, grid.patch, 3), dtype=np.uint8)
+    stop = count if stop is None else stop
+    canvas = Canvas(stop - first, grid.height, grid.width)
+    p = grid.patch
     with torch.inference_mode():
-        for first in range(0, grid.count, batch):
-            idx = torch.arange(first, min(grid.count, first + batch), device=device)
+        for a in range(0, grid.count, batch):
+            idx = torch.arange(a, min(grid.count, a + batch), device=device)
             with autocast(device):
-                y = net(idx).unflatten(1, (-1, 3))[:, :count]
-            out[first : first + len(idx)] = to_uint8(y.flatten(0, 1)).reshape(len(idx), count, *out.shape[2:])
-    return grid.assemble(out)
+                y = net(idx).unflatten(1, (-1, 3))[:, first:stop]
+            grid.place(canvas.frames, a, to_uint8(y.flatten(0, 1)).reshape(len(idx), stop - first, p, p, 3))
+    return canvas.frames

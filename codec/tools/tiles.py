@@ -34,6 +34,7 @@ the contract suite):
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -56,9 +57,12 @@ CANVAS_PIXELS = 1 << 25
 #: every vector width of torch's CPU kernels, under the size (32768) from which torch splits an
 #: elementwise operation across threads (each thread's share then has last elements of its own).
 POINTWISE_CHUNK = 1 << 14
-#: The largest feature map (values) a pipeline computes whole before its strips start
-#: (:func:`render_rows`' ``whole_below``): the first layers of an upsampling trunk run on small maps.
-WHOLE_VALUES = 1 << 20
+#: A pipeline's first stages whose whole outputs hold at most this many values per pixel of a
+#: strip (and at least :data:`WHOLE_VALUES`) are computed whole, once (:func:`whole_prefix`): an
+#: upsampling trunk's first maps are small, and strips of them would be a few pixels (where a
+#: matrix product's kernel can change: rule 2).
+WHOLE_PER_PIXEL = 4
+WHOLE_VALUES = 1 << 16
 
 _budget: list[int | None] = [STRIP_PIXELS]
 
@@ -166,7 +170,7 @@ class Map(Op):
 
 class Conv(Op):
     """``module``, a stride-1 ``nn.Conv2d`` with an odd kernel padded by half of it (zeros or
-    another padding mode), run by :func:`conv2d`."""
+    another padding mode): the module itself on a whole map, :func:`conv2d` on a part of one."""
 
     def __init__(self, module: nn.Conv2d) -> None:
         kh, kw = module.kernel_size
@@ -178,8 +182,10 @@ class Conv(Op):
         return out.grow(self.halo)
 
     def __call__(self, s: Strip) -> Strip:
-        y = conv2d(self.module, s.x)
         r, h = s.rows, self.halo
+        # a whole map runs as the module always has (torch's choice of kernel), a part of one on
+        # oneDNN (rule 2): the choice torch makes for every map large enough to be split
+        y = self.module(s.x) if (r.lo, r.hi) == (0, r.size) else conv2d(self.module, s.x)
         top, bottom = (h if r.lo > 0 else 0), (h if r.hi < r.size else 0)
         return Strip(y, r).crop(Rows(r.lo + top, r.hi - bottom, r.size))
 
@@ -298,13 +304,14 @@ def render_rows(ops: Sequence[Op], source: Callable[[Rows], Strip], out: Rows) -
     return result.crop(out).x
 
 
-def whole_prefix(stages: Sequence[tuple[Sequence[Op], int]], x: torch.Tensor,
-                 limit: int = WHOLE_VALUES) -> tuple[Strip, list[Op]]:
+def whole_prefix(stages: Sequence[tuple[Sequence[Op], int]], x: torch.Tensor) -> tuple[Strip, list[Op]]:
     """``stages`` (operations and the values of their whole output) run on ``x`` whole as long as
-    their outputs hold at most ``limit`` values, and the operations left: the small first maps
-    of a trunk are computed once per frame, not once per strip."""
+    their outputs are small (:data:`WHOLE_PER_PIXEL`, :data:`WHOLE_VALUES`), and the
+    operations left: the small first maps of a trunk are computed once per batch, not per strip
+    (every stage, without strips)."""
     s = Strip(x, Rows(0, x.shape[-2], x.shape[-2]))
     stages = list(stages)
+    limit = math.inf if budget() is None else max(WHOLE_VALUES, WHOLE_PER_PIXEL * budget())
     while stages and stages[0][1] <= limit:
         s = forward(stages.pop(0)[0], s)
     return s, [op for ops, _ in stages for op in ops]

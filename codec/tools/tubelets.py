@@ -13,6 +13,7 @@ Two layouts, chosen per stream:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -99,6 +100,53 @@ class TubeletGrid:
         for (y, x), wi in zip(self.positions, w):
             total[y : y + self.tile_h, x : x + self.tile_w] += wi
         return w, total
+
+    def _axes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        ph, pw = self.padded
+        return _starts(ph, self.tile_h, self.overlap), _starts(pw, self.tile_w, self.overlap)
+
+    def weight(self, i: int) -> np.ndarray:
+        """Tubelet ``i``'s blend weights (th, tw) (the overlap layout's)."""
+        ys, xs = self._axes()
+        r, c = divmod(i, len(xs))
+        return np.outer(_ramp(self.tile_h, self.overlap, r > 0, r < len(ys) - 1),
+                        _ramp(self.tile_w, self.overlap, c > 0, c < len(xs) - 1))
+
+    def blend(self, tiles: Iterable[torch.Tensor]) -> Iterator[tuple[int, torch.Tensor]]:
+        """Rendered tubelets ``(T, 3, th, tw)``, in index order, to ``(first row, (T, 3, rows, W))``
+        pieces of the frames, top to bottom: :meth:`assemble`'s rows, bit for bit (every sum
+        formed in the same order), each piece as soon as no later tubelet covers it. Memory: a
+        band of tubelet rows, whatever the frame's height."""
+        ys, xs = self._axes()
+        _, pw = self.padded
+        acc: torch.Tensor | None = None
+        total = np.zeros((0, pw), dtype=np.float32)
+        lo = 0
+        for i, tile in enumerate(tiles):
+            r, c = divmod(i, len(xs))
+            y, x = ys[r], xs[c]
+            if acc is None:
+                acc = tile.new_zeros((tile.shape[0], 3, 0, pw))
+            grow = y + self.tile_h - lo - acc.shape[2]
+            if grow > 0:
+                acc = torch.cat([acc, acc.new_zeros((*acc.shape[:2], grow, pw))], dim=2)
+                total = np.concatenate([total, np.zeros((grow, pw), dtype=np.float32)])
+            region = acc[:, :, y - lo : y - lo + self.tile_h, x : x + self.tile_w]
+            if self.overlap == 0:
+                region.copy_(tile)
+            else:
+                w = self.weight(i)
+                region += tile * torch.from_numpy(w).to(tile)
+                total[y - lo : y - lo + self.tile_h, x : x + self.tile_w] += w
+            last = i == len(ys) * len(xs) - 1
+            done = self.padded[0] if last else ys[(i + 1) // len(xs)]
+            if done > lo:
+                rows = acc[:, :, : done - lo]
+                if self.overlap:
+                    rows = rows / torch.from_numpy(total[: done - lo]).to(rows)
+                if lo < self.height:
+                    yield lo, rows[:, :, : min(done, self.height) - lo, : self.width]
+                acc, total, lo = acc[:, :, done - lo :].clone(), total[done - lo :].copy(), done
 
     def assemble(self, tiles: torch.Tensor) -> torch.Tensor:
         """(count, T, 3, th, tw) rendered tubelets -> (T, 3, H, W) frames (cropped; blended where

@@ -33,6 +33,7 @@ from codec.tools.ladder import Ladder
 from codec.tools.sizing import checked_shell, config_for_budget, param_budget
 from codec.tools.decodememory import whole_clip_memory
 from codec.tools.dequantize import check_shapes, load_quantized, to_uint8
+from codec.tools.tiles import Canvas, Rows, plan, render_rows, whole_prefix
 
 #: Named sizes: total stored values (weights + biases), as a parameter budget.
 PRESETS: dict[str, int] = {
@@ -201,8 +202,24 @@ class NetworkDecoder(Decoder):
             for first in range(start - start % RENDER_BATCH, stop, RENDER_BATCH):
                 last = min(self.num_frames, first + RENDER_BATCH)
                 with autocast(self.device):
-                    out = to_uint8(self.net(*self.inputs(first, last)))
-                yield out[max(start, first) - first : min(stop, last) - first]
+                    yield self.batch(self.inputs(first, last), max(start, first) - first, min(stop, last) - first)
+
+    def batch(self, inputs: tuple[torch.Tensor, ...], lo: int, hi: int) -> np.ndarray:
+        """Frames ``lo .. hi - 1`` of the batch the network renders from ``inputs``, (n, H, W, 3)
+        uint8: its trunk in strips of rows (:mod:`codec.tools.tiles`; the trunk's first, small
+        maps whole), each strip's rows of the kept frames written out as it finishes. A network
+        without strip stages (or a trunk that is not strip-exact) renders whole."""
+        trunk = getattr(self.net, "trunk", None)
+        try:
+            x, t = self.net.trunk_input(*inputs)
+            stages = trunk.strip_stages(x, t)
+        except (AttributeError, ValueError):
+            return to_uint8(self.net(*inputs))[lo:hi]
+        start, ops = whole_prefix(stages, x)
+        canvas = Canvas(hi - lo, trunk.height, trunk.width)
+        for top, bottom in plan(trunk.height, trunk.width, len(x)):
+            canvas.put(render_rows(ops, start.crop, Rows(top, bottom, trunk.height))[lo:hi], top)
+        return canvas.frames
 
 
 def find_chunk(stream: ChunkSource, kind: int) -> int:

@@ -88,7 +88,8 @@ def test_range_decode_equals_full_decode(encoded):
 def test_range_decode_renders_only_the_groups_asked_for(encoded, monkeypatch):
     rendered: list[int] = []
     real = nirvana_decode.render_patches
-    monkeypatch.setattr(nirvana_decode, "render_patches", lambda net, grid, count, device: rendered.append(count) or real(net, grid, count, device))
+    monkeypatch.setattr(nirvana_decode, "render_patches",
+                        lambda net, grid, count, device, **kw: rendered.append(count) or real(net, grid, count, device, **kw))
     with codec.open(encoded.path, device="cpu") as coded:
         list(coded.frames(9, 11))
     assert rendered == [3]  # the last group only; groups 0 and 1 were integer adds

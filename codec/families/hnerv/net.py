@@ -25,4 +25,8 @@ class HnervDecoderNet(nn.Module):
         )
 
     def forward(self, emb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        return self.trunk(emb, frame_time(idx, self.num_frames))
+        return self.trunk(*self.trunk_input(emb, idx))
+
+    def trunk_input(self, emb: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The trunk's base map (the embeddings) and the frames' times."""
+        return emb, frame_time(idx, self.num_frames)

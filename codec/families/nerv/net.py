@@ -32,6 +32,9 @@ class NervNet(nn.Module):
         )
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.trunk(*self.trunk_input(idx))
+
+    def trunk_input(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The trunk's base map and the frames' times (what a decoder renders in strips from)."""
         t = frame_time(idx, self.num_frames)
-        x = self.stem(self.pe(t)).view(-1, self.c0, self.h0, self.w0)
-        return self.trunk(x, t)
+        return self.stem(self.pe(t)).view(-1, self.c0, self.h0, self.w0), t

@@ -114,11 +114,12 @@ class NirvanaDecoder(Decoder):
 
     def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
         """The groups holding frames ``start .. stop - 1`` (the structure's :meth:`needed`), each
-        rendered from its latents; the groups before them only add their residuals."""
+        rendered from its latents (only the frames asked for are kept); the groups before them
+        only add their residuals."""
         for g in self.structure.needed(start, stop).rendered:
             first, count = self.plan[g]
             self.advance(g)
             self.load()
-            frames = render_patches(self.net, self.grid, count, self.device)
-            yield frames[max(start, first) - first : min(stop, first + count) - first]
+            yield render_patches(self.net, self.grid, count, self.device, first=max(start, first) - first,
+                                 stop=min(stop, first + count) - first)
 

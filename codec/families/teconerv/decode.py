@@ -25,7 +25,7 @@ from codec.families.teconerv.pretrained import Pretrained, load_id
 from codec.tools.chain import ChainDecoder, add_codes
 from codec.tools.structure import CodingStructure, group_sizes, groups
 from codec.tools.tubelets import TubeletGrid
-from codec.tools.dequantize import to_uint8
+from codec.tools.tiles import Canvas
 
 #: A stream whose segments would hold more modulation values than this is refused before anything
 #: is allocated (2^27: 1080p at the default tubelets needs about 1.1 million).
@@ -46,14 +46,24 @@ def check_weights(config: TeconervConfig, weights: Pretrained) -> None:
                              f"tubelets) do not match its weights' ({hypo.frames} of {hypo.width}x{hypo.height})")
 
 
-def render_tubelets(net, mods: list[torch.Tensor], grid: TubeletGrid, frames: int, device: torch.device) -> torch.Tensor:
-    """(frames, 3, H, W) float frames that modulations ``mods`` (one (count, n, row) per layer)
-    render; encoders measure with it, decoders decode with it."""
-    tiles = []
-    with torch.inference_mode(), autocast(device):
-        for first in range(0, grid.count, RENDER_BATCH):
-            tiles.append(net([m[first : first + RENDER_BATCH].to(device) for m in mods], frames).float())
-    return grid.assemble(torch.cat(tiles))
+def render_tubelets(net, codes: list[np.ndarray], steps: tuple[float, ...], grid: TubeletGrid, frames: int,
+                    first: int, stop: int, device: torch.device) -> np.ndarray:
+    """Frames ``first .. stop - 1`` of a segment of ``frames``, ``(n, H, W, 3)`` uint8, that the
+    modulation codes ``codes`` (one (count, n, row) per layer) times ``steps`` render:
+    :data:`RENDER_BATCH` tubelets at a time (modulations made per batch), blended into the frames
+    band by band (:meth:`TubeletGrid.blend`), so that no whole frame is held in float."""
+    canvas = Canvas(stop - first, grid.height, grid.width)
+
+    def tiles() -> Iterator[torch.Tensor]:
+        with torch.inference_mode(), autocast(device):
+            for a in range(0, grid.count, RENDER_BATCH):
+                mods = [torch.from_numpy((c[a : a + RENDER_BATCH] * step).astype(np.float32)).to(device)
+                        for c, step in zip(codes, steps)]
+                yield from net(mods, frames).float()[:, first:stop]
+
+    for top, rows in grid.blend(tiles()):
+        canvas.put(rows, top)
+    return canvas.frames
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ class TeconervDecoder(Decoder):
         for s in self.structure.needed(start, stop).rendered:
             chunk = self.structure.chunks[s]
             state = self.chain.state(s)
-            mods = [torch.from_numpy((c * step).astype(np.float32)) for c, step in zip(state.codes, state.steps)]
-            frames = render_tubelets(self.net, mods, self.grid, chunk.count, self.device)
-            yield to_uint8(frames)[max(start, chunk.first) - chunk.first : min(stop, chunk.stop) - chunk.first]
+            yield render_tubelets(self.net, list(state.codes), state.steps, self.grid, chunk.count,
+                                  max(start, chunk.first) - chunk.first, min(stop, chunk.stop) - chunk.first,
+                                  self.device)
 
