@@ -1,0 +1,363 @@
+"""Peak memory and time of decoding one frame, per family and frame size
+(``scripts/bench_decode_memory.py``; docs/data/decode-memory/report.md).
+
+**Streams.** A short real encode of each registered family on carphone (176x144, its first
+frames, the family's quick options, one thread), then that stream at each measured size:
+
+* ``nirvana``: the group networks do not depend on the frame size; the header is re-headed.
+* ``grid``: each group's latents are decoded, resampled to the new size's level shapes (nearest
+  neighbour) and coded again under the group's own context model; networks unchanged.
+* ``teconerv``: each segment's per-tubelet modulations are repeated over the new grid of tubelets.
+* ``nerv``, ``hnerv``: the network's shapes follow the frame size (strides planned for it, a stem
+  or embeddings per cell), so these streams are made for the new size directly: the family's
+  config for it (quick options) and codes drawn at random (seeded) for the network and
+  embeddings. Decoding costs the same whatever the values.
+
+Every stream is a valid stream (its CRCs written by :func:`bitstream.encode_stream`).
+
+**Measure.** Each stream is decoded in a fresh process (frame 0 only, through ``codec.open``,
+one torch thread): the process's peak resident memory (``VmHWM``, the whole interpreter with
+torch), its resident memory once ``codec`` is imported, and the seconds from opening the stream to
+the frame (with no ``max_memory`` limit: the decoder is measured, not the check that admits it). The parent polls the worker's resident memory and kills it past ``limit_mb`` (or past
+``timeout`` seconds): such a row says so instead of a figure. ``code`` chooses the tree whose
+``codec`` the worker imports (``PYTHONPATH``), so that an older decoder is measured on the same
+streams.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from bitstream import StreamReader, encode_stream
+from eval.benchreport import Section, write_report as write_markdown
+
+#: The sizes measured: name, width, height.
+SIZES = (("720p", 1280, 720), ("1080p", 1920, 1080), ("2160p", 3840, 2160), ("4320p", 7680, 4320))
+#: Frames of each family's small encode: one group or segment (grid's quick options: groups of 2).
+FRAMES = {"grid": 2}
+DEFAULT_FRAMES = 8
+
+#: The worker: imports only ``codec``'s public API (it runs against older trees too).
+WORKER = r"""
+import json, sys, time
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+import torch
+torch.set_num_threads(1)
+import codec
+base = status("VmRSS")
+start = time.perf_counter()
+try:  # the decoder measured, not the admission check of --max-memory (trees before it lack it)
+    video = codec.open(sys.argv[1], device="cpu", max_memory=0)
+except TypeError:
+    video = codec.open(sys.argv[1], device="cpu")
+with video:
+    frame = next(iter(video.frames(0, 1)))
+seconds = time.perf_counter() - start
+print(json.dumps({"peak_mb": status("VmHWM"), "base_mb": base, "seconds": seconds, "shape": list(frame.shape),
+                  "codec": codec.__file__}))
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One decode: ``outcome`` is ``ok``, ``memory`` (killed past the limit), ``timeout`` or
+    ``error`` (``message`` says what); ``code`` names the decoder measured, ``codec`` the tree the
+    worker imported it from."""
+
+    code: str
+    family: str
+    size: str
+    width: int
+    height: int
+    stream_bytes: int
+    outcome: str
+    peak_mb: float
+    base_mb: float
+    seconds: float
+    message: str = ""
+    codec: str = ""
+
+
+# ------------------------------------------------------------------------------------ streams
+def small_stream(family: str, workdir: Path) -> Path:
+    """A real encode of ``family``: carphone's first frames (:data:`FRAMES`), quick options."""
+    import codec
+    from codec.config import EncodeConfig
+    from codec.registry import get_family
+
+    path = workdir / f"{family}-small.inrv"
+    if not path.exists():
+        clip = workdir / "carphone.y4m"
+        if not clip.exists():
+            from codec.video import open_video, sample_clip, write_video
+
+            with open_video(sample_clip("carphone")) as video:
+                write_video(clip, video.read(0, DEFAULT_FRAMES), fps=Fraction(30000, 1001))
+        frames = FRAMES.get(family, DEFAULT_FRAMES)
+        codec.encode(clip, path, EncodeConfig(model=family, count=frames, device="cpu", threads=1, progress=False,
+                                              options=dict(get_family(family).quick_options)))
+    return path
+
+
+def _read(path: Path):
+    with StreamReader(path) as reader:
+        return reader.header, [(info.kind, payload) for info, payload in reader.iter_chunks()]
+
+
+def _geometry(header, width: int | None = None, height: int | None = None):
+    from codec.family import Geometry
+
+    return Geometry(width or header.width, height or header.height, header.num_frames, header.fps)
+
+
+def reheaded(family: str, small: Path, width: int, height: int, seed: int = 0) -> bytes:
+    """``small`` (a stream of ``family``) as a stream of ``width x height`` frames (the module's
+    docstring says how, per family)."""
+    header, chunks = _read(small)
+    new = dataclasses.replace(header, width=width, height=height)
+    if family == "nirvana":
+        return encode_stream(new, chunks)
+    if family == "grid":
+        return encode_stream(new, _grid_chunks(small, width, height))
+    if family == "teconerv":
+        return encode_stream(new, _teconerv_chunks(small, width, height))
+    return _random_network(family, header, width, height, seed)
+
+
+def _nearest(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` resampled to ``shape`` by nearest neighbour (index ``i * old // new`` per axis)."""
+    return values[np.ix_(*[np.arange(n) * o // n for n, o in zip(shape, values.shape)])]
+
+
+def _grid_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]]:
+    import torch
+
+    from bitstream.records.grid import write_grid
+    from bitstream.records.kinds import CHUNK_GRID
+    from codec.families.grid.decode import GridDecoder
+    from codec.families.grid.net import level_shapes
+    from codec.registry import get_family
+    from codec.tools.latentgrid import SCHEMES, IntegerContext, encode_level
+
+    header, chunks = _read(small)
+    config = get_family("grid").unpack(header.model_config)
+    out = []
+    with StreamReader(small) as reader:
+        decoder = GridDecoder(config, _geometry(header), reader, torch.device("cpu"))
+        for g, (_, count) in enumerate(decoder.plan):
+            record, state = decoder.record(g), decoder.chain.state(g)
+            context = IntegerContext.from_codes(SCHEMES[config.scheme], list(state.context), config.ctx_hidden,
+                                                config.ctx_layers, config.bias_levels)
+            levels = [encode_level(_nearest(y, shape), context, k)
+                      for k, (y, shape) in enumerate(zip(decoder.latents(g), level_shapes(config, count, height,
+                                                                                         width)))]
+            out.append((CHUNK_GRID, write_grid(dataclasses.replace(record, levels=tuple(levels)))))
+    return out
+
+
+def _teconerv_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]]:
+    from bitstream.records.kinds import CHUNK_SEGMENT
+    from bitstream.records.teconerv import read_segment, write_segment
+    from codec.families.teconerv.decode import segment_shapes
+    from codec.families.teconerv.pretrained import load_id
+    from codec.registry import get_family
+    from codec.tools.tubelets import TubeletGrid
+
+    header, chunks = _read(small)
+    config = get_family("teconerv").unpack(header.model_config)
+    hypo = load_id(config.weights_id).hypo
+
+    def count(w: int, h: int) -> int:
+        return TubeletGrid(h, w, config.tile_h, config.tile_w, config.overlap).count
+
+    old, new = count(header.width, header.height), count(width, height)
+    out = []
+    for kind, payload in chunks:
+        if kind != CHUNK_SEGMENT:
+            out.append((kind, payload))
+            continue
+        record = read_segment(payload, segment_shapes(hypo, old))
+        values = tuple(v[np.arange(new) % old] for v in record.values)
+        out.append((kind, write_segment(dataclasses.replace(record, values=values))))
+    return out
+
+
+def _random_network(family: str, header, width: int, height: int, seed: int) -> bytes:
+    """A ``nerv`` or ``hnerv`` stream for ``width x height``: the family's config for that size
+    (its quick options), every network tensor (and hnerv's embeddings) random codes in [-8, 8]."""
+    from bitstream.records.kinds import CHUNK_EMBEDDINGS, CHUNK_NETWORK
+    from bitstream.records.tensorlist import pack_tensors
+    from bitstream.tensor import QuantizedTensor
+    from codec.config import EncodeConfig
+    from codec.registry import get_family
+    from codec.tools.blocks import base_grid
+
+    fam = get_family(family)
+    geometry = _geometry(header, width, height)
+    config = fam.make_config(EncodeConfig.of(model=family, **fam.quick_options), geometry)
+    rng = np.random.default_rng(seed)
+
+    def record(shape: tuple[int, ...], fan_in: int) -> QuantizedTensor:
+        return QuantizedTensor(shape, rng.integers(-8, 9, size=shape), [0.1 / max(1, fan_in) ** 0.5])
+
+    shapes = [tuple(p.shape) for p in fam.build_net(config, geometry).parameters()]
+    chunks = [(CHUNK_NETWORK, pack_tensors([record(s, int(np.prod(s[1:])) if len(s) > 1 else 1) for s in shapes]))]
+    if family == "hnerv":
+        h0, w0 = base_grid(height, width, config.strides)
+        chunks.append((CHUNK_EMBEDDINGS, pack_tensors([record((header.num_frames, config.embed_dim, h0, w0), 1)])))
+    new = dataclasses.replace(header, width=width, height=height, model_config=fam.pack(config))
+    return encode_stream(new, chunks)
+
+
+def make_streams(workdir: Path, families: list[str], sizes=SIZES) -> dict[tuple[str, str], Path]:
+    """Every family's stream at every size under ``workdir`` (made once: kept files are reused)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for family in families:
+        small = small_stream(family, workdir)
+        for name, width, height in sizes:
+            path = workdir / f"{family}-{name}.inrv"
+            if not path.exists():
+                data = reheaded(family, small, width, height)
+                path.with_suffix(".part").write_bytes(data)
+                path.with_suffix(".part").rename(path)
+            out[family, name] = path
+    return out
+
+
+# ------------------------------------------------------------------------------------ measure
+def _rss_mb(pid: int, key: str = "VmRSS") -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def measure(code: str, family: str, size: str, path: Path, code_dir: Path | None, limit_mb: float,
+            timeout: float) -> Row:
+    """Decode frame 0 of ``path`` in a fresh worker (``code_dir``: the tree it imports ``codec``
+    from; ``None``: this one), killed past ``limit_mb`` resident or ``timeout`` seconds."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", INRV_THREADS="1")
+    if code_dir is not None:
+        env["PYTHONPATH"] = str(code_dir)
+    with StreamReader(path) as reader:
+        width, height = reader.header.width, reader.header.height
+    base = dict(code=code, family=family, size=size, width=width, height=height, stream_bytes=path.stat().st_size)
+    # -P and a neutral working folder: the worker imports codec from code_dir (or this install),
+    # not from the folder it is started in
+    proc = subprocess.Popen([sys.executable, "-P", "-c", WORKER, str(path.resolve())], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, text=True, cwd=path.parent)
+    start, peak, outcome = time.monotonic(), 0.0, ""
+    while proc.poll() is None:
+        peak = max(peak, _rss_mb(proc.pid))
+        if peak > limit_mb:
+            outcome = "memory"
+        elif time.monotonic() - start > timeout:
+            outcome = "timeout"
+        if outcome:
+            proc.kill()
+            proc.wait()
+            return Row(**base, outcome=outcome, peak_mb=peak, base_mb=float("nan"), seconds=time.monotonic() - start,
+                       message=f"killed past {limit_mb:.0f} MB" if outcome == "memory" else
+                       f"killed after {timeout:.0f} s")
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        last = (err.strip().splitlines() or ["exit status %d" % proc.returncode])[-1]
+        return Row(**base, outcome="error", peak_mb=peak, base_mb=float("nan"), seconds=time.monotonic() - start,
+                   message=last[:200])
+    got = json.loads(out.strip().splitlines()[-1])
+    return Row(**base, outcome="ok", peak_mb=got["peak_mb"], base_mb=got["base_mb"], seconds=got["seconds"],
+               codec=str(Path(got["codec"]).parent.parent))
+
+
+# ------------------------------------------------------------------------------------ report
+def save(path: Path, rows: list[Row]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        for row in rows:
+            f.write(json.dumps(asdict(row)) + "\n")
+
+
+def load(path: Path) -> list[Row]:
+    """The rows saved in ``path``, the last of each (code, family, size) kept."""
+    rows: dict[tuple[str, str, str], Row] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = Row(**json.loads(line))
+            rows[row.code, row.family, row.size] = row
+    return list(rows.values())
+
+
+def _cell(row: Row | None) -> str:
+    if row is None:
+        return f"{'-':>17}"
+    if row.outcome == "ok":
+        return f"{row.peak_mb:>8.0f} {row.seconds:>8.2f}"
+    if row.outcome == "memory":
+        return f"{'>' + format(row.peak_mb, '.0f'):>8} {'killed':>8}"
+    return f"{'':>8} {row.outcome:>8}"
+
+
+def table(rows: list[Row]) -> str:
+    """Family x size: peak resident MB and seconds of one frame, one column pair per code."""
+    codes = list(dict.fromkeys(r.code for r in rows))
+    sizes = [s for s, _, _ in SIZES if any(r.size == s for r in rows)]
+    by = {(r.code, r.family, r.size): r for r in rows}
+    head = f"{'family':<9} {'size':<6} " + " ".join(f"{c + ': MB':>8} {'s':>8}" for c in codes)
+    lines = [head]
+    for family in dict.fromkeys(r.family for r in rows):
+        for size in sizes:
+            lines.append(f"{family:<9} {size:<6} " + " ".join(_cell(by.get((c, family, size))) for c in codes))
+    return "\n".join(lines)
+
+
+def per_pixel_table(rows: list[Row]) -> str:
+    """Seconds per megapixel of the frame, per code, family and size (``ok`` rows): a decoder
+    whose time is proportional to the pixels shows the same figure at every size."""
+    codes = list(dict.fromkeys(r.code for r in rows))
+    sizes = [s for s, _, _ in SIZES if any(r.size == s for r in rows)]
+    by = {(r.code, r.family, r.size): r for r in rows}
+    lines = [f"{'code':<8} {'family':<9} " + " ".join(f"{s:>8}" for s in sizes)]
+    for code in codes:
+        for family in dict.fromkeys(r.family for r in rows):
+            cells = []
+            for size in sizes:
+                r = by.get((code, family, size))
+                ok = r is not None and r.outcome == "ok"
+                cells.append(f"{r.seconds / (r.width * r.height / 1e6):>8.3f}" if ok else f"{'-':>8}")
+            lines.append(f"{code:<8} {family:<9} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+def failures(rows: list[Row]) -> str:
+    """What the rows without a figure ended with."""
+    return "\n".join(f"{r.code} {r.family} {r.size}: {r.outcome}: {r.message}" for r in rows if r.outcome != "ok")
+
+
+def write_report(path: Path, rows: list[Row], command: str) -> Path:
+    sections = [Section("Peak resident memory and time of one frame",
+                        table(rows), "Whole process (the interpreter with torch is "
+                        f"{np.nanmedian([r.base_mb for r in rows if r.outcome == 'ok']):.0f} MB of it, median); "
+                        "seconds from opening the stream to the frame; one torch thread."),
+                Section("Seconds per megapixel", per_pixel_table(rows))]
+    if failures(rows):
+        sections.append(Section("Decodes without a figure", failures(rows)))
+    return write_markdown(path, "Decoding memory per frame size", command, sections,
+                          note=__doc__.split("\n\n", 1)[1].strip())
