@@ -43,7 +43,8 @@ MAX_THREADS = 1024
 def default_threads() -> int:
     """Every core this process may run on. Fixed for a machine, so that the same command gives the
     same file: the thread count changes the order of floating-point sums in training, and with it
-    the trained network (measured: the demo encodes to 26.95 dB with one thread, 26.87 with two)."""
+    the trained network (the demo's figures with one thread and with two: docs/data/demo.json,
+    written by scripts/demo_figures.py)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

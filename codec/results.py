@@ -28,6 +28,14 @@ class StreamInfo:
         """File size in bits per pixel of the coded video."""
         return self.file_bytes * 8 / (self.width * self.height * self.num_frames)
 
+    def __str__(self) -> str:
+        """``print(video.info)``: geometry, fps, model, bytes per part, bpp."""
+        chunks = ", ".join(f"{b:,}" for b in self.chunk_bytes[:8]) + (", ..." if len(self.chunk_bytes) > 8 else "")
+        return (f"{self.path.name}: {self.model}, {self.width}x{self.height}, {self.num_frames} frames at "
+                f"{float(self.fps):g} fps; {self.file_bytes:,} bytes (header {self.header_bytes:,}; "
+                f"{len(self.chunk_bytes)} chunk{'s' if len(self.chunk_bytes) != 1 else ''}: {chunks}), "
+                f"{self.bpp:.4f} bpp")
+
 
 @dataclass(frozen=True)
 class GroupResult:
@@ -118,6 +126,8 @@ class EncodeResult:
     ``lmbda``: the rate-distortion lambda the family trained with (``None`` for one without).
     ``groups``: one :class:`GroupResult` per group for group-wise families, empty otherwise.
     ``rate_control``: what ``--target-bpp`` / ``--target-psnr`` did, when asked for.
+    ``decode_seconds``: the render seconds of the measurement's decode of the file (README, "Speed
+    figures": frames produced by the built network; no output written), :attr:`render_fps`.
     ``train_psnr`` / ``best_train_psnr``: the training PSNR at the end and the best seen (where the
     family reports them), ``restarts``: the divergence guards' restarts, ``retries``: encodes redone
     because the final check refused the file (:mod:`codec.finalcheck`)."""
@@ -145,16 +155,30 @@ class EncodeResult:
     restarts: int = 0
     retries: int = 0
 
+    @property
+    def render_fps(self) -> float:
+        """Frames per second of rendering the file's frames (README, "Speed figures")."""
+        return self.num_frames / self.decode_seconds if self.decode_seconds > 0 else float("inf")
+
 
 @dataclass(frozen=True)
 class DecodeResult:
-    """Outcome of :func:`codec.decode`."""
+    """Outcome of :func:`codec.decode`: the frames written and two speeds (README, "Speed
+    figures"): ``seconds``, the call's wall time (opening the stream, building the network,
+    rendering, writing the output), and ``render_seconds``, the part spent rendering frames."""
 
     path: Path
     first_frame: int
     num_frames: int
     seconds: float
+    render_seconds: float = 0.0
 
     @property
     def fps(self) -> float:
+        """Decode speed: frames per wall second of the whole call."""
         return self.num_frames / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def render_fps(self) -> float:
+        """Render speed: frames per second of rendering alone."""
+        return self.num_frames / self.render_seconds if self.render_seconds > 0 else float("inf")

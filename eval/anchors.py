@@ -11,6 +11,9 @@ knob, low-delay or default GOP); there is no per-codec class. How a point is mad
   2.4 kB) is left out: x264's by the ``filter_units`` bitstream filter, x265's with ``info=0``.
 * **Decoding**: ffmpeg's decoders, timed once to ``null``; the frames for measurement are read as
   raw yuv420p (10-bit output is brought back to 8 bits by rounding, ``(x + 2) >> 2``, never dithered).
+* **Threads**: the encoders' own choice (all cores), or ``threads`` as each takes it (x264 and
+  VVenC ffmpeg's ``-threads``, x265 ``pools=N``, SVT-AV1 ``lp=N``; decoders ``-threads``); recorded
+  in the result files when given.
 * **GOP**: the encoders' defaults (x264/x265: keyint 250 with B-frames; SVT-AV1: its random-access
   structure; VVenC: random access, intra period 1 s). ``-ld`` variants disable B-frames (low delay).
 """
@@ -111,14 +114,32 @@ def anchor_specs() -> list[AnchorSpec]:
     return list(ANCHOR_SPECS.values())
 
 
+#: Encoders told their thread count by a key of their own parameter list, not ffmpeg's -threads.
+_THREAD_PARAMS = {"libx265": ("-x265-params", "pools"), "libsvtav1": ("-svtav1-params", "lp")}
+
+
+def thread_options(options: tuple[str, ...], encoder: str, threads: int) -> tuple[str, ...]:
+    """``options`` with ``encoder`` told to use ``threads`` threads (merged into its parameter list
+    when the options already hold one: ffmpeg keeps only the last)."""
+    if encoder not in _THREAD_PARAMS:
+        return (*options, "-threads", str(threads))
+    flag, key = _THREAD_PARAMS[encoder]
+    if flag in options:
+        i = options.index(flag) + 1
+        return (*options[:i], f"{options[i]}:{key}={threads}", *options[i + 1:])
+    return (*options, flag, f"{key}={threads}")
+
+
 class FfmpegAnchor:
-    """A :class:`~eval.base.Method` encoding with one :class:`AnchorSpec` through ffmpeg."""
+    """A :class:`~eval.base.Method` encoding with one :class:`AnchorSpec` through ffmpeg;
+    ``threads``: the encoder's and decoder's thread count (None: their own choice)."""
 
     kind: Literal["anchor"] = "anchor"
 
-    def __init__(self, spec: AnchorSpec) -> None:
+    def __init__(self, spec: AnchorSpec, threads: int | None = None) -> None:
         self.spec = spec
         self.name = spec.name
+        self.threads = threads
 
     def describe(self) -> dict:
         s = self.spec
@@ -132,11 +153,14 @@ class FfmpegAnchor:
             "bitstream": f"{s.muxer} elementary stream ({s.suffix})",
             "rate": "elementary stream file bytes",
             "ffmpeg": ffmpeg.version(),
+            **({"threads": self.threads} if self.threads is not None else {}),
         }
 
     def description(self) -> str:
         s = self.spec
-        return f"{s.codec} ({s.encoder}) preset {s.preset}, {s.knob.upper()} sweep, {s.gop}; ffmpeg {ffmpeg.version()}"
+        threads = f"{self.threads} thread{'s' if self.threads > 1 else ''}" if self.threads else "the encoder's threads"
+        return (f"{s.codec} ({s.encoder}) preset {s.preset}, {s.knob.upper()} sweep, {s.gop}, {threads}; "
+                f"ffmpeg {ffmpeg.version()}")
 
     def settings(self, points: int) -> list[Setting]:
         values = spread(self.spec.high, self.spec.low, points, integer=True)
@@ -161,6 +185,9 @@ class FfmpegAnchor:
                 packed = packed.astype("<u2") << 2
             yield packed.tobytes()
 
+    def _decoder_threads(self) -> list[str]:
+        return [] if self.threads is None else ["-threads", str(self.threads)]
+
     def _pix_fmt(self) -> str:
         return "yuv420p" if self.spec.bit_depth == 8 else "yuv420p10le"
 
@@ -170,20 +197,22 @@ class FfmpegAnchor:
         args = ffmpeg.raw_input_args(seq.width, seq.height, seq.fps)
         if s.bit_depth != 8:
             args[args.index("yuv420p")] = self._pix_fmt()
-        args += ["-i", "-", "-an", "-c:v", s.encoder, *s.options, f"-{s.knob}", str(int(setting.value))]
+        options = s.options if self.threads is None else thread_options(s.options, s.encoder, self.threads)
+        args += ["-i", "-", "-an", "-c:v", s.encoder, *options, f"-{s.knob}", str(int(setting.value))]
         args += ["-f", s.muxer, str(out)]
         proc = ffmpeg.run(args, what=f"{self.name} encode of {seq.name}", feed=self._feed(seq))
         return Encoded(path=out, num_bytes=out.stat().st_size, seconds=proc.seconds, peak_mb=proc.peak_mb)
 
     def decode(self, encoded: Encoded, seq: "Sequence", workdir: Path) -> Decoded:
-        args = ["-i", str(encoded.path), "-fps_mode", "passthrough", "-f", "null", "-"]
+        args = [*self._decoder_threads(), "-i", str(encoded.path), "-fps_mode", "passthrough", "-f", "null", "-"]
         proc = ffmpeg.run(args, what=f"{self.name} decode of {encoded.path.name}")
         return Decoded(seconds=proc.seconds, num_frames=seq.num_frames, peak_mb=proc.peak_mb)
 
     def frames(self, encoded: Encoded, seq: "Sequence", chunk: int) -> Iterator[DecodedChunk]:
         depth_bytes = 1 if self.spec.bit_depth == 8 else 2
         frame = i420_frame_bytes(seq.width, seq.height)
-        args = ["-i", str(encoded.path), "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", self._pix_fmt(), "-"]
+        args = [*self._decoder_threads(), "-i", str(encoded.path), "-fps_mode", "passthrough", "-f", "rawvideo",
+                "-pix_fmt", self._pix_fmt(), "-"]
         with FfmpegProcess(args, what=f"{self.name} decode of {encoded.path.name}") as proc:
             while True:
                 buf = np.empty(chunk * frame * depth_bytes, dtype=np.uint8)

@@ -43,16 +43,19 @@ def _point_task(method, seq, setting, source: bytes, chunk: int, keep: bool) -> 
 
     import ray
 
-    from eval.sweep import run_point
+    from eval.sweep import FRAMES_PREFIX, run_point
 
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
     os.environ.setdefault("INRV_THREADS", str(max(1, int(cpus))))
     with tempfile.TemporaryDirectory(prefix="inrv-point-") as tmp:
         local = Path(tmp) / Path(seq.path).name
         local.write_bytes(source)
-        work = Path(tmp) / "work"
-        point = run_point(method, dataclasses.replace(seq, path=local), setting, work, chunk=chunk, keep=keep)
+        work, frames = Path(tmp) / "work", Path(tmp) / "frames"
+        point = run_point(method, dataclasses.replace(seq, path=local), setting, work, chunk=chunk, keep=keep,
+                          frames=frames)
         files = {p.name: p.read_bytes() for p in work.iterdir() if p.is_file()} if keep else {}
+        if frames.is_dir():
+            files |= {FRAMES_PREFIX + p.name: p.read_bytes() for p in frames.iterdir()}
     return point, files
 
 

@@ -36,6 +36,8 @@ class InrvMethod:
 
     ``steps`` / ``time_budget`` bound training (None: the family's defaults; a family that does not
     declare them does not get them); ``device`` is passed on (``auto`` uses CUDA when present);
+    ``threads``: the CPU threads of its encodes and decodes (they decide the file; recorded in the
+    result files, so that a resumed run never mixes counts; None: the codec's default);
     ``options``: more of the family's options for every point (``{"preset": "s"}``), the method then
     named ``name``.
     """
@@ -44,7 +46,7 @@ class InrvMethod:
 
     def __init__(
         self, family: str, *, steps: int | None = None, time_budget: float | None = None, device: str = "auto",
-        options: dict | None = None, name: str | None = None,
+        options: dict | None = None, name: str | None = None, threads: int | None = None,
     ) -> None:
         self.name = name or family
         self.family = family
@@ -52,6 +54,7 @@ class InrvMethod:
         self.time_budget = time_budget
         self.device = device
         self.options = dict(options or {})
+        self.threads = threads
 
     def describe(self) -> dict:
         import codec
@@ -64,11 +67,13 @@ class InrvMethod:
             **({"options": self.options} if self.options else {}),
             "rate": ".inrv file bytes (header, side information and all chunks)",
             "inrv": getattr(codec, "__version__", "unknown"),
+            **({"threads": self.threads} if self.threads is not None else {}),
         }
 
     def description(self) -> str:
         steps = f"{self.steps} steps" if self.steps else "default steps"
-        return f"inrv {self.family}, quality/lambda sweep, {steps}, device {self.device}"
+        threads = f", {self.threads} CPU thread{'s' if self.threads > 1 else ''}" if self.threads else ""
+        return f"inrv {self.family}, quality/lambda sweep, {steps}, device {self.device}{threads}"
 
     def settings(self, points: int) -> list[Setting]:
         values = spread(QUALITIES[0], QUALITIES[-1], points, integer=True)
@@ -100,7 +105,7 @@ class InrvMethod:
         if setting.knob == "lmbda":
             options["lmbda"] = float(setting.value)  # an error for a family without a lambda
         return EncodeConfig(model=self.family, quality=quality, count=seq.num_frames, device=self.device,
-                            progress=False, options=options)
+                            threads=self.threads, progress=False, options=options)
 
     def encode(self, seq: "Sequence", setting: Setting, workdir: Path) -> Encoded:
         import codec
@@ -127,7 +132,7 @@ class InrvMethod:
         out = workdir / f"{encoded.path.stem}_decoded.y4m"
         try:
             with PeakMemory() as memory:
-                result = codec.decode(encoded.path, out, device=self.device)
+                result = codec.decode(encoded.path, out, device=self.device, threads=self.threads)
         finally:
             out.unlink(missing_ok=True)
         return Decoded(seconds=result.seconds, num_frames=result.num_frames, peak_mb=memory.peak_mb)

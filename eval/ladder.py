@@ -21,7 +21,7 @@ import numpy as np
 
 from codec.config import EncodeConfig
 from eval import codec_bench as cb
-from eval.plots import log_x_axes
+from eval.plots import log_x_axes, outside_legend
 from eval.datasets import folder_sources, prepare
 
 
@@ -201,8 +201,8 @@ def plot(points: list[SweepPoint], folder: Path) -> list[Path]:
         hull = upper_hull(ps)
         ax.plot([p.bpp for p in hull], [p.psnr for p in hull], color="black", linestyle="--", linewidth=1,
                 label="upper hull")
-        log_x_axes(ax, "bits per pixel (file)", "PSNR-RGB (dB, decoded file)", ticks=(1.0, 2.0, 5.0))
-        ax.legend(fontsize=7, loc="upper left")
+        log_x_axes(ax, "bits per pixel (file)", "PSNR-RGB (dB, decoded file)")
+        outside_legend(ax)
         family = ps[0].family
         steps = sorted({p.steps for p in ps})
         ax.set_title(f"{family} on {clip}: size x lambda x steps ({', '.join(map(str, steps))})")

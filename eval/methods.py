@@ -22,11 +22,13 @@ ALIASES: dict[str, str] = {"x264": "x264-medium", "x265": "x265-medium", "av1": 
 
 @dataclass(frozen=True)
 class InrvOptions:
-    """Options shared by every inrv method of a run."""
+    """Options shared by every inrv method of a run (``threads``: CPU threads of their encodes and
+    decodes, which decide the files; None: the codec's default)."""
 
     steps: int | None = None
     time_budget: float | None = None
     device: str = "auto"
+    threads: int | None = None
 
 
 def _families() -> list[str]:
@@ -40,18 +42,21 @@ def method_names() -> list[str]:
     return _families() + list(ANCHOR_SPECS)
 
 
-def get_method(name: str, inrv: InrvOptions = InrvOptions()) -> Method:
-    """The method called ``name``; :class:`ConfigError` listing the choices for an unknown one."""
+def get_method(name: str, inrv: InrvOptions = InrvOptions(), anchor_threads: int | None = None) -> Method:
+    """The method called ``name``; :class:`ConfigError` listing the choices for an unknown one.
+    ``anchor_threads``: the thread count an anchor's encoder and decoder are told (None: theirs)."""
     key = ALIASES.get(name.strip().lower(), name.strip().lower())
     if key in ANCHOR_SPECS:
-        return FfmpegAnchor(ANCHOR_SPECS[key])
+        return FfmpegAnchor(ANCHOR_SPECS[key], threads=anchor_threads)
     families = _families()
     if key in families:
-        return InrvMethod(key, steps=inrv.steps, time_budget=inrv.time_budget, device=inrv.device)
+        return InrvMethod(key, steps=inrv.steps, time_budget=inrv.time_budget, device=inrv.device,
+                          threads=inrv.threads)
     raise ConfigError(f"unknown method {name!r}; available: {', '.join(families + list(ANCHOR_SPECS))}")
 
 
-def get_methods(names: str | list[str], inrv: InrvOptions = InrvOptions()) -> list[Method]:
+def get_methods(names: str | list[str], inrv: InrvOptions = InrvOptions(),
+                anchor_threads: int | None = None) -> list[Method]:
     """Methods for a comma-separated string or a list of names (duplicates dropped, order kept).
 
     The name ``inrv`` stands for every registered model family.
@@ -63,6 +68,6 @@ def get_methods(names: str | list[str], inrv: InrvOptions = InrvOptions()) -> li
         raise ConfigError("no methods given (--methods hnerv,x265-medium,...)")
     methods: dict[str, Method] = {}
     for item in items:
-        method = get_method(item, inrv)
+        method = get_method(item, inrv, anchor_threads)
         methods.setdefault(method.name, method)
     return list(methods.values())

@@ -104,19 +104,6 @@ class BenchConfig:
                 raise ConfigError(f"{name} must be >= 1, got {value}")
 
 
-class ThreadedInrv(InrvMethod):
-    """An inrv family whose result files also record the CPU thread count its points were encoded with
-    (it decides the file), so a resumed run never mixes thread counts."""
-
-    def __init__(self, family: str, *, threads: int, steps: int | None = None, device: str = "cpu",
-                 options: dict | None = None, name: str | None = None) -> None:
-        super().__init__(family, steps=steps, device=device, options=options, name=name)
-        self.threads = threads
-
-    def describe(self) -> dict:
-        return {**super().describe(), "threads": self.threads}
-
-
 #: The baseline's lambdas: what ``--quality`` 1..8 meant before the ladders (one network size).
 BASELINE_LAMBDAS = (3e-2, 1.5e-2, 7e-3, 3.5e-3, 1.7e-3, 8e-4, 4e-4, 2e-4)
 BASELINE_SUFFIX = "-base"
@@ -140,7 +127,7 @@ def baseline_methods(families: Seq[Method], baseline: str, *, threads: int, devi
     """Each family at the fixed options of ``baseline`` (one size, the lambdas of
     :data:`BASELINE_LAMBDAS`), named ``<family>-base``: what the ladder is measured against."""
     options = parse_baseline(baseline)
-    return [ThreadedInrv(m.name, threads=threads, device=device, options=options, name=m.name + BASELINE_SUFFIX)
+    return [InrvMethod(m.name, threads=threads, device=device, options=options, name=m.name + BASELINE_SUFFIX)
             for m in families]
 
 
@@ -155,7 +142,7 @@ def bench_methods(families: str, anchors: str, *, threads: int = 1, steps: int |
         raise ConfigError(f"{', '.join(wrong)}: inrv families go to --families, conventional encoders to --anchors")
     if not fams:
         raise ConfigError("--families: no family given (e.g. nerv,hnerv,nirvana)")
-    return [ThreadedInrv(m.name, threads=threads, steps=steps, device=device) for m in fams], anchor_methods
+    return [InrvMethod(m.name, threads=threads, steps=steps, device=device) for m in fams], anchor_methods
 
 
 def _sources(clips: Seq[ClipSpec]):

@@ -1,7 +1,10 @@
-"""The Markdown report of a sweep: settings, BD-rate tables, RD plots and every point, linking the JSONs.
+"""The Markdown report of a sweep: settings, BD-rate tables, RD plots, pictures of decoded frames
+and every point, linking the JSONs.
 
 :func:`build_report` reads the result files under ``out/results/<dataset>/`` (so it can be rebuilt
-from finished files at any time), draws ``out/plots/<dataset>/*.png`` and writes ``out/report.md``.
+from finished files at any time), draws ``out/plots/<dataset>/*.png`` (``<sequence>_frames.png``:
+the source and each method's decoded crop at about the same bpp, :mod:`eval.pictures`) and writes
+``out/report.md``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from eval import ffmpeg
 from eval.bdrate import BDTable, bd_table
+from eval.pictures import frames_dir, frames_figure, pick_points, picture_frame
 from eval.plots import Curve, rd_plot
 from eval.ratio import ratio_table
 from eval.published import UVG_PUBLISHED
@@ -36,6 +40,7 @@ class Report:
     plots: tuple[Path, ...]
     bd_tables: tuple[BDTable, ...]
     runs: dict
+    pictures: tuple[Path, ...] = ()
 
 
 def _load_runs(out: Path, dataset: str, sequences: Seq[str], methods: Seq[str]) -> dict[tuple[str, str], SequenceResults]:
@@ -118,6 +123,7 @@ def build_report(
     if average:
         plots.append(rd_plot(plot_dir / "average.png", f"{dataset}: average over {len(sequences)} sequences",
                              average, published))
+    pictures = _pictures(out, dataset, sequences, methods, runs, plot_dir)
     tables = []
     if any(m == anchor for _, m in runs) and len({m for _, m in runs}) > 1:
         tables = [bd_table(runs, anchor, metric=metric, interpolation=interp) for metric, interp in BD_METRICS]
@@ -167,6 +173,12 @@ def build_report(
             lines += ["Published UVG curves (full 1080p, 600/300 frames; rates as the papers count them) are drawn "
                       "on the averaged plot, labelled \"(published)\"; see `eval/published.py` for sources.", ""]
         lines += [f"![{p.stem}]({_relative(p, out)})" for p in plots]
+    if pictures:
+        lines += ["", "## Decoded frames", "",
+                  "Per sequence, the middle frame's most detailed square (the same window for every method) "
+                  "from the source and from each method's point nearest one common bpp (the rate every method "
+                  "comes closest to), pixels as decoded, bpp and PSNR-RGB of the whole point under each.", ""]
+        lines += [f"![{p.stem}]({_relative(p, out)})" for p in pictures]
     lines += ["", "## Points", ""]
     for s in sequences:
         for m in methods:
@@ -186,7 +198,22 @@ def build_report(
         lines += ["Averaged curves: " + ", ".join(avg_links), ""]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
-    return Report(path, tuple(plots), tuple(tables), runs)
+    return Report(path, tuple(plots), tuple(tables), runs, tuple(pictures))
+
+
+def _pictures(out: Path, dataset: str, sequences: Seq[str], methods: Seq[str], runs: dict,
+              plot_dir: Path) -> list[Path]:
+    """Per sequence with kept crops, the figure of :func:`eval.pictures.frames_figure`."""
+    made = []
+    for s in sequences:
+        points = {m: [(p.key, p.bpp, p.psnr_rgb) for p in runs[(s, m)].points] for m in methods if (s, m) in runs}
+        folder = frames_dir(out / "results" / dataset, s)
+        target, picks = pick_points(points, folder)
+        if picks:
+            frames = next(r.sequence.get("frames") for (seq, _), r in runs.items() if seq == s)
+            title = f"{dataset}: {s}, frame {picture_frame(int(frames))}, methods near {target:.4f} bpp"
+            made.append(frames_figure(plot_dir / f"{s}_frames.png", title, folder, picks))
+    return made
 
 
 def summary_table(report: Report, methods: Seq[str], anchor: str) -> str:

@@ -4,6 +4,8 @@ Layout under the output folder::
 
     results/<dataset>/<sequence>/<method>.json   one file per (sequence, method), rewritten after each point
     results/<dataset>/<method>.json              the curve averaged over sequences
+    results/<dataset>/<sequence>/frames/         a crop of one decoded frame per point, and the source's
+                                                 (eval.pictures; the report's pictures of the frames)
     work/<dataset>/<sequence>/                   bitstreams while they are measured (kept with keep_bitstreams)
     sources/<dataset>/                           cached lossless sequences (see eval.datasets)
 
@@ -26,6 +28,7 @@ from eval.cluster import PointFailure
 from eval.datasets import Sequence
 from eval.measure import measure
 from eval.metrics import bpp
+from eval.pictures import frames_dir, grab_frame, picture_frame, save_crops
 from eval.results import PointResult, SequenceResults, average, load, save, write_json
 
 __all__ = ["SweepConfig", "SweepOutcome", "run_point", "run_sweep", "result_path", "failed_path", "method_settings"]
@@ -57,6 +60,10 @@ class SweepOutcome:
     failed: tuple[dict, ...] = ()
 
 
+#: How a worker's crops are named among the files it sends back (``frames/source.png``...).
+FRAMES_PREFIX = "frames/"
+
+
 def failed_path(out: Path, dataset: str) -> Path:
     """Where a sweep lists the points that failed (absent when none did)."""
     return out / "results" / dataset / "failed.json"
@@ -69,7 +76,8 @@ def _local(plan: list, config: "SweepConfig"):
     for i, (seq, method, setting, _) in enumerate(plan):
         workdir = config.out / "work" / config.dataset / seq.name
         try:
-            point = run_point(method, seq, setting, workdir, chunk=config.chunk, keep=config.keep_bitstreams)
+            point = run_point(method, seq, setting, workdir, chunk=config.chunk, keep=config.keep_bitstreams,
+                              frames=frames_dir(config.out / "results" / config.dataset, seq.name))
         except EncodeRejected as exc:
             point = PointFailure(str(exc))
         yield i, point, {}
@@ -88,16 +96,26 @@ def method_settings(method: Method, config: SweepConfig) -> list[Setting]:
 
 
 def run_point(method: Method, seq: Sequence, setting: Setting, workdir: Path, *, chunk: int = 8,
-              keep: bool = False) -> PointResult:
-    """Encode, decode (timed) and measure one point."""
+              keep: bool = False, frames: Path | None = None) -> PointResult:
+    """Encode, decode (timed) and measure one point; ``frames``: the folder that keeps the crop of
+    one decoded frame and the source's (:mod:`eval.pictures`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     encoded = method.encode(seq, setting, workdir)
+    shown = picture_frame(seq.num_frames)
+    grabbed: list = []
     try:
         decoded = method.decode(encoded, seq, workdir)
-        quality = measure(seq, method.frames(encoded, seq, chunk), chunk=chunk)
+        quality = measure(seq, grab_frame(method.frames(encoded, seq, chunk), shown, grabbed), chunk=chunk)
     finally:
         if not keep:
             encoded.path.unlink(missing_ok=True)
+    if frames is not None and grabbed:
+        reader = seq.open()
+        try:
+            source = reader.read(shown, 1)[0]
+        finally:
+            reader.close()
+        save_crops(frames, source, grabbed[0], method.name, setting.key)
     if decoded.num_frames != seq.num_frames:
         raise ConfigError(f"{method.name} decoded {decoded.num_frames} frames of {seq.num_frames}")
     return PointResult(
@@ -167,10 +185,13 @@ def run_sweep(
                                "error": point.error})
                 bar.update(1)
                 continue
-            for name, data in files.items():  # bitstreams kept on a worker
-                work = config.out / "work" / config.dataset / seq.name
-                work.mkdir(parents=True, exist_ok=True)
-                (work / name).write_bytes(data)
+            for name, data in files.items():  # bitstreams kept on a worker, and the frames' crops
+                if name.startswith(FRAMES_PREFIX):
+                    target = frames_dir(config.out / "results" / config.dataset, seq.name) / name[len(FRAMES_PREFIX):]
+                else:
+                    target = config.out / "work" / config.dataset / seq.name / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
             state[path] = state[path].with_point(point)
             save(path, state[path])
             if on_point is not None:
