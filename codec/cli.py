@@ -304,6 +304,8 @@ def _raw_output_note(path: Path, info) -> str | None:
 def cmd_decode(args: argparse.Namespace) -> int:
     check_stream(args.input)  # before anything is imported
     check_output(args.output, args.input, folder_ok=True)
+    if args.compare:
+        return _compare(args)
     import codec
 
     output = Path(args.output)
@@ -318,6 +320,20 @@ def cmd_decode(args: argparse.Namespace) -> int:
           f"in {r.seconds:.2f} s (decode {r.fps:.1f} fps, render {r.render_fps:.1f} fps)", file=sys.stderr if is_stdio(output) else sys.stdout)
     if note:
         print(note)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """``inrv decode S -o OUT --compare SOURCE``: source | decoded | error map (:mod:`codec.compare`)."""
+    check_input(args.compare)
+    from codec.compare import ERROR_GAIN, compare
+
+    start, count = args.frames
+    r = compare(args.input, args.compare, args.output, start=start, count=count, device=args.device,
+                threads=args.threads, weights=args.weights, max_pixels=args.max_pixels)
+    print(f"wrote {'standard output' if is_stdio(args.output) else r.path}: frames {r.first_frame}.."
+          f"{r.first_frame + r.num_frames - 1}, source | decoded | error x{ERROR_GAIN}; PSNR-RGB {r.psnr_rgb:.2f} dB",
+          file=sys.stderr if is_stdio(args.output) else sys.stdout)
     return 0
 
 
@@ -364,6 +380,8 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="OUT.y4m, OUT.mkv (FFV1), OUT.mp4, OUT.yuv, OUT_DIR/ (PNGs) "
                                                         "or - (Y4M on standard output; messages on standard error)")
     p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
+    p.add_argument("--compare", metavar="SOURCE", help="write SOURCE | decoded | error map (x4) side by side "
+                   "instead of the decoded frames: frame i of the stream beside frame i of SOURCE")
     p.add_argument("--device", default="auto")
     p.add_argument("--max-pixels", type=int, default=MAX_DECODE_PIXELS, metavar="N",
                    help=f"refuse streams that decode to more pixels (default 2^34 = {MAX_DECODE_PIXELS:,}, "
