@@ -23,6 +23,7 @@ import difflib
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext, redirect_stdout
+from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -466,30 +467,23 @@ def _quiet_stdout() -> None:
         pass
 
 
-def main(argv: list[str] | None = None) -> int:
-    import signal
+#: True while :func:`run_reported` reports for a command: a call inside it (a plugin's ``main``
+#: run by ``inrv``) lets what it raises through, to be reported once with ``inrv``'s ``--debug``.
+_REPORTING: ContextVar[bool] = ContextVar("inrv_reporting", default=False)
 
-    argv = sys.argv[1:] if argv is None else list(argv)
-    debug = bool(argv) and argv[0] == "--debug"
-    restore_signals = install_stop_signals(STOP_SIGNALS)  # codec.stopsignals: never lost
-    command = argv[int(debug):int(debug) + 1]
+
+def run_reported(work: Callable[[], int], *, name: str = "inrv", command: str = "", debug: bool = False) -> int:
+    """``work()``'s exit status, where what it raises is one line on stderr and the documented
+    status: :class:`UsageError` ``2``, an input, stream or run error ``1`` (``name: error: ...``),
+    a stop signal ``128 + N``, a closed standard output ``141`` (quietly). ``command`` picks the
+    out-of-memory advice; ``debug`` raises instead (the traceback). :func:`main` runs every command
+    through it, and a sub-command's own ``main`` run alone (``python -m eval.cli``) too: inside
+    another call, it leaves the reporting to that one."""
+    if _REPORTING.get():
+        return work()
+    token = _REPORTING.set(True)
     try:
-        named = bool(command) and not command[0].startswith("-") and command[0] not in BUILTIN_COMMANDS
-        plugins = _plugins() if named else {}
-        if command and command[0] in plugins:
-            return plugins[command[0]].load()(argv[int(debug) + 1:])
-        if command == ["pretrain"]:
-            from codec.families.teconerv.pretrain.cli import main as pretrain_main
-
-            return pretrain_main(argv[int(debug) + 1:], parser_class=Parser)
-        if named:
-            raise _unknown_command(command[0], [*BUILTIN_COMMANDS, *plugins])
-        parser = build_parser(plugins=not command or command[0] in ("-h", "--help"))
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return EXIT_USAGE
-        status = args.func(args)
+        status = work()
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         return status
     except UsageError as exc:
@@ -499,10 +493,12 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_CLOSED_PIPE
     except Stopped as exc:
-        _say(f"inrv: stopped by {signal.Signals(exc.signum).name}")
+        import signal
+
+        _say(f"{name}: stopped by {signal.Signals(exc.signum).name}")
         return 128 + exc.signum
     except KeyboardInterrupt:
-        _say("inrv: interrupted")
+        _say(f"{name}: interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
         if debug:
@@ -510,15 +506,49 @@ def main(argv: list[str] | None = None) -> int:
         from codec.memory import is_out_of_memory
 
         if is_out_of_memory(exc):
-            _say(f"inrv: error: {OUT_OF_MEMORY.get(command[0] if command else '', OUT_OF_MEMORY['encode'])}")
-            return 1
+            _say(f"{name}: error: {OUT_OF_MEMORY.get(command, OUT_OF_MEMORY['encode'])}")
+            return EXIT_ERROR
         bitstream = sys.modules.get("bitstream")  # a stream error can only come once it is imported
         damaged = bitstream is not None and isinstance(exc, bitstream.BitstreamError)
         kind = "invalid stream" if damaged else "error"
         if not (damaged or isinstance(exc, (InrvError, OSError))):
             kind = f"internal error ({type(exc).__name__})"
-        _say(f"inrv: {kind}: {exc}")
-        return 1
+        _say(f"{name}: {kind}: {exc}")
+        return EXIT_ERROR
+    finally:
+        _REPORTING.reset(token)
+
+
+def _run(argv: list[str], debug: bool) -> int:
+    """Parse ``argv`` and run its command (or hand it to ``inrv pretrain`` or a plugin)."""
+    command = argv[int(debug):int(debug) + 1]
+    named = bool(command) and not command[0].startswith("-") and command[0] not in BUILTIN_COMMANDS
+    plugins = _plugins() if named else {}
+    if command and command[0] in plugins:
+        return plugins[command[0]].load()(argv[int(debug) + 1:])
+    if command == ["pretrain"]:
+        from codec.families.teconerv.pretrain.cli import main as pretrain_main
+
+        return pretrain_main(argv[int(debug) + 1:], parser_class=Parser)
+    if named:
+        raise _unknown_command(command[0], [*BUILTIN_COMMANDS, *plugins])
+    parser = build_parser(plugins=not command or command[0] in ("-h", "--help"))
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return args.func(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = bool(argv) and argv[0] == "--debug"
+    command = next(iter(argv[int(debug):int(debug) + 1]), "")
+    builtin = command in BUILTIN_COMMANDS or command.startswith("-") or not command
+    restore_signals = install_stop_signals(STOP_SIGNALS)  # codec.stopsignals: never lost
+    try:
+        return run_reported(lambda: _run(argv, debug), name="inrv" if builtin else f"inrv {command}",
+                            command=command, debug=debug)
     finally:
         restore_signals()
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
-from codec.cli import Parser, size_arg
-from codec.errors import ConfigError, InrvError
+from codec.cli import Parser, UsageError, run_reported, size_arg
+from codec.errors import ConfigError
 
 # The harness (datasets, methods, sweeps, reports: numpy and more) is imported by run(), so that
 # ``inrv eval --help`` and its argument errors answer at once.
@@ -100,8 +101,20 @@ def _anchor(requested: str | None, methods) -> str | None:
     return next((m.name for m in methods if m.kind == "anchor"), None)
 
 
+@contextmanager
+def _usage():
+    """A :class:`ConfigError` raised inside is a bad option value: a :class:`UsageError` (exit 2)."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except ConfigError as exc:
+        raise UsageError("inrv eval", str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
-    """Execute ``inrv eval``; user mistakes raise :class:`codec.errors.InrvError`."""
+    """Execute ``inrv eval``; a bad option value raises :class:`codec.cli.UsageError`, other user
+    mistakes (an input that cannot be read) :class:`codec.errors.InrvError`."""
     from eval.datasets import load_dataset
     from eval.methods import InrvOptions, get_methods, method_names
     from eval.report import build_report, summary_table
@@ -110,26 +123,28 @@ def run(args: argparse.Namespace) -> int:
     if args.methods.strip().lower() == "list":
         print("\n".join(method_names()))
         return 0
-    if args.out is None:
-        raise ConfigError("--out is required (the folder for results, plots and the report)")
-    if args.points < 1:
-        raise ConfigError(f"--points must be >= 1, got {args.points}")
-    fps = None
-    if args.fps is not None:
-        try:
-            fps = Fraction(args.fps)
-        except (ValueError, ZeroDivisionError):
-            raise ConfigError(f"--fps must be a number or a ratio, got {args.fps!r}") from None
-    from codec.device import configure_threads
+    with _usage():  # the options' values, checked before anything is read: a bad one exits 2
+        if args.out is None:
+            raise ConfigError("--out is required (the folder for results, plots and the report)")
+        if args.points < 1:
+            raise ConfigError(f"--points must be >= 1, got {args.points}")
+        fps = None
+        if args.fps is not None:
+            try:
+                fps = Fraction(args.fps)
+            except (ValueError, ZeroDivisionError):
+                raise ConfigError(f"--fps must be a number or a ratio, got {args.fps!r}") from None
+        from codec.device import configure_threads
 
-    threads = configure_threads(args.threads)  # this process's measurement too
-    methods = get_methods(args.methods, InrvOptions(steps=args.steps, time_budget=args.time_budget, device=args.device,
-                                                    threads=threads), anchor_threads=args.threads)
-    anchor = _anchor(args.anchor, methods)
-    values = _values(args.values)
-    unknown = sorted(set(values) - {m.name for m in methods})
-    if unknown:
-        raise ConfigError(f"--values for {', '.join(unknown)}, which is not in --methods")
+        threads = configure_threads(args.threads)  # this process's measurement too
+        methods = get_methods(args.methods, InrvOptions(steps=args.steps, time_budget=args.time_budget,
+                                                        device=args.device, threads=threads),
+                              anchor_threads=args.threads)
+        anchor = _anchor(args.anchor, methods)
+        values = _values(args.values)
+        unknown = sorted(set(values) - {m.name for m in methods})
+        if unknown:
+            raise ConfigError(f"--values for {', '.join(unknown)}, which is not in --methods")
     names = [n.strip() for n in args.sequences.split(",")] if args.sequences else None
     out = Path(args.out)
     sequences = load_dataset(
@@ -206,23 +221,24 @@ def merge_args(defaults: list[str], argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None, *, defaults: list[str] | None = None, via: str | None = None) -> int:
-    """Run ``eval`` alone: ``python -m eval.cli --methods ... --out ...``.
+    """Run ``eval`` (``inrv eval ...``, or alone: ``python -m eval.cli --methods ... --out ...``).
 
     ``defaults`` are options that ``argv`` may override (see :func:`merge_args`); ``via`` names a
-    wrapper script, and the report then shows the full equivalent ``inrv eval`` command.
+    wrapper script, and the report then shows the full equivalent ``inrv eval`` command. Errors are
+    one line and the exit status inrv documents (:func:`codec.cli.run_reported`): 2 for a usage
+    error (an unknown option, a bad value), 1 for an input that cannot be read or a run that failed.
     """
-    parser = Parser(prog="inrv")  # one-line usage errors, the closest option named
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
     argv = merge_args(defaults or [], sys.argv[1:] if argv is None else list(argv))
-    try:
+
+    def work() -> int:
+        parser = Parser(prog="inrv")  # one-line usage errors, the closest option named
+        add_parser(parser.add_subparsers(dest="command", required=True))
         args = parser.parse_args(["eval", *argv])
         if via is not None:
             args.command_line = f"# via {via}\ninrv eval " + " ".join(shlex.quote(a) for a in argv)
         return run(args)
-    except InrvError as exc:
-        print(f"inrv eval: error: {exc}", file=sys.stderr)
-        return 2
+
+    return run_reported(work, name="inrv eval", command="eval")
 
 
 if __name__ == "__main__":

@@ -78,6 +78,27 @@ def test_a_usage_error_is_one_line_naming_the_closest_option(tmp_path, carphone_
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args, status, line", [
+    (["--files", "{bad}", "--methods", "nerv", "--out", "{out}"], 1, "inrv eval: error: cannot read {bad}: "),
+    (["--files", "{missing}", "--methods", "nerv", "--out", "{out}"], 1, "inrv eval: error: {missing}: no such file"),
+    (["--methods", "nerv", "--stpes", "3"], EXIT_USAGE, "inrv eval: error: unknown option --stpes: did you mean --steps?"),
+    (["--methods", "nope", "--out", "{out}"], EXIT_USAGE, "inrv eval: error: unknown method 'nope'; available: "),
+    (["--methods", "nerv", "--points", "0", "--out", "{out}"], EXIT_USAGE, "inrv eval: error: --points must be >= 1"),
+])
+@pytest.mark.parametrize("through", ["inrv", "eval.cli"])
+def test_eval_exits_with_the_documented_status(tmp_path, capsys, args, status, line, through):
+    """``inrv eval`` and ``python -m eval.cli``: an input that cannot be read is 1, a usage error 2,
+    one line each. Before: 2 for every error."""
+    from eval.cli import main as eval_main
+
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    names = {"bad": tmp_path / "bad.mp4", "missing": tmp_path / "nosuch.mp4", "out": tmp_path / "out"}
+    argv = [a.format(**names) for a in args]
+    assert (main(["eval", *argv]) if through == "inrv" else eval_main(argv)) == status
+    captured = capsys.readouterr()
+    assert len(captured.err.splitlines()) == 1 and captured.err.startswith(line.format(**names)), captured.err
+    assert captured.out == "" and [p.name for p in tmp_path.iterdir()] == ["bad.mp4"]
+
 def test_encode_into_a_missing_folder_says_so_as_decode_does(tmp_path, carphone_y4m, stream, capsys):
     """Before: 'inrv: error: [Errno 2] No such file or directory: 'nosuchdir/.x.inrv.833dcadc.part''
     after the training."""
