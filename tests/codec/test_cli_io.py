@@ -36,13 +36,15 @@ def stream(tmp_path_factory, carphone_y4m) -> Path:
 EARLY = [["--help"], ["--version"], ["encode", "--help"], ["encode", "{clip}", "-o", "x.inrv", "--stpes", "5"],
          ["encdoe", "{clip}"], ["encode", "nosuch.mp4", "-o", "x.inrv"], ["encode", "{clip}", "-o", "nosuchdir/x.inrv"],
          ["decode", "nosuch.inrv", "-o", "x.y4m"], ["info", "nosuch.inrv"], ["eval", "--methods", "nerv", "--stpes", "3"],
-         ["encode", "{clip}", "-o", "x.inrv", "--model", "nerv", "--gop", "4"]]
+         ["encode", "{clip}", "-o", "x.inrv", "--model", "nerv", "--gop", "4"],
+         ["pretrain", "--stpes", "5"], ["pretrain", "--steps", "0"], ["pretrain", "nosuchdir"], ["pretrain", "--help"]]
 
 
 def test_parsing_and_checking_import_neither_torch_nor_numpy(tmp_path, carphone_y4m):
     """Before: every command imported torch to build its parser (1.7 s at least, 3.4-5.3 s measured
-    for ``inrv --help`` on a loaded 2-core machine); an argument error or a missing file now answers
-    before numpy or torch is imported."""
+    for ``inrv --help`` on a loaded 2-core machine; ``inrv pretrain``'s until its defaults moved to a
+    module without torch, 4.5-5.3 s); an argument error or a missing file now answers before numpy
+    or torch is imported."""
     script = ("import json, sys\nfrom codec.cli import main\nout = []\n"
               "for argv in json.loads(sys.argv[1]):\n"
               "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"

@@ -1,20 +1,21 @@
 """``inrv pretrain``: train the teconerv hypernetwork on a folder of videos or a corpus manifest.
 
 On several processes: ``torchrun --nproc-per-node N -m codec.cli pretrain DATA --out DIR`` (gloo on
-CPUs, nccl on GPUs); the arguments are the same.
+CPUs, nccl on GPUs); the arguments are the same. They are parsed and checked (their defaults and
+limits: :class:`PretrainSettings`, the data's path) before torch is imported.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from codec.families.teconerv.pretrain.train import PretrainConfig, pretrain
+from codec.families.teconerv.pretrain.settings import PretrainSettings, check_data
 
 
 def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The parser of ``inrv pretrain``; ``parser_class``: the command line's (``inrv`` passes its
     one-line-error parser, :class:`codec.cli.Parser`)."""
-    d = PretrainConfig()
+    d = PretrainSettings()
     p = parser_class(prog="inrv pretrain", description=__doc__.split("\n")[0])
     p.add_argument("data", nargs="?", default=d.data,
                    help="folder of videos, or a corpus manifest .json (default: the shipped corpus)")
@@ -43,12 +44,16 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
 
 def main(argv: list[str], parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> int:
     a = build_parser(parser_class).parse_args(argv)
-    config = PretrainConfig(data=a.data, out=a.out, steps=a.steps, coherence_steps=a.coherence_steps,
-                            coherence=a.coherence, batch=a.batch, lr=a.lr, seed=a.seed,
-                            checkpoint_every=a.checkpoint_every, time_limit=a.time_limit, workers=a.workers,
-                            device=a.device,
-                            threads=a.threads, progress=not a.quiet, cache=a.cache)
-    r = pretrain(config)
+    check_data(a.data)
+    settings = PretrainSettings(data=a.data, out=a.out, steps=a.steps, coherence_steps=a.coherence_steps,
+                                coherence=a.coherence, batch=a.batch, lr=a.lr, seed=a.seed,
+                                checkpoint_every=a.checkpoint_every, time_limit=a.time_limit, workers=a.workers,
+                                device=a.device, threads=a.threads, progress=not a.quiet, cache=a.cache)
+    from dataclasses import asdict
+
+    from codec.families.teconerv.pretrain.train import PretrainConfig, pretrain
+
+    r = pretrain(PretrainConfig(**asdict(settings)))
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from codec.errors import ConfigError
+from codec.families.teconerv.pretrain.settings import check_data
 from codec.video import open_video
 
 RUN = 16
@@ -45,17 +46,15 @@ class Clip:
 
 def video_files(data: str | os.PathLike) -> list[Path]:
     """The videos of a folder (sorted, recursively) or of a corpus manifest (fetched into the cache)."""
-    path = Path(data)
-    if path.is_file() and path.suffix == ".json":
+    path = check_data(data)
+    if not path.is_dir():
         from codec.families.teconerv.pretrain.corpus import fetch, load_manifest
 
         return fetch(load_manifest(path))
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
-        if not files:
-            raise ConfigError(f"no videos in {path} (looked for {', '.join(VIDEO_SUFFIXES)})")
-        return files
-    raise ConfigError(f"{path}: give a folder of videos or a corpus manifest (.json)")
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+    if not files:
+        raise ConfigError(f"no videos in {path} (looked for {', '.join(VIDEO_SUFFIXES)})")
+    return files
 
 
 def _cache_name(path: Path) -> str:

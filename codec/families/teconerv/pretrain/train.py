@@ -31,7 +31,7 @@ from torch import nn
 from codec.errors import ConfigError
 from codec.families.teconerv.hyper import HyperNet, HyperSpec
 from codec.families.teconerv.net import HypoNet, HypoSpec
-from codec.families.teconerv.pretrain.corpus import MANIFEST
+from codec.families.teconerv.pretrain.settings import PretrainSettings
 
 CHECKPOINT = "checkpoint.pt"
 #: Subfolder of a run that receives the weights at the end of stage 1 (the coherence ablation).
@@ -41,46 +41,12 @@ LOG_EVERY = 25
 
 
 @dataclass(frozen=True)
-class PretrainConfig:
-    """One pretraining run. ``data``: a folder of videos or a corpus manifest (default: the
-    shipped corpus). ``out``: the run's folder (checkpoint, log, weights). ``batch`` is per
-    process. ``time_limit`` (seconds): stop at the next checkpoint after it, to resume later."""
+class PretrainConfig(PretrainSettings):
+    """One pretraining run: its settings (:class:`PretrainSettings`, what ``inrv pretrain`` sets)
+    and the sizes of the networks it trains."""
 
-    data: str = str(MANIFEST)
-    out: str = "pretrain-run"
-    steps: int = 20_000
-    coherence_steps: int = 2_000
-    coherence: float = 0.1
-    batch: int = 8
-    lr: float = 1e-3
-    warmup: int = 300
-    seed: int = 0
-    checkpoint_every: int = 200
-    max_scale: float = 3.0
-    time_limit: float | None = None
-    workers: int = 0
-    device: str = "auto"
-    threads: int | None = None
-    progress: bool = True
-    cache: str | None = None
     hypo: HypoSpec = field(default_factory=HypoSpec)
     hyper: HyperSpec = field(default_factory=HyperSpec)
-
-    def __post_init__(self) -> None:
-        if self.steps < 1 or self.coherence_steps < 0 or self.batch < 1 or self.checkpoint_every < 1:
-            raise ConfigError("pretrain: steps and batch must be >= 1, coherence steps >= 0")
-        if not 0 <= self.workers <= 256:
-            raise ConfigError("pretrain: workers must be in 0..256")
-        if not (self.lr > 0 and self.coherence >= 0 and self.max_scale >= 1 and self.warmup >= 0):
-            raise ConfigError("pretrain: lr must be > 0, coherence >= 0, max scale >= 1")
-
-    @property
-    def total_steps(self) -> int:
-        return self.steps + self.coherence_steps
-
-    def pairs_at(self, step: int) -> bool:
-        """Whether ``step`` trains on pairs of segments (the coherence stage)."""
-        return step >= self.steps and self.coherence > 0
 
 
 @dataclass(frozen=True)
