@@ -18,7 +18,8 @@ Every stream is a valid stream (its CRCs written by :func:`bitstream.encode_stre
 **Measure.** Each stream is decoded in a fresh process (frame 0 only, through ``codec.open``,
 one torch thread): the process's peak resident memory (``VmHWM``, the whole interpreter with
 torch), its resident memory once ``codec`` is imported, and the seconds from opening the stream to
-the frame (with no ``max_memory`` limit: the decoder is measured, not the check that admits it). The parent polls the worker's resident memory and kills it past ``limit_mb`` (or past
+the frame, wall-clock and of CPU (the CPU seconds of one thread are the steadier figure on a shared
+machine), with no ``max_memory`` limit: the decoder is measured, not the check that admits it. The parent polls the worker's resident memory and kills it past ``limit_mb`` (or past
 ``timeout`` seconds): such a row says so instead of a figure. ``code`` chooses the tree whose
 ``codec`` the worker imports (``PYTHONPATH``), so that an older decoder is measured on the same
 streams.
@@ -58,16 +59,16 @@ import torch
 torch.set_num_threads(1)
 import codec
 base = status("VmRSS")
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 try:  # the decoder measured, not the admission check of --max-memory (trees before it lack it)
     video = codec.open(sys.argv[1], device="cpu", max_memory=0)
 except TypeError:
     video = codec.open(sys.argv[1], device="cpu")
 with video:
     frame = next(iter(video.frames(0, 1)))
-seconds = time.perf_counter() - start
-print(json.dumps({"peak_mb": status("VmHWM"), "base_mb": base, "seconds": seconds, "shape": list(frame.shape),
-                  "codec": codec.__file__}))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"peak_mb": status("VmHWM"), "base_mb": base, "seconds": seconds, "cpu_seconds": cpu,
+                  "shape": list(frame.shape), "codec": codec.__file__}))
 """
 
 
@@ -89,6 +90,7 @@ class Row:
     seconds: float
     message: str = ""
     codec: str = ""
+    cpu_seconds: float = float("nan")
 
 
 # ------------------------------------------------------------------------------------ streams
@@ -284,7 +286,7 @@ def measure(code: str, family: str, size: str, path: Path, code_dir: Path | None
                    message=last[:200])
     got = json.loads(out.strip().splitlines()[-1])
     return Row(**base, outcome="ok", peak_mb=got["peak_mb"], base_mb=got["base_mb"], seconds=got["seconds"],
-               codec=str(Path(got["codec"]).parent.parent))
+               codec=str(Path(got["codec"]).parent.parent), cpu_seconds=got["cpu_seconds"])
 
 
 # ------------------------------------------------------------------------------------ report
@@ -307,20 +309,20 @@ def load(path: Path) -> list[Row]:
 
 def _cell(row: Row | None) -> str:
     if row is None:
-        return f"{'-':>17}"
+        return f"{'-':>26}"
     if row.outcome == "ok":
-        return f"{row.peak_mb:>8.0f} {row.seconds:>8.2f}"
+        return f"{row.peak_mb:>8.0f} {row.cpu_seconds:>8.2f} {row.seconds:>8.2f}"
     if row.outcome == "memory":
-        return f"{'>' + format(row.peak_mb, '.0f'):>8} {'killed':>8}"
-    return f"{'':>8} {row.outcome:>8}"
+        return f"{'>' + format(row.peak_mb, '.0f'):>8} {'killed':>8} {'':>8}"
+    return f"{'':>8} {row.outcome:>8} {'':>8}"
 
 
 def table(rows: list[Row]) -> str:
-    """Family x size: peak resident MB and seconds of one frame, one column pair per code."""
+    """Family x size: peak resident MB, CPU and wall seconds of one frame, three columns per code."""
     codes = list(dict.fromkeys(r.code for r in rows))
     sizes = [s for s, _, _ in SIZES if any(r.size == s for r in rows)]
     by = {(r.code, r.family, r.size): r for r in rows}
-    head = f"{'family':<9} {'size':<6} " + " ".join(f"{c + ': MB':>8} {'s':>8}" for c in codes)
+    head = f"{'family':<9} {'size':<6} " + " ".join(f"{c + ' MB':>8} {'cpu s':>8} {'wall s':>8}" for c in codes)
     lines = [head]
     for family in dict.fromkeys(r.family for r in rows):
         for size in sizes:
@@ -329,7 +331,7 @@ def table(rows: list[Row]) -> str:
 
 
 def per_pixel_table(rows: list[Row]) -> str:
-    """Seconds per megapixel of the frame, per code, family and size (``ok`` rows): a decoder
+    """CPU seconds per megapixel of the frame, per code, family and size (``ok`` rows): a decoder
     whose time is proportional to the pixels shows the same figure at every size."""
     codes = list(dict.fromkeys(r.code for r in rows))
     sizes = [s for s, _, _ in SIZES if any(r.size == s for r in rows)]
@@ -341,7 +343,7 @@ def per_pixel_table(rows: list[Row]) -> str:
             for size in sizes:
                 r = by.get((code, family, size))
                 ok = r is not None and r.outcome == "ok"
-                cells.append(f"{r.seconds / (r.width * r.height / 1e6):>8.3f}" if ok else f"{'-':>8}")
+                cells.append(f"{r.cpu_seconds / (r.width * r.height / 1e6):>8.3f}" if ok else f"{'-':>8}")
             lines.append(f"{code:<8} {family:<9} " + " ".join(cells))
     return "\n".join(lines)
 
@@ -355,8 +357,8 @@ def write_report(path: Path, rows: list[Row], command: str) -> Path:
     sections = [Section("Peak resident memory and time of one frame",
                         table(rows), "Whole process (the interpreter with torch is "
                         f"{np.nanmedian([r.base_mb for r in rows if r.outcome == 'ok']):.0f} MB of it, median); "
-                        "seconds from opening the stream to the frame; one torch thread."),
-                Section("Seconds per megapixel", per_pixel_table(rows))]
+                        "CPU and wall seconds from opening the stream to the frame; one torch thread."),
+                Section("CPU seconds per megapixel", per_pixel_table(rows))]
     if failures(rows):
         sections.append(Section("Decodes without a figure", failures(rows)))
     return write_markdown(path, "Decoding memory per frame size", command, sections,

@@ -50,6 +50,9 @@ from codec.tools.dequantize import to_uint8
 #: Pixels a strip covers by default (rows x width x frames of a batch): 256k pixels, 34 rows of an
 #: 8K frame. Frames up to this size render whole.
 STRIP_PIXELS = 1 << 18
+#: Rows a strip has at least (when the budget allows as many pixels): a deep trunk's halos make
+#: thinner strips recompute much of their rows (measured: see :func:`plan`).
+MIN_ROWS = 32
 #: Pixels of the frames a decoder renders and yields at once, where its structure lets it choose
 #: (a group of frames rendered together): 32M pixels, 96 MiB of 8-bit RGB, one 8K frame.
 CANVAS_PIXELS = 1 << 25
@@ -57,6 +60,9 @@ CANVAS_PIXELS = 1 << 25
 #: every vector width of torch's CPU kernels, under the size (32768) from which torch splits an
 #: elementwise operation across threads (each thread's share then has last elements of its own).
 POINTWISE_CHUNK = 1 << 14
+#: The last elements :func:`pointwise` computes again on one thread: more than torch leaves to its
+#: scalar code (under twice the vector width: 32 floats with AVX-512), and a multiple of it.
+POINTWISE_TAIL = 256
 #: A pipeline's first stages whose whole outputs hold at most this many values per pixel of a
 #: strip (and at least :data:`WHOLE_VALUES`) are computed whole, once (:func:`whole_prefix`): an
 #: upsampling trunk's first maps are small, and strips of them would be a few pixels (where a
@@ -64,7 +70,7 @@ POINTWISE_CHUNK = 1 << 14
 WHOLE_PER_PIXEL = 4
 WHOLE_VALUES = 1 << 16
 
-_budget: list[int | None] = [STRIP_PIXELS]
+_budget: list = [STRIP_PIXELS, MIN_ROWS]
 
 
 def budget() -> int | None:
@@ -73,17 +79,17 @@ def budget() -> int | None:
 
 
 @contextmanager
-def strip_pixels(pixels: int | None) -> Iterator[None]:
-    """Render with strips of about ``pixels`` pixels (``None``: whole frames) within the block:
-    what tests use to compare a tiled render with a whole one."""
+def strip_pixels(pixels: int | None, min_rows: int = 1) -> Iterator[None]:
+    """Render with strips of about ``pixels`` pixels (``None``: whole frames) and at least
+    ``min_rows`` rows within the block: what tests use to compare a tiled render with a whole one."""
     if pixels is not None and pixels < 1:
         raise ValueError("a strip covers at least one pixel")
-    saved = _budget[0]
-    _budget[0] = pixels
+    saved = list(_budget)
+    _budget[:] = [pixels, min_rows]
     try:
         yield
     finally:
-        _budget[0] = saved
+        _budget[:] = saved
 
 
 def frames_at_once(height: int, width: int) -> int:
@@ -96,12 +102,14 @@ def frames_at_once(height: int, width: int) -> int:
 
 def plan(height: int, width: int, frames: int = 1, pixels: int | None = None) -> list[tuple[int, int]]:
     """``(first row, stop row)`` of the strips of an ``height x width`` frame rendered ``frames``
-    at a time, about ``pixels`` (default :func:`budget`) pixels each, of nearly equal heights
-    (a strip is never much thinner than the others, so that it meets rule 2's sizes)."""
+    at a time, about ``pixels`` (default :func:`budget`) pixels each but at least
+    :data:`MIN_ROWS` rows, of nearly equal heights (a strip is never much thinner than the others).
+    The floor: hnerv's trunk at 2160p (strides 4, 4, 4, 3, 3), one frame, one thread, 9.99 s of
+    CPU in strips of 17 rows (the pixel budget's), 6.79 s in strips of 32 and 6.85 s of 64."""
     pixels = budget() if pixels is None else pixels
     if pixels is None or height * width * frames <= pixels:
         return [(0, height)]
-    count = -(-height // max(1, pixels // (width * frames)))
+    count = -(-height // max(1, pixels // (width * frames), _budget[1]))
     bounds = [height * i // count for i in range(count + 1)]
     return list(zip(bounds[:-1], bounds[1:]))
 
@@ -335,17 +343,25 @@ def conv2d(module: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
 
 def pointwise(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """``fn(x)`` for an elementwise ``fn``, every element on torch's vectorized CPU code (rule 3 of
-    the module's docstring): the values padded to a multiple of :data:`POINTWISE_CHUNK`, and on
-    several threads handed over a chunk at a time."""
+    the module's docstring). On one thread: ``fn`` of the contiguous values, then its last
+    :data:`POINTWISE_TAIL` values again from a buffer of that many (a multiple of every vector
+    width, so that none is left to the scalar code); on several, chunk by chunk
+    (:data:`POINTWISE_CHUNK`), each padded likewise, so that no thread has last values of its own."""
     if x.device.type != "cpu":
         return fn(x)
+    x = x.contiguous()
     n = x.numel()
-    flat = torch.zeros(n + (-n) % POINTWISE_CHUNK, dtype=x.dtype)
-    flat[:n] = x.reshape(-1)
     if torch.get_num_threads() == 1:
-        out = fn(flat)
-    else:
-        out = torch.cat([fn(flat[a : a + POINTWISE_CHUNK]) for a in range(0, flat.numel(), POINTWISE_CHUNK)])
+        out = fn(x).contiguous()
+        k = min(n, POINTWISE_TAIL)
+        if k:
+            tail = torch.zeros(POINTWISE_TAIL, dtype=x.dtype)
+            tail[:k] = x.view(-1)[n - k :]
+            out.view(-1)[n - k :] = fn(tail)[:k]
+        return out
+    flat = torch.zeros(n + (-n) % POINTWISE_CHUNK, dtype=x.dtype)
+    flat[:n] = x.view(-1)
+    out = torch.cat([fn(flat[a : a + POINTWISE_CHUNK]) for a in range(0, flat.numel(), POINTWISE_CHUNK)])
     return out[:n].view(x.shape)
 
 

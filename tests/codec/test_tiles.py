@@ -31,7 +31,8 @@ def one_thread():
 @pytest.mark.parametrize("height,width,frames,pixels", [(144, 176, 1, 176 * 30), (40, 48, 4, 48 * 4 * 7),
                                                         (1080, 1920, 1, 1 << 18), (7, 5, 1, 1), (10, 10, 1, 100)])
 def test_plan_covers_the_frame_in_nearly_equal_strips(height, width, frames, pixels):
-    strips = plan(height, width, frames, pixels)
+    with tiles.strip_pixels(pixels):
+        strips = plan(height, width, frames)
     assert strips[0][0] == 0 and strips[-1][1] == height
     assert all(a < b and b == c for (a, b), (c, _) in zip(strips, strips[1:] + [(height, 0)]))
     sizes = [b - a for a, b in strips]
@@ -41,6 +42,7 @@ def test_plan_covers_the_frame_in_nearly_equal_strips(height, width, frames, pix
 
 def test_budget_switches_strips_off_and_back():
     assert len(plan(1080, 1920)) > 1
+    assert min(b - a for a, b in plan(4320, 7680, 4)) >= tiles.MIN_ROWS  # 8 rows by the budget alone
     with tiles.strip_pixels(None):
         assert plan(1080, 1920) == [(0, 1080)]
         assert tiles.frames_at_once(4320, 7680) > 1000
