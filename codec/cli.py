@@ -9,7 +9,8 @@ ends a command quietly).
 
 ``-`` is standard input or output, as x264, x265 and ffmpeg take it: ``inrv encode - -o out.inrv``
 reads Y4M from a pipe, ``inrv decode in.inrv -o -`` writes Y4M to one, ``inrv encode in.mp4 -o -``
-writes the stream to one; messages then go to standard error only.
+writes the stream to one, ``inrv decode - ...`` and ``inrv info -`` read the stream from one (into
+a temporary file, at most :data:`MAX_PIPED_STREAM` bytes); messages then go to standard error only.
 
 A fast start: the parser is built from the registry's declarations (:func:`codec.registry.declarations`)
 and the paths are checked (:mod:`codec.paths`) before the codec, numpy or torch is imported, so that
@@ -21,8 +22,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from collections.abc import Callable
-from contextlib import nullcontext, redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
@@ -31,7 +32,7 @@ from pathlib import Path
 from codec import __version__
 from codec.config import MAX_DECODE_PIXELS
 from codec.stopsignals import Stopped, install as install_stop_signals
-from codec.errors import InrvError
+from codec.errors import ConfigError, InrvError
 from codec.paths import check_input, check_output, check_stream, is_stdio
 
 #: Signals that end a command like Ctrl-C does: outputs in progress are removed, exit 128 + signal.
@@ -42,6 +43,9 @@ BUILTIN_COMMANDS = ("encode", "decode", "info", "demo", "pretrain")
 EXIT_ERROR, EXIT_USAGE = 1, 2
 #: The status of a command whose standard output was closed by its reader (as SIGPIPE would end it).
 EXIT_CLOSED_PIPE = 128 + 13
+#: The most ``inrv decode -`` and ``inrv info -`` read from standard input (kept in a temporary
+#: file while the command runs): 1 GB, a larger stream is passed as a file.
+MAX_PIPED_STREAM = 10**9
 #: The line for an allocation failure that reached the command line (codec.decode and codec.open
 #: name the stream themselves: codec.errors.DecodeOutOfMemory), by command.
 OUT_OF_MEMORY = {
@@ -258,20 +262,53 @@ def _to_stdout(path: Path) -> None:
     sys.stdout.buffer.flush()
 
 
+@contextmanager
+def _scratch_folder() -> Iterator[Path]:
+    """A temporary folder, removed at the end, and by the stop watchdog if a stop must end the
+    process (:mod:`codec.stopsignals`)."""
+    import tempfile
+
+    from codec import stopsignals
+
+    with tempfile.TemporaryDirectory(prefix="inrv-") as tmp, stopsignals.temporary(Path(tmp)):
+        yield Path(tmp)
+
+
+@contextmanager
+def _stream_file(path: str) -> Iterator[str]:
+    """The ``.inrv`` file a command reads: ``path``, or for ``-`` what standard input holds, copied
+    into a temporary file (at most :data:`MAX_PIPED_STREAM` bytes) and removed at the end."""
+    if not is_stdio(path):
+        yield path
+        return
+    if sys.stdin.isatty():
+        raise ConfigError("standard input is a terminal: pipe a .inrv stream into it (- < in.inrv) or pass the file")
+    from codec.memory import format_bytes
+
+    with _scratch_folder() as folder:
+        stream, size = folder / "stdin.inrv", 0
+        with open(stream, "wb") as f:
+            while chunk := sys.stdin.buffer.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_PIPED_STREAM:
+                    raise ConfigError(f"standard input holds more than {format_bytes(MAX_PIPED_STREAM)}: pass "
+                                      "the stream as a file")
+                f.write(chunk)
+        if size == 0:
+            raise ConfigError("standard input is empty: pipe a .inrv stream into it")
+        yield str(stream)
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     check_input(args.input)  # before anything is imported: one line in a fraction of a second
     check_output(args.output, args.input)
     config = _encode_config(args)  # the options checked against the family's declaration, no torch yet
     import dataclasses
-    import tempfile
 
     import codec
 
-    from codec import stopsignals
-
     piped = is_stdio(args.output)  # the stream is written to a temporary file, measured, then copied out
-    with _encode_input(args) as src, (tempfile.TemporaryDirectory(prefix="inrv-") if piped else nullcontext()) as tmp, \
-            stopsignals.temporary(Path(tmp) if piped else None):  # removed even if a stop must end the process
+    with _encode_input(args) as src, (_scratch_folder() if piped else nullcontext()) as tmp:
         result = codec.encode(src, Path(tmp, "stream.inrv") if piped else Path(args.output), config)
         if piped:
             _to_stdout(result.path)
@@ -303,10 +340,15 @@ def _raw_output_note(path: Path, info) -> str | None:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    check_stream(args.input)  # before anything is imported
+    if not is_stdio(args.input):
+        check_stream(args.input)  # before anything is imported
     check_output(args.output, args.input, folder_ok=True)
-    if args.compare:
-        return _compare(args)
+    with _stream_file(args.input) as stream:  # standard input: read into a temporary file
+        args.input = stream
+        return _compare(args) if args.compare else _decode(args)
+
+
+def _decode(args: argparse.Namespace) -> int:
     import codec
 
     output = Path(args.output)
@@ -339,15 +381,18 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    check_stream(args.input)  # before anything is imported
-    from codec.streaminfo import describe_stream, verify_stream
-    from codec.weights import use
+    if not is_stdio(args.input):
+        check_stream(args.input)  # before anything is imported
+    with _stream_file(args.input) as stream:  # standard input: read into a temporary file
+        from codec.streaminfo import describe_stream, verify_stream
+        from codec.weights import use
 
-    if args.weights:
-        use(args.weights)
-    print(describe_stream(args.input, values=args.verify, max_memory=args.max_memory))
-    if args.verify:
-        print(verify_stream(args.input, max_memory=args.max_memory))
+        if args.weights:
+            use(args.weights)
+        print(describe_stream(stream, values=args.verify, max_memory=args.max_memory,
+                              name="standard input" if is_stdio(args.input) else None))
+        if args.verify:
+            print(verify_stream(stream, max_memory=args.max_memory))
     return 0
 
 
@@ -377,7 +422,7 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decode a .inrv file to video")
-    p.add_argument("input", help=".inrv file")
+    p.add_argument("input", help=".inrv file, or - for one on standard input")
     p.add_argument("-o", "--output", required=True, help="OUT.y4m, OUT.mkv (FFV1), OUT.mp4, OUT.yuv, OUT_DIR/ (PNGs) "
                                                         "or - (Y4M on standard output; messages on standard error)")
     p.add_argument("--frames", type=_frames, default=(0, None), metavar="START:COUNT")
@@ -393,7 +438,7 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("info", help="show a .inrv file's header, chunks and bytes")
-    p.add_argument("input")
+    p.add_argument("input", help=".inrv file, or - for one on standard input")
     p.add_argument("--verify", action="store_true",
                    help="also check every chunk's CRC and decode every frame (exit 1 on damage)")
     _add_max_memory_option(p)

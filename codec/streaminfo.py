@@ -30,15 +30,16 @@ def _memory_line(coded: CodedVideo) -> str:
     return f"memory    decoding needs about {format_bytes(need)} ({verdict})"
 
 
-def describe_stream(path, values: bool = False, max_memory: MemoryLimit = "auto") -> str:
+def describe_stream(path, values: bool = False, max_memory: MemoryLimit = "auto", name: str | None = None) -> str:
     """Header, model config, what decoding needs in memory, chunk table and bytes per part of the
     file at ``path``, and the family's tables of the chunks (``values``: with what needs the values
-    decoded, refused over ``max_memory``)."""
+    decoded, refused over ``max_memory``). ``name``: what the first line calls the file (default:
+    its path; ``inrv info -``: standard input)."""
     with CodedVideo(path, device="cpu", max_memory=max_memory) as coded:
         info = coded.info
         pixels = info.width * info.height * info.num_frames
         lines = [
-            f"file      {info.path} ({info.file_bytes} bytes)",
+            f"file      {name or info.path} ({info.file_bytes} bytes)",
             f"model     {info.model} (family id {info.family_id})",
             f"video     {info.width}x{info.height}, {info.num_frames} frames, {info.fps} fps "
             f"({float(info.fps):.3f})",

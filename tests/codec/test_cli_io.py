@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,46 @@ def test_a_closed_pipe_ends_the_process_quietly(tmp_path, stream):
     assert (proc.returncode, proc.stderr) == (EXIT_CLOSED_PIPE, b"")
     assert list(tmp_path.iterdir()) == []
 
+
+def test_decode_and_info_read_a_stream_from_standard_input(tmp_path, stream, monkeypatch, capsys):
+    """``inrv decode - -o OUT`` and ``inrv info -``: the stream on standard input (copied into a
+    temporary file, removed at the end) gives the frames and the account of the file read from it.
+    Before: 'no such file: -'."""
+    assert main(["decode", str(stream), "-o", str(tmp_path / "file.y4m")]) == 0
+    assert main(["info", str(stream), "--verify"]) == 0
+    info = capsys.readouterr().out.split("\n", 1)[1].splitlines()[1:]
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the temporary file is made (and left) here
+    out = _stdio(monkeypatch, stream.read_bytes())
+    assert main(["decode", "-", "-o", str(tmp_path / "pipe.y4m")]) == 0
+    assert (tmp_path / "pipe.y4m").read_bytes() == (tmp_path / "file.y4m").read_bytes()
+    out = _stdio(monkeypatch, stream.read_bytes())
+    assert main(["info", "-", "--verify"]) == 0
+    first, *rest = out.getvalue().decode().splitlines()
+    assert first == f"file      standard input ({stream.stat().st_size} bytes)" and rest == info
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.y4m", "pipe.y4m"]
+
+
+@pytest.mark.parametrize("command", ["decode", "info"])
+@pytest.mark.parametrize("stdin, line", [
+    (b"", "inrv: error: standard input is empty: pipe a .inrv stream into it"),
+    (b"not a stream", "inrv: invalid stream: not an inrv stream (bad magic)"),
+    ("head", "inrv: invalid stream: truncated chunk"),
+    ("whole", "inrv: error: standard input holds more than 1 kB: pass the stream as a file"),
+    ("terminal", "inrv: error: standard input is a terminal: pipe a .inrv stream into it"),
+])
+def test_a_bad_stream_on_standard_input_is_one_line_and_leaves_nothing(tmp_path, stream, monkeypatch, capsys,
+                                                                        command, stdin, line):
+    data = stream.read_bytes()
+    monkeypatch.setattr("codec.cli.MAX_PIPED_STREAM", 1000)  # the stream is 10 times as large
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    _stdio(monkeypatch, {"head": data[:100], "whole": data, "terminal": b""}.get(stdin, stdin))
+    if stdin == "terminal":
+        monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    assert main([command, "-", *(["-o", "x.y4m"] if command == "decode" else [])]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(line), lines
+    assert list(tmp_path.iterdir()) == []
 
 def test_a_short_pipe_is_one_line_and_leaves_nothing(tmp_path, carphone_y4m, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
