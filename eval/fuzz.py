@@ -362,9 +362,9 @@ def worker(target: str) -> None:
     except Exception:  # noqa: BLE001 - not a stream
         pass
     limit = os.environ.get(MEMORY_ENV)
-    if limit:
-        global CASE_MEMORY
-        CASE_MEMORY = max(1, int(float(limit) * 2**20) - _rss_bytes() - MEMORY_SLACK)
+    if limit:  # set on the importable module: this one may run as __main__
+        importlib.import_module("eval.fuzz").CASE_MEMORY = max(1, int(float(limit) * 2**20) - _rss_bytes()
+                                                                 - MEMORY_SLACK)
     print(json.dumps({"ready": True}), file=out, flush=True)
     for line in sys.stdin:
         try:

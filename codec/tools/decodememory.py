@@ -1,12 +1,14 @@
 """The parts of a family's decode memory figure (:meth:`codec.family.Family.decode_memory`).
 
 A decoder's peak is the largest of its phases: reading a unit's state from the chunks (codes,
-dequantized weights), rendering it (the feature maps alive at once: a whole frame's today, a
-tile's once rendering is tiled), and handing its frames on (float frames converted to 8 bits, the
-output of a unit, the reference frames kept). Each family adds these parts from its config and
-geometry; the network part is measured by running the network on the meta device (shapes only,
-nothing allocated) and taking the largest single operation (what it reads plus what it writes),
-twice over for the tensors a block holds meanwhile (a skip, a residual).
+dequantized weights), rendering it, and handing its frames on (the 8-bit frames of a unit, and the
+unit before, still in the writer's hands). Rendering is bounded by the strips of
+:mod:`codec.tools.tiles`: a frame larger than a strip renders strip by strip, so what a network's
+feature maps take is that of one strip (with its halo rows), plus the small first maps computed
+whole. Each family adds these parts from its config and geometry; a network's working set is
+measured by running it on the meta device (shapes only, nothing allocated) and taking its largest
+single operation (what it reads plus what it writes), :data:`HELD` times over for what a block
+holds meanwhile (a skip, a residual), scaled to a strip's share of the frame.
 """
 
 from __future__ import annotations
@@ -18,13 +20,23 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from codec.tools import tiles
+
 FLOAT32 = 4
 #: Bytes per value of a stream's integer codes as the records give them (int64) and of the
 #: float32 weights made from them.
 CODE_BYTES, WEIGHT_BYTES = 8, 4
 #: A block holds its input (a skip or residual) while its largest operation runs: the network
 #: part is this many times that operation's bytes.
-HELD = 2
+HELD = 3
+#: What a decoder's first frames take besides their data, whatever the stream: oneDNN's kernels and
+#: scratch space, torch's and the allocator's first-use caches (measured: 40-60 MB more resident on
+#: a process's first strip-rendered decode than on a second one of the same stream). Every family's
+#: figure includes it.
+RUNTIME = 128 * 2**20
+#: A strip's rows and the halo rows its layers recompute at its edges, against its own rows: a
+#: deep trunk's halo reaches several rows per layer (tiles.MIN_ROWS keeps strips at least 32 rows).
+STRIP_HALO = 3
 
 
 def frame_bytes(frames: int, height: int, width: int, channels: int = 3, itemsize: int = 1) -> int:
@@ -37,6 +49,22 @@ def to_uint8_bytes(frames: int, height: int, width: int) -> int:
     beside its input: two float copies (clamp, scale, round) and two 8-bit ones (the cast, the
     channels-last copy) at most."""
     return 2 * frame_bytes(frames, height, width, itemsize=FLOAT32) + 2 * frame_bytes(frames, height, width)
+
+
+def strip_share(height: int, width: int, frames: int = 1) -> float:
+    """The share of ``frames`` frames of ``height x width`` one strip of :func:`codec.tools.tiles.plan`
+    renders at once, its halo included (:data:`STRIP_HALO`); 1 where the frames render whole."""
+    strips = tiles.plan(height, width, frames)
+    rows = max(hi - lo for lo, hi in strips)
+    return min(1.0, STRIP_HALO * rows / height) if len(strips) > 1 else 1.0
+
+
+def whole_prefix_bytes() -> int:
+    """The first maps of a trunk that :func:`codec.tools.tiles.whole_prefix` computes whole: up to
+    :data:`codec.tools.tiles.WHOLE_PER_PIXEL` values per strip pixel (at least
+    :data:`codec.tools.tiles.WHOLE_VALUES`), a map and the next one."""
+    budget = tiles.budget()
+    return 0 if budget is None else HELD * FLOAT32 * max(tiles.WHOLE_VALUES, tiles.WHOLE_PER_PIXEL * budget)
 
 
 def _nbytes(value) -> int:
@@ -77,14 +105,25 @@ def whole_clip_memory(net_of: Callable[[], torch.nn.Module], inputs_of: Callable
     """What a whole-clip network decoder (:class:`codec.tools.wholeclip.NetworkDecoder`) needs: the
     network's parameters read from their records (integer codes and float32 weights: a BitstreamError
     past ``limit`` parameters, as the decoder refuses them), ``stored`` per-clip input values
-    (hnerv's embeddings) likewise, then the network over ``batch`` frames (``inputs_of(batch)``,
-    called on the meta device) and those frames in float and in 8 bits, the batch before still held
-    by the writer's loop."""
+    (hnerv's embeddings) likewise, then ``batch`` frames (``inputs_of(batch)``, made on the meta
+    device) through the network: one strip's share of its working set when its trunk renders in
+    strips (``strip_stages``), all of it when it renders whole, and the batch's 8-bit frames, the
+    batch before still held by the writer's loop."""
     from codec.tools.sizing import checked_shell, count_params
 
     values = count_params(checked_shell(net_of, limit)) + stored
     batch = min(batch, frames)
     state = (CODE_BYTES + 2 * WEIGHT_BYTES) * values  # codes, their float32 copy, the weights
-    rendering = (network_bytes(lambda: net_of()(*inputs_of(batch)))
-                 + frame_bytes(batch, height, width, itemsize=FLOAT32) + to_uint8_bytes(batch, height, width))
-    return WEIGHT_BYTES * values + max(state, rendering) + frame_bytes(batch, height, width)
+    share = 1.0
+    with torch.device("meta"):
+        net = net_of()
+        try:
+            net.trunk.strip_stages(*net.trunk_input(*inputs_of(batch)))
+            share = strip_share(height, width, batch)
+        except (AttributeError, ValueError, NotImplementedError, RuntimeError):  # no strip stages, a
+            pass  # trunk that renders whole (or one the meta device cannot plan): the whole frame
+    working = network_bytes(lambda: net_of()(*inputs_of(batch)))
+    if share < 1.0:
+        working = int(working * share) + whole_prefix_bytes()
+    rendering = working + to_uint8_bytes(batch, height, width) * min(1.0, share) + frame_bytes(batch, height, width)
+    return RUNTIME + WEIGHT_BYTES * values + max(state, int(rendering)) + frame_bytes(batch, height, width)

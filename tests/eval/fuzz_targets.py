@@ -25,3 +25,10 @@ def behave(path: str) -> str:
         HOLD.append(bytearray(600 * 2**20))  # 600 MiB, touched
         time.sleep(3600)
     return "ok"
+
+
+def limit(path: str) -> str:
+    """The decode memory limit the worker was given (:data:`eval.fuzz.CASE_MEMORY`), as a clean error."""
+    import eval.fuzz
+
+    raise BitstreamError(f"limit {eval.fuzz.CASE_MEMORY}")

@@ -25,6 +25,48 @@ def test_a_worker_tells_every_outcome_apart(tmp_path):
     assert "escaped" in seen["T"].message and seen["M"].peak_mib > 400
 
 
+def test_a_worker_tells_the_decoder_its_memory_limit(tmp_path):
+    """The case's limit less what the worker holds: a family stating less than it uses is caught
+    as "memory", not refused by the machine-wide default."""
+    worker = Worker("tests.eval.fuzz_targets:limit", memory_mib=1024.0)
+    path = tmp_path / "case"
+    path.write_bytes(b"x")
+    try:
+        out = worker.run(path, time_limit=30.0, memory_mib=1024.0)
+    finally:
+        worker.kill()
+    assert out.outcome == "clean" and out.message.startswith("limit ")
+    assert 0 < int(out.message.split()[1]) < (1024 - 100) * 2**20
+
+
+def test_reheaded_mutants_claim_large_frames_with_their_chunks_intact(tmp_path):
+    from eval.fuzz import seed_streams
+
+    seed = seed_streams(tmp_path, ["grid"])["grid"]
+    rng = random.Random(1)
+    mutants = [m for m in (mutate("grid", seed, rng) for _ in range(300)) if m.mutator == "rehead"]
+    assert len(mutants) > 10
+    with StreamReader(seed) as reader:
+        chunks = [reader.read_chunk(i) for i in range(len(reader.chunks))]
+    for m in mutants:
+        with StreamReader(m.data) as reader:
+            assert reader.header.width * reader.header.height >= 256 * 256
+            assert [reader.read_chunk(i) for i in range(len(reader.chunks))] == chunks  # CRCs valid
+
+
+def test_a_saved_run_reprints_its_report(tmp_path):
+    from eval.fuzz import Case, Outcome, RunInfo, Summary, load, save, write_report
+
+    summary = Summary()
+    summary.add(Case("nerv", "rehead", b""), Outcome("clean", 0.1, 700.0, "over the limit"))
+    summary.add(Case("grid", "payload", b""), Outcome("hang", 60.0, 720.0, "no answer in 60 s"))
+    info = RunInfo(per_family=1, workers=1, seed=0, time_limit=60.0, memory_mib=1024.0, seconds=120.0)
+    again, info2 = load(save(tmp_path / "results.json", summary, info))
+    assert info2 == info and again.table() == summary.table() and again.mutator_table() == summary.mutator_table()
+    text = write_report(tmp_path / "report.md", again, info2, "python scripts/fuzz.py --report-only").read_text()
+    assert "grid payload: hang: no answer in 60 s" in text and "rehead" in text and "2 minutes" in text
+
+
 def test_mutants_are_streams_or_damage_of_every_kind(tmp_path):
     from eval.fuzz import seed_streams
 

@@ -2,10 +2,10 @@
 config, its weights' hyponetwork and the geometry, as :mod:`codec.families.teconerv.decode` runs:
 
 * codes: the modulation codes of the segments the chain decoder keeps, and the record being added;
-* tubelets: every tubelet of a segment rendered (batch by batch through the hyponetwork) and
-  concatenated, then blended into the padded frame;
-* frames: the segment's float frames converted to 8 bits; the segment before's frames are still
-  held by the writer's loop.
+* tubelets: a batch of tubelets at a time through the hyponetwork (their modulations made per
+  batch), blended band by band into the frames (:meth:`codec.tools.tubelets.TubeletGrid.blend`),
+  each band written into the segment's 8-bit frames as it finishes; the segment before's frames
+  are still held by the writer's loop.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from codec.families.teconerv.decode import RENDER_BATCH
 from codec.families.teconerv.net import HypoSpec
 from codec.families.teconerv.pretrained import load_id
 from codec.tools.chain import KEEP
-from codec.tools.decodememory import CODE_BYTES, FLOAT32, HELD, frame_bytes, to_uint8_bytes
+from codec.tools.decodememory import CODE_BYTES, FLOAT32, HELD, RUNTIME, frame_bytes, to_uint8_bytes
 from codec.tools.tubelets import TubeletGrid
 
 
@@ -41,17 +41,18 @@ def decode_memory(config: TeconervConfig, geometry: Geometry) -> int:
     grid = TubeletGrid(geometry.height, geometry.width, config.tile_h, config.tile_w, config.overlap)
     count = grid.count
     values = count * spec.values_per_tubelet
-    # codes of the kept segments, the record's residuals and their sum; float modulations
-    codes = (KEEP + 2) * CODE_BYTES * values
-    mods = FLOAT32 * values + CODE_BYTES * max(n * row for n, row in spec.mod_shapes) * count
+    batch = min(RENDER_BATCH, count)
+    # codes of the segments the chain decoder keeps, the record's residuals and their sum; one
+    # batch's modulations
+    kept = min(KEEP, -(-geometry.num_frames // config.frames))
+    codes = (kept + 2) * CODE_BYTES * values + (CODE_BYTES + FLOAT32) * batch * spec.values_per_tubelet
     frames = min(config.frames, geometry.num_frames)
-    ph, pw = grid.padded
-    tiles = frame_bytes(count * frames, config.tile_h, config.tile_w, itemsize=FLOAT32)
-    weights = FLOAT32 * (count * config.tile_h * config.tile_w + ph * pw) if config.overlap else 0
-    padded = frame_bytes(frames, ph, pw, itemsize=FLOAT32)
-    # the list of rendered batches and their concatenation, the blend's sum and its normalised copy
-    rendering = 2 * tiles + weights + max(tubelet_network_bytes(spec, min(RENDER_BATCH, count)), 2 * padded)
-    output = (frame_bytes(frames, geometry.height, geometry.width, itemsize=FLOAT32)
-              + to_uint8_bytes(frames, geometry.height, geometry.width))
-    previous = frame_bytes(frames, geometry.height, geometry.width)
-    return codes + mods + max(rendering, output) + previous
+    _, pw = grid.padded
+    tiles = frame_bytes(batch * frames, config.tile_h, config.tile_w, itemsize=FLOAT32)
+    # the band being blended (a tubelet row and what the next one adds), its weights' sums, the
+    # finished rows divided by them, and those rows in 8 bits
+    band = frame_bytes(frames, 2 * config.tile_h, pw, itemsize=FLOAT32)
+    blending = 3 * band + to_uint8_bytes(frames, config.tile_h, pw)
+    rendering = tubelet_network_bytes(spec, batch) + tiles + blending
+    output = 2 * frame_bytes(frames, geometry.height, geometry.width)  # the segment's frames, the one before's
+    return RUNTIME + codes + rendering + output
