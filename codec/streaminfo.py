@@ -15,6 +15,7 @@ from collections import defaultdict
 from bitstream import BitstreamError
 from bitstream.records.kinds import CHUNK_NAMES
 from codec.api import CodedVideo, MemoryLimit
+from codec.errors import InrvError
 from codec.memory import format_bytes, memory_limit
 
 
@@ -22,7 +23,7 @@ def _memory_line(coded: CodedVideo) -> str:
     """What decoding needs in memory against the limit, or why the decoder refuses the config."""
     try:
         need = coded.decode_memory()
-    except BitstreamError as exc:
+    except (BitstreamError, InrvError) as exc:  # a config the decoder refuses, weights not installed
         return f"memory    decoding refused: {exc}"
     limit = memory_limit(coded.max_memory)
     verdict = ("no limit" if limit is None else f"limit {format_bytes(limit)}"

@@ -302,3 +302,16 @@ def test_info_on_the_reproducers_allocates_nothing_the_header_claims(tmp_path):
     assert seconds < TIME_CAP and peak_mb < 1024, (seconds, peak_mb)
     for stream, result in zip(REPRO, results):
         assert result["status"] == 0 and not result["err"], (stream.name, result)
+
+
+def test_info_without_the_weights_a_stream_needs(monkeypatch):
+    """teconerv's figure needs its weights' hyponetwork; without them info still describes the stream."""
+    import codec.families.teconerv.memory as memory
+
+    def missing(wid):
+        raise ConfigError(f"teconerv weights {wid.hex()} are not installed: pass --weights FILE")
+
+    monkeypatch.setattr(memory, "load_id", missing)
+    text = describe_stream(golden("teconerv"))
+    assert "memory    decoding refused: teconerv weights bbc74aea84f79693 are not installed" in text
+    assert "direct" in text  # the segment table, from the chunk heads
