@@ -6,15 +6,15 @@ Training stops at ``steps``, at ``time_budget`` seconds, or, when ``patience`` i
 loss has not improved for that many steps (or ``target_psnr`` is reached by the running mean of
 the batches' MSE): easy content finishes early.
 
-``spike_guard`` and ``collapse_guard`` set the divergence guards (:class:`codec.tools.phases.Guards`):
-a loss that is not finite or exceeds ``spike_guard`` times the best running loss (the step's own
-loss when every step trains on the whole target; the running loss when steps train on parts of
-it, whose losses also vary with the batch's content), or a running MSE more than
-``collapse_guard`` times the lowest it has been, sends model and optimizer back to their last good
-snapshot at half the learning rate. Fast learning rates for SIREN-style stems sit close to that
-edge; in a collapse the rate term and a fast rate wreck the weights together (the distortion jumps
-while the bits fall, so the loss itself rises less than ``spike_guard`` allows): measured on
-NIRVANA's first group of bikes at preset m, lambda 3e-2: 23.6 dB at step 57, 15.4 dB at step 100,
+``guards`` sets the divergence guards (:class:`codec.tools.phases.Guards`): a loss that is not
+finite or exceeds ``spike`` times the best running loss (the step's own loss when every step trains
+on the whole target; the running loss when steps train on parts of it, whose losses also vary with
+the batch's content), or a running MSE more than ``collapse`` times the lowest it has been, for
+``persist`` steps in a row, sends model and optimizer back to their last good snapshot at half the
+learning rate. Fast learning rates for SIREN-style stems sit close to that edge; in a collapse the
+rate term and a fast rate wreck the weights together (the distortion jumps while the bits fall,
+so the loss itself rises less than ``spike`` allows): measured on NIRVANA's first group of bikes at
+preset m, lambda 3e-2: 23.6 dB at step 57, 15.4 dB at step 100,
 21 dB after 400 steps, where half the rate from the start gives 30 dB.
 """
 
@@ -68,8 +68,7 @@ class FitConfig:
     patience: int | None = None
     target_psnr: float | None = None
     min_steps: int = 0
-    spike_guard: float | None = None
-    collapse_guard: float | None = None
+    guards: Guards | None = None
     progress: bool = True
     desc: str = "fit"
 
@@ -78,8 +77,6 @@ class FitConfig:
             raise ConfigError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
         if self.steps < 1 or self.batch < 1:
             raise ConfigError("steps and batch must be >= 1")
-        if self.collapse_guard is not None and (self.spike_guard is None or self.collapse_guard <= 1):
-            raise ConfigError("collapse_guard needs spike_guard (it restarts the same way) and must exceed 1")
 
 
 @dataclass(frozen=True)
@@ -159,12 +156,11 @@ def preset(cfg: FitConfig) -> Preset:
     """The plan a :class:`FitConfig` describes: noise quantization, then hard rounding for the
     last ``hard_round_tail`` of the run; Adam at ``lr`` for the weights, ``lr * step_lr_mult`` for
     the step sizes and ``lr * entropy_lr_mult`` for the entropy models, warm-up and cosine decay
-    over the run; the guards that ``spike_guard`` and ``collapse_guard`` set."""
+    over the run; ``guards``."""
     schedule = Schedule("cosine", cfg.warmup)
     lr = {"weights": Rate(cfg.lr, schedule), "steps": Rate(cfg.lr * cfg.step_lr_mult, schedule),
           "entropy": Rate(cfg.lr * cfg.entropy_lr_mult, schedule)}
-    guards = None if cfg.spike_guard is None else Guards(spike=cfg.spike_guard, collapse=cfg.collapse_guard)
-    return quantized_then_hard(lr, cfg.hard_round_tail, "noise", guards=guards, foreach=True)
+    return quantized_then_hard(lr, cfg.hard_round_tail, "noise", guards=cfg.guards, foreach=True)
 
 
 def frames_to_tensor(frames_u8: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -142,6 +142,7 @@ class Guard:
         self.snapshot = _snapshot(model, opt)
         self.figures: StepLoss | None = None  # the snapshot's step
         self.lr_scale, self.restarts, self.diverged = 1.0, 0, False
+        self.over = 0  # steps in a row over a threshold
 
     def restart(self, step: int, now: StepLoss, running: tuple[float, float], stats: Running) -> bool:
         """True when this step is dropped and training goes back to the last snapshot (with the
@@ -152,10 +153,14 @@ class Guard:
         # of it (one batch's loss also varies with the batch's content)
         level, mse_level = (now.value, now.mse) if self.whole else running
         collapsed = g.collapse is not None and mse_level > g.collapse * stats.best_mse
-        self.diverged = not math.isfinite(now.value) or level > g.spike * stats.best or collapsed
-        if not self.diverged:
+        over = level > g.spike * stats.best or collapsed
+        self.over = self.over + 1 if over else 0
+        self.diverged = not math.isfinite(now.value) or self.over >= g.persist
+        if not over and math.isfinite(now.value):
             if step % g.snapshot_every == 0 and level <= stats.best:
                 self.snapshot, self.figures = _snapshot(self.model, self.opt), now
+            return False
+        if not self.diverged:
             return False
         if self.restarts >= g.max_restarts:
             if not math.isfinite(now.value):
@@ -165,14 +170,15 @@ class Guard:
         self.model.load_state_dict(self.snapshot[0])
         self.opt.load_state_dict(self.snapshot[1])
         self.lr_scale, self.restarts = self.lr_scale * g.lr_drop, self.restarts + 1
-        self.diverged = False  # back at the snapshot
+        self.diverged, self.over = False, 0  # back at the snapshot
         stats.rewind()
         return True
 
     def finish(self) -> bool:
         """At the end: True (and the model back at the snapshot) when the last step checked would
-        have set a guard off but the restarts were spent: the best state is kept, not the wreck."""
-        if not self.diverged:
+        have set a guard off but the restarts were spent, or when the run ends over a threshold
+        before it has stayed there ``persist`` steps: the best state is kept, not the wreck."""
+        if not (self.diverged or self.over):
             return False
         self.model.load_state_dict(self.snapshot[0])
         return True

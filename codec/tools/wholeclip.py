@@ -60,7 +60,7 @@ class WholeVideoFamily(Family):
     ladder: ClassVar[Ladder]
     lr: ClassVar[float] = 1e-3
     batch: ClassVar[int] = 2
-    #: Fit under the divergence guards (:data:`codec.tools.phases.DEFAULT_GUARDS`); only a probe of
+    #: Fit under the divergence guards (:data:`codec.tools.phases.WHOLE_CLIP_GUARDS`); only a probe of
     #: what an unguarded fit does (``scripts/collapse_probe.py --unguarded``) switches them off.
     guarded: ClassVar[bool] = True
 
@@ -95,7 +95,7 @@ class WholeVideoFamily(Family):
     def encode(self, config: Any, source: FrameSource, enc: EncodeConfig, sink: ChunkSink,
                device: torch.device) -> FamilyStats:
         from codec.tools.fit import FitConfig, fit
-        from codec.tools.phases import DEFAULT_GUARDS
+        from codec.tools.phases import WHOLE_CLIP_GUARDS
 
         geometry, opts = source.geometry, enc.options
         torch.manual_seed(enc.seed)
@@ -112,8 +112,7 @@ class WholeVideoFamily(Family):
             lmbda=lmbda,
             seed=enc.seed,
             progress=enc.progress,
-            spike_guard=DEFAULT_GUARDS.spike if self.guarded else None,  # hnerv at --quality 6 once
-            collapse_guard=DEFAULT_GUARDS.collapse if self.guarded else None,  # collapsed unguarded
+            guards=WHOLE_CLIP_GUARDS if self.guarded else None,
             desc=f"{self.name} fit",
         )
         stats = fit(model, frames, fit_cfg, device)

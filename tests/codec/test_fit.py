@@ -43,7 +43,7 @@ def test_guard_restarts_at_a_lower_rate_and_ends_below_the_start():
     unguarded = Flat()
     fit(unguarded, frames(), config(), torch.device("cpu"))
     guarded = Flat()
-    stats = fit(guarded, frames(), config(spike_guard=1.5), torch.device("cpu"))
+    stats = fit(guarded, frames(), config(guards=Guards(spike=1.5, collapse=None)), torch.device("cpu"))
     assert stats.restarts >= 2  # lr 8 -> 4 -> 2 -> ... until a step no longer overshoots
     assert (guarded.w.item() - 128 / 255) ** 2 < start_loss / 10
     assert (guarded.w.item() - 128 / 255) ** 2 < (unguarded.w.item() - 128 / 255) ** 2
@@ -51,14 +51,14 @@ def test_guard_restarts_at_a_lower_rate_and_ends_below_the_start():
 
 def test_guard_does_not_fire_on_a_healthy_run():
     model = Flat()
-    stats = fit(model, frames(), config(lr=1e-2, spike_guard=1.5), torch.device("cpu"))
+    stats = fit(model, frames(), config(lr=1e-2, guards=Guards(spike=1.5, collapse=None)), torch.device("cpu"))
     assert stats.restarts == 0
     assert (model.w.item() - 128 / 255) ** 2 < (128 / 255) ** 2
 
 
 def test_with_part_of_the_target_per_step_the_guard_watches_the_running_loss():
     """Batches of 2 of 4 frames: the same overshoot is caught through the running loss."""
-    stats = fit(Flat(), torch.full((4, 4, 4, 3), 128, dtype=torch.uint8), config(spike_guard=1.5),
+    stats = fit(Flat(), torch.full((4, 4, 4, 3), 128, dtype=torch.uint8), config(guards=Guards(spike=1.5, collapse=None)),
                 torch.device("cpu"))
     assert stats.restarts >= 1
 
@@ -68,7 +68,7 @@ def test_partial_batches_of_varied_content_do_not_set_the_guard_off():
     drew (by up to 3x), the running loss falls steadily: no restart."""
     video = torch.stack([torch.full((4, 4, 3), v, dtype=torch.uint8) for v in (100, 160, 120, 140)])
     model = Flat()
-    stats = fit(model, video, config(lr=1e-2, batch=1, steps=60, spike_guard=1.5), torch.device("cpu"))
+    stats = fit(model, video, config(lr=1e-2, batch=1, steps=60, guards=Guards(spike=1.5, collapse=None)), torch.device("cpu"))
     assert stats.restarts == 0
     assert (model.w.item() - 130 / 255) ** 2 < (130 / 255) ** 2 / 2
 
@@ -79,7 +79,7 @@ def test_non_finite_loss_after_all_restarts_is_one_clear_error():
             return super().render(idx, target) * math.inf
 
     with pytest.raises(InrvError, match="diverged"):
-        fit(Broken(), frames(), config(spike_guard=1.5), torch.device("cpu"))
+        fit(Broken(), frames(), config(guards=Guards(spike=1.5, collapse=None)), torch.device("cpu"))
 
 
 def test_a_restart_goes_back_to_the_optimizer_state_of_the_snapshot(monkeypatch):
@@ -99,7 +99,7 @@ def test_a_restart_goes_back_to_the_optimizer_state_of_the_snapshot(monkeypatch)
     real = runner_module._adam
     monkeypatch.setattr(runner_module, "_adam", lambda groups, preset: built.append(1) or real(groups, preset))
     model = Bump()
-    stats = fit(model, frames(), config(lr=1e-2, spike_guard=1.5), torch.device("cpu"))
+    stats = fit(model, frames(), config(lr=1e-2, guards=Guards(spike=1.5, collapse=None)), torch.device("cpu"))
     assert stats.restarts == 1
     assert len(built) == 1  # the one optimizer of the run, its state reloaded at the restart
     assert (model.w.item() - 128 / 255) ** 2 < (128 / 255) ** 2 / 2
@@ -135,7 +135,7 @@ def test_collapse_guard_catches_wrecked_weights_the_loss_barely_shows(collapse_g
     """The spike guard alone sees the loss rise by 25% and goes on from the wreck; with the collapse
     guard the run goes back to the snapshot before it and ends near the target."""
     model = Wrecked(wreck_at=25)
-    cfg = config(lr=1e-2, steps=40, lmbda=0.032, spike_guard=1.5, collapse_guard=collapse_guard)
+    cfg = config(lr=1e-2, steps=40, lmbda=0.032, guards=Guards(spike=1.5, collapse=collapse_guard))
     stats = fit(model, frames(), cfg, torch.device("cpu"))
     if collapse_guard is None:
         assert stats.restarts == 0 and _mse(model) > 0.05
@@ -143,11 +143,23 @@ def test_collapse_guard_catches_wrecked_weights_the_loss_barely_shows(collapse_g
         assert stats.restarts == 1 and _mse(model) < 0.02
 
 
-def test_collapse_guard_needs_the_spike_guard():
-    with pytest.raises(ConfigError, match="collapse_guard"):
-        config(collapse_guard=2.0)
-    with pytest.raises(ConfigError, match="collapse_guard"):
-        config(spike_guard=1.5, collapse_guard=1.0)
+def test_the_guards_check_their_settings():
+    with pytest.raises(ConfigError, match="factors"):
+        Guards(collapse=1.0)
+    with pytest.raises(ConfigError, match="persist"):
+        Guards(persist=0)
+
+
+def test_the_guards_wait_persist_steps_in_a_row():
+    """The wreck at step 25 of 40 stays: with persist 1 or 5 the run restarts once, from the
+    snapshot before it; with persist 20, longer than what is left of the run, it never restarts,
+    and the end check puts the best snapshot back (the run ends over a threshold)."""
+    for persist, restarts in ((1, 1), (5, 1), (20, 0)):
+        model = Wrecked(wreck_at=25)
+        cfg = config(lr=1e-2, steps=40, lmbda=0.032, guards=Guards(spike=1.5, collapse=2.0, persist=persist))
+        stats = fit(model, frames(), cfg, torch.device("cpu"))
+        assert (stats.restarts, stats.restored) == (restarts, restarts == 0), persist
+        assert _mse(model) < 0.02, persist
 
 
 def test_a_forced_collapse_writes_the_best_state_not_the_wreck(tmp_path, carphone_y4m, monkeypatch):

@@ -29,6 +29,7 @@ from codec.tools.fitoptions import quality_rung, rate_lambda, step_limit
 from codec.tools.groups import FrameGroup, budget_share, read_groups
 from codec.tools.latents import LatentNetwork
 from codec.tools.patches import PatchGrid, render_patches
+from codec.tools.phases import Guards
 
 LATER_STEPS_FRACTION = 0.25
 PATIENCE = 60
@@ -46,12 +47,14 @@ LATER_LR = 4e-2
 SPIKE_GUARD = 1.5
 #: The same remedy when the running MSE rises above this many times its lowest (3 dB down): the rate
 #: term and the fast rate wrecking the weights together, which the loss shows less, since the bits
-#: fall as the distortion jumps (``FitConfig.collapse_guard``). Bikes 64 at preset m, lambda 3e-2:
+#: fall as the distortion jumps (``Guards.collapse``). Bikes 64 at preset m, lambda 3e-2:
 #: group 0 fell from 23.6 dB (step 57) to 15.4 (step 100) with a loss 1.4x its best, unguarded
 #: the clip ended at 16.50 dB in 115,565 bytes, guarded at 25.56 dB in 83,530. At preset s it is
 #: silent on carphone 120 (four lambdas: byte-identical files) and on bikes 64 at lambda 1.5e-2 and
 #: 3.5e-3; at 3e-2 it fires once: 25.96 dB at 60,117 bytes against 25.87 at 59,827.
 COLLAPSE_GUARD = 2.0
+#: nirvana's divergence guards (:class:`codec.tools.phases.Guards`).
+GUARDS = Guards(spike=SPIKE_GUARD, collapse=COLLAPSE_GUARD)
 #: Learned per-kernel linear maps in the decoders of the convolutions (LatentTensor). Measured,
 #: lambda 3.5e-3 / 1.5e-2, 400 steps: carphone +0.15 / +0.34 dB at +0.4% / +2% bytes (maps
 #: included); bikes group 0: 9% fewer bits for 0.1 dB less.
@@ -164,8 +167,7 @@ class GroupEncoder:
             lmbda=self.lmbda,
             seed=self.enc.seed + g,
             patience=None if key else PATIENCE,
-            spike_guard=SPIKE_GUARD,
-            collapse_guard=COLLAPSE_GUARD,
+            guards=GUARDS,
             min_steps=0 if key else MIN_LATER_STEPS,
             target_psnr=None if key else self.target,
             progress=self.enc.progress,
