@@ -50,9 +50,9 @@ from codec.tools.dequantize import to_uint8
 #: Pixels a strip covers by default (rows x width x frames of a batch): 256k pixels, 34 rows of an
 #: 8K frame. Frames up to this size render whole.
 STRIP_PIXELS = 1 << 18
-#: Rows a strip has at least (when the budget allows as many pixels): a deep trunk's halos make
-#: thinner strips recompute much of their rows (measured: see :func:`plan`).
-MIN_ROWS = 32
+#: Rows a strip has at least: a deep trunk's halos make thinner strips recompute much of their
+#: rows (measured: see :func:`plan`).
+MIN_ROWS = 64
 #: Pixels of the frames a decoder renders and yields at once, where its structure lets it choose
 #: (a group of frames rendered together): 32M pixels, 96 MiB of 8-bit RGB, one 8K frame.
 CANVAS_PIXELS = 1 << 25
@@ -64,10 +64,12 @@ POINTWISE_CHUNK = 1 << 14
 #: scalar code (under twice the vector width: 32 floats with AVX-512), and a multiple of it.
 POINTWISE_TAIL = 256
 #: A pipeline's first stages whose whole outputs hold at most this many values per pixel of a
-#: strip (and at least :data:`WHOLE_VALUES`) are computed whole, once (:func:`whole_prefix`): an
-#: upsampling trunk's first maps are small, and strips of them would be a few pixels (where a
-#: matrix product's kernel can change: rule 2).
-WHOLE_PER_PIXEL = 4
+#: strip (8M values, 32 MB, with the default budget; at least :data:`WHOLE_VALUES`) are computed
+#: whole, once (:func:`whole_prefix`): an upsampling trunk's first maps are small, a strip of one
+#: would be a few of its rows and its halo (recomputed by every strip), and a strip of a few pixels
+#: may take another matrix-product kernel (rule 2). hnerv at 2160p, one frame, one thread: 6.82 s of
+#: CPU with whole maps up to 64k values, 4.60 s up to 8M (3.88 s with strips of 64 rows).
+WHOLE_PER_PIXEL = 32
 WHOLE_VALUES = 1 << 16
 
 _budget: list = [STRIP_PIXELS, MIN_ROWS]
@@ -105,11 +107,12 @@ def plan(height: int, width: int, frames: int = 1, pixels: int | None = None) ->
     at a time, about ``pixels`` (default :func:`budget`) pixels each but at least
     :data:`MIN_ROWS` rows, of nearly equal heights (a strip is never much thinner than the others).
     The floor: hnerv's trunk at 2160p (strides 4, 4, 4, 3, 3), one frame, one thread, 9.99 s of
-    CPU in strips of 17 rows (the pixel budget's), 6.79 s in strips of 32 and 6.85 s of 64."""
+    CPU in strips of 17 rows (the pixel budget's), 6.79 s in strips of 32; at 4320p (strides
+    5, 5, 5, 3, 3; maps up to 8M values whole) 23.9 s in strips of 64 rows, 24.8 s of 128."""
     pixels = budget() if pixels is None else pixels
     if pixels is None or height * width * frames <= pixels:
         return [(0, height)]
-    count = -(-height // max(1, pixels // (width * frames), _budget[1]))
+    count = max(1, height // max(1, pixels // (width * frames), _budget[1]))
     bounds = [height * i // count for i in range(count + 1)]
     return list(zip(bounds[:-1], bounds[1:]))
 

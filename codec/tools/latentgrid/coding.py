@@ -113,14 +113,15 @@ def decode_level(words: np.ndarray, shape: tuple[int, ...], context: IntegerCont
                  chunk: int | None = None, level: int = 0) -> np.ndarray:
     """Inverse of :func:`encode_level`: the grid of ``shape`` ((T, H, W) or (H, W)) as int8; a
     stream that does not decode to latents in range, or leaves words over, is a
-    :class:`BitstreamError`. Memory: the grid (a byte per latent) and one pass's bookkeeping."""
+    :class:`BitstreamError`. Memory: the padded grid (a byte per latent; the result is a view of
+    it) and one pass's bookkeeping."""
     def fail(message: str) -> BitstreamError:
         return BitstreamError(f"latent data: {message}", chunk=chunk)
 
     given, shape = tuple(shape), as_frames(shape)
     coder = guarded(fail, constriction.stream.stack.AnsCoder, np.ascontiguousarray(words, dtype=np.uint32))
     scheme = context.scheme
-    grid = padded(np.zeros(shape, dtype=np.int8))
+    grid = np.zeros(tuple(n + 2 * PAD for n in shape), dtype=np.int8)
     cells = grid.reshape(-1)
     for index in range(scheme.count(shape)):
         at, cls = scheme.members(shape, index)
@@ -138,7 +139,7 @@ def decode_level(words: np.ndarray, shape: tuple[int, ...], context: IntegerCont
             cells[centre[pick]] = latents
     if not coder.is_empty():
         raise fail("longer than its grid")
-    return grid[PAD:-PAD, PAD:-PAD, PAD:-PAD].reshape(given).copy()
+    return grid[PAD:-PAD, PAD:-PAD, PAD:-PAD].reshape(given)  # a view: no second copy of the level
 
 
 def max_words(shape: tuple[int, ...]) -> int:
