@@ -22,6 +22,7 @@ prints.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import sys
@@ -45,8 +46,9 @@ from codec.video import open_video
 SATURATED = 0.5 * math.log(509.0)
 #: Adam's parameter groups by position, where the optimizer does not name them.
 GROUPS = ("weights", "steps", "entropy")
-#: A run has collapsed at the first step whose running PSNR lies this far under its best so far.
-COLLAPSE_DB = 10.0
+#: A run has collapsed at the first step whose running PSNR lies this far under its best so far,
+#: when it also ends this far under its best.
+COLLAPSE_DB = 6.0
 
 
 @dataclass(frozen=True)
@@ -300,16 +302,19 @@ def _probed(family_name: str, lr_mult: float, recorder: _Recorder):
 
 def collapse_step(rows: list[ProbeRow], margin: float = COLLAPSE_DB) -> tuple[int | None, float]:
     """The first step whose running PSNR (exponential, 0.9) lies ``margin`` dB under the best
-    running PSNR before it, and that best (over the whole run when nothing collapsed)."""
-    ema, best = None, -math.inf
+    running PSNR before it, in a run that ends more than ``margin`` under its best (a dip that
+    heals is no collapse); and the best running PSNR (before the collapse, else over the run)."""
+    ema, best, first, best_before = None, -math.inf, None, -math.inf
     for row in rows:
         if not math.isfinite(row.psnr):
             continue
         ema = row.psnr if ema is None else 0.9 * ema + 0.1 * row.psnr
-        if ema < best - margin:
-            return row.step, best
+        if first is None and ema < best - margin:
+            first, best_before = row.step, best
         best = max(best, ema)
-    return None, best
+    if first is None or ema is None or ema >= best - margin:
+        return None, best
+    return first, best_before
 
 
 def mean_frame_psnr(path: Path, count: int | None = None) -> float:
@@ -359,24 +364,28 @@ def _line(row: ProbeRow) -> str:
 
 
 def table(result: ProbeResult, every: int = 50, around: int = 8) -> str:
-    """A row every ``every`` steps, every row within ``around`` steps of the collapse, the last."""
+    """A row every ``every`` steps, every row within ``around`` steps of the collapse (found again
+    from the rows: :func:`collapse_step`), the last."""
+    at, best = collapse_step(result.rows)
     keep = {r.step for r in result.rows if r.step % every == 0 or r.step == 1 or r.step == len(result.rows)}
-    if result.collapse_step is not None:
-        keep |= set(range(result.collapse_step - 3 * around, result.collapse_step + around + 1))
+    if at is not None:
+        keep |= set(range(at - 3 * around, at + around + 1))
     lines = [" ".join(name.rjust(max(5, len(name), len(fmt.format(0)))) for name, fmt in COLUMNS)]
     lines += [_line(row) for row in result.rows if row.step in keep]
-    where = f"collapsed at step {result.collapse_step}" if result.collapse_step else "no collapse"
+    where = f"collapsed at step {at}" if at else "no collapse"
     lines.append(f"{result.family} q{result.quality} lr x{result.lr_mult:g} on {Path(result.clip).name}: {where}; "
-                 f"best running training PSNR {result.best_psnr:.2f} dB; file {result.file_psnr:.2f} dB at "
+                 f"best running training PSNR {best:.2f} dB; file {result.file_psnr:.2f} dB at "
                  f"{result.file_bpp:.4f} bpp; the clip's mean frame {result.mean_frame_psnr:.2f} dB"
                  + (f"; first tensor quantized to all zeros: {result.first_zeroed}" if result.first_zeroed else ""))
     return "\n".join(lines)
 
 
 def load(path: Path) -> list[ProbeResult]:
-    """The probes appended to a JSON-lines file by ``scripts/collapse_probe.py --results``."""
+    """The probes appended to a JSON-lines file by ``scripts/collapse_probe.py --results`` (or
+    that file gzipped, ``.gz``)."""
     out = []
-    for line in path.read_text().splitlines():
+    text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+    for line in text.splitlines():
         if line.strip():
             data = json.loads(line)
             data["rows"] = [ProbeRow(**r) for r in data["rows"]]

@@ -42,3 +42,16 @@ def test_a_tensor_rounded_to_zeros_is_named():
         model.net.quant.quantizers[2].log_step.fill_(math.log(1e3))  # layer 1's weight: every value under half a step
     assert recorder._zeroed(7) == 1
     assert recorder.first_zeroed.startswith("1.weight (12 values") and recorder.first_zeroed.endswith("at step 7")
+
+
+def test_a_dip_that_heals_is_no_collapse_and_one_that_stays_is():
+    def rows(psnrs):
+        zero = dict(lr=0.0, bpp=0.1, head_mean=0.0, head_std=0.0, head_sat=0.0, head_bias=0.0, head_in_rms=0.0,
+                    head_step=0.0, max_step=0.0, emb_step=0.0, adam_w=0.0, adam_steps=0.0, update=0.0)
+        return [collapse.ProbeRow(step=i + 1, psnr=p, **zero) for i, p in enumerate(psnrs)]
+
+    healed = [30.0] * 50 + [15.0] * 30 + [30.0] * 100
+    stayed = [30.0] * 50 + [12.0] * 130
+    assert collapse.collapse_step(rows(healed)) == (None, 30.0)
+    at, best = collapse.collapse_step(rows(stayed))
+    assert 50 < at < 60 and best == 30.0
