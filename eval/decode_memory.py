@@ -4,25 +4,25 @@
 **Streams.** A short real encode of each registered family on carphone (176x144, its first
 frames, the family's quick options, one thread), then that stream at each measured size:
 
-* ``nirvana``: the group networks do not depend on the frame size; the header is re-headed.
-* ``grid``: each group's latents are decoded, resampled to the new size's level shapes (nearest
+* `nirvana`: the group networks do not depend on the frame size; the header is re-headed.
+* `grid`: each group's latents are decoded, resampled to the new size's level shapes (nearest
   neighbour) and coded again under the group's own context model; networks unchanged.
-* ``teconerv``: each segment's per-tubelet modulations are repeated over the new grid of tubelets.
-* ``nerv``, ``hnerv``: the network's shapes follow the frame size (strides planned for it, a stem
+* `teconerv`: each segment's per-tubelet modulations are repeated over the new grid of tubelets.
+* `nerv`, `hnerv`: the network's shapes follow the frame size (strides planned for it, a stem
   or embeddings per cell), so these streams are made for the new size directly: the family's
   config for it (quick options) and codes drawn at random (seeded) for the network and
   embeddings. Decoding costs the same whatever the values.
 
-Every stream is a valid stream (its CRCs written by :func:`bitstream.encode_stream`).
+Every stream is valid, its CRCs written by `bitstream.encode_stream`.
 
-**Measure.** Each stream is decoded in a fresh process (frame 0 only, through ``codec.open``,
-one torch thread): the process's peak resident memory (``VmHWM``, the whole interpreter with
-torch), its resident memory once ``codec`` is imported, and the seconds from opening the stream to
-the frame, wall-clock and of CPU (the CPU seconds of one thread are the steadier figure on a shared
-machine), with no ``max_memory`` limit: the decoder is measured, not the check that admits it. The parent polls the worker's resident memory and kills it past ``limit_mb`` (or past
-``timeout`` seconds): such a row says so instead of a figure. ``code`` chooses the tree whose
-``codec`` the worker imports (``PYTHONPATH``), so that an older decoder is measured on the same
-streams.
+**Measure.** Each stream is decoded in a fresh process (frame 0 only, through `codec.open`, one
+torch thread): the process's peak resident memory (`VmHWM`, the whole interpreter with torch),
+its resident memory once `codec` is imported, and the seconds from opening the stream to the
+frame, wall-clock and of CPU (the CPU seconds of one thread are the steadier figure on a shared
+machine), with no `max_memory` limit: the decoder is measured, not the check that admits it. The
+parent polls the worker's resident memory and kills it past `limit_mb` (or past `timeout`
+seconds): such a row says so instead of a figure. `code` chooses the tree whose `codec` the
+worker imports (`PYTHONPATH`), so that an older decoder is measured on the same streams.
 """
 
 from __future__ import annotations

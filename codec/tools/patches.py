@@ -63,14 +63,17 @@ class PatchGrid:
 
     def place(self, frames: np.ndarray, first: int, patches: np.ndarray) -> None:
         """Write patches ``first .. first + B - 1`` ((B, n, P, P, 3)) into ``frames`` (n, H, W, 3),
-        what lies outside the frame dropped."""
-        p = self.patch
-        r, c = np.divmod(np.arange(first, first + len(patches)), self.cols)
-        y = r[:, None, None] * p + np.arange(p)[None, :, None]
-        x = c[:, None, None] * p + np.arange(p)[None, None, :]
-        y, x = np.broadcast_arrays(y, x)
-        inside = (y < self.height) & (x < self.width)
-        frames[:, y[inside], x[inside]] = patches.transpose(1, 0, 2, 3, 4)[:, inside]
+        a run of a patch row at a time, what lies outside the frame dropped."""
+        p, n = self.patch, patches.shape[1]
+        i, end = first, first + len(patches)
+        while i < end:
+            r, c = divmod(i, self.cols)
+            stop = min(end, (r + 1) * self.cols)
+            run = patches[i - first : stop - first]
+            row = run.transpose(1, 2, 0, 3, 4).reshape(n, p, len(run) * p, 3)
+            h, w = min(p, self.height - r * p), min(len(run) * p, self.width - c * p)
+            frames[:, r * p : r * p + h, c * p : c * p + w] = row[:, :h, :w]
+            i = stop
 
 
 def render_patches(net: Callable[[torch.Tensor], torch.Tensor], grid: PatchGrid, count: int,
