@@ -578,7 +578,8 @@ def report_sections(summary: Summary, info: RunInfo) -> list:
                 f"thread(s), seed {info.seed}; each case limited to {info.time_limit:g} s (plus a second per "
                 f"million pixels its header claims) and {info.memory_mib:g} MiB resident, the decoder told that "
                 f"limit less what the worker holds (max_memory). accepted: decoded to frames of the header's "
-                f"shape; clean: one error line (invalid stream, or a pixel or memory limit). The run took "
+                f"shape (every frame, or the first and last {RENDER_FRAMES} of a longer stream); clean: one "
+                f"error line (invalid stream, or a pixel or memory limit). The run took "
                 f"{minutes:.0f} minutes on a machine of 2 shared cores."),
         Section("Outcomes per mutator", summary.mutator_table(),
                 "rehead: a real stream's header claiming 720p to 16384 x 16384 (CRCs valid, chunks untouched)."),
