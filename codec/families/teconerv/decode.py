@@ -125,7 +125,9 @@ class TeconervDecoder(Decoder):
         steps = record.steps if record.steps is not None else base.steps
         codes = add_codes(None if record.direct else base.codes, record.values, "modulation codes",
                           self.chunk_index[s])
-        return SegmentState(tuple(codes), steps)
+        # held as int32 (sums stay under MAX_CODE = 2^30): the chain keeps several segments' codes,
+        # about half a value per pixel each
+        return SegmentState(tuple(c.astype(np.int32) for c in codes), steps)
 
     def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
         """The segments holding frames ``start .. stop - 1`` (the structure's :meth:`needed`), each
