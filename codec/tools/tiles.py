@@ -2,8 +2,8 @@
 strip's rows bit for bit those of the whole frame. Nothing here trains.
 
 A decoder whose feature maps grow with the frame's area renders a frame as horizontal strips of
-about :func:`budget` pixels each (full width: a stream's frames are at most 16384 pixels wide,
-``bitstream.container.MAX_DIM``), and writes each strip's 8-bit rows into the frame as it finishes
+about :func:`budget` pixels and at least :data:`MIN_ROWS` rows each (:func:`plan`; full width: a
+stream's frames are at most 16384 pixels wide, ``bitstream.container.MAX_DIM``), and writes each strip's 8-bit rows into the frame as it finishes
 (:class:`Canvas`), so that one strip's feature maps are alive at a time. A family describes its
 layers as strip operations (:class:`Op`): the rows of its input an output's rows need, and the rows
 a strip's result holds exactly. :func:`render_rows` runs a list of them backwards (rows needed)
@@ -17,11 +17,11 @@ the contract suite):
    its result is wrong in the ``k // 2`` rows at a strip's inner edges (padding where the frame has
    neighbours): :class:`Conv` drops them. A pixel shuffle by ``s`` needs ``1 / s`` of the rows; a
    linear upsampling one input row more on each side (:class:`Upsample`).
-2. **Kernels whose result for a pixel does not depend on the strip.** Convolutions wider than one
-   pixel run on oneDNN in strips (:func:`conv2d`), the kernel torch itself picks for every frame
-   that is split (an input of more than 20480 values, or a batch of several; torch's fallback for
-   small inputs, im2col and a matrix product, gives a pixel results that depend on the input's
-   size). Matrix products over pixels (1x1 layers) give every pixel the same result in any
+2. **Kernels whose result for a pixel does not depend on the strip.** A convolution wider than
+   one pixel runs on oneDNN on a part of a map (:func:`conv2d`), the kernel torch itself picks
+   for every map large enough to be split (an input of more than 20480 values, or a batch of
+   several; torch's fallback for small inputs, im2col and a matrix product, gives a pixel results
+   that depend on the input's size); a whole map runs through its module, as it always has. Matrix products over pixels (1x1 layers) give every pixel the same result in any
    strip. Linear upsampling by a power of two computes the same source positions and weights in
    a strip as in the frame; by 3 or 5 it does not (``1 / 3`` is not exact in float32), and
    :class:`Upsample` refuses those factors.

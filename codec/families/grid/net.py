@@ -96,19 +96,15 @@ def render(synthesis: Synthesis, levels: list[torch.Tensor], factors: list[tuple
     from its (integer-valued) latent levels. A frame larger than a strip
     (:func:`codec.tools.tiles.plan`) renders strip by strip: the strip's rows of the upsampled
     latents (:func:`codec.tools.latentgrid.upsample_rows`), then the synthesis's operations over
-    them, one frame at a time; the same bits as the whole frame, which renders through
-    :meth:`Synthesis.forward`. Encoders measure with it, decoders decode with it."""
+    them (:meth:`Synthesis.strip_ops`: on a whole frame, :meth:`Synthesis.forward`'s arithmetic),
+    one frame at a time; the same bits as the whole frame. Encoders measure with it, decoders
+    decode with it."""
     stop = frames if stop is None else stop
-    strips = plan(height, width, stop - first)
     canvas = Canvas(stop - first, height, width)
     ops = synthesis.strip_ops()
     with torch.inference_mode():
-        for lo, hi in strips:
+        for lo, hi in plan(height, width, stop - first):
             rows = Rows(lo, hi, height)
-            if len(strips) == 1:
-                z = upsample_rows(levels, factors, first, stop, rows, width)
-                canvas.put(torch.cat([synthesis(z[t : t + 1]) for t in range(stop - first)]))
-                continue
             needed = need(ops, rows)
             z = upsample_rows(levels, factors, first, stop, needed, width)
             canvas.put(torch.cat([render_rows(ops, lambda _: Strip(z[t : t + 1], needed), rows)
