@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from codec.results import DecodeResult, EncodeResult
 
 __all__ = ["DEMO_CLIP", "DEMO_FRAMES", "DEMO_STEPS", "DEMO_MODEL", "DemoDecodes", "encode_demo", "decode_demo"]
 
@@ -26,12 +30,12 @@ DEMO_MODEL = "hnerv"
 class DemoDecodes:
     """The demo's two decodes of its stream (:class:`codec.results.DecodeResult` each)."""
 
-    lossless: "DecodeResult"  # noqa: F821 - FFV1 .mkv
-    viewing: "DecodeResult"  # noqa: F821 - x264 .mp4
+    lossless: DecodeResult  # FFV1 .mkv
+    viewing: DecodeResult  # x264 .mp4
 
 
 def encode_demo(out: Path, *, model: str = DEMO_MODEL, steps: int | None = None, device: str = "auto",
-                threads: int | None = None, progress: bool = True):
+                threads: int | None = None, progress: bool = True) -> EncodeResult:
     """Encode the demo clip into ``out/carphone.inrv`` (``out`` is made); the
     :class:`codec.results.EncodeResult`. ``steps``: training steps (default :data:`DEMO_STEPS`;
     a family without steps gets none unless given, and then hears of it)."""
