@@ -188,6 +188,15 @@ class CodingStructure:
         return "\n".join(lines)
 
 
+def group_count(total: int, gop: int) -> int:
+    """Groups of ``gop`` frames :func:`group_sizes` makes of ``total``, counted without listing them:
+    what a decoder checks a stream's chunks against before it builds a structure of the frames a
+    header claims (ten million in a few bytes)."""
+    if total < 1 or gop < 1:
+        raise ValueError(f"{total} frames in groups of {gop}")
+    return -(-total // gop)
+
+
 def group_sizes(total: int, gop: int) -> list[int]:
     """Frames of each group of ``gop`` (the last one shorter): the plan every group-wise family
     starts from."""

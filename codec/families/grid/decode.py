@@ -25,7 +25,7 @@ from codec.families.grid.net import (
 )
 from codec.tools.chain import ChainDecoder, add_codes
 from codec.tools.latentgrid import SCHEMES, IntegerContext, context_shapes, decode_level, max_words
-from codec.tools.structure import CodingStructure, groups
+from codec.tools.structure import CodingStructure, group_count, groups
 from codec.tools.tiles import frames_at_once
 
 
@@ -45,13 +45,13 @@ def grid_chunks(stream: ChunkSource) -> list[int]:
 
 
 def structure(config: GridConfig, geometry: Geometry, stream: ChunkSource) -> CodingStructure:
-    """Groups of ``gop`` frames, one chunk each, each a residual of the one before."""
-    plan = groups(geometry.num_frames, config.gop)
-    found = len(grid_chunks(stream))
-    if found != len(plan.chunks):
+    """Groups of ``gop`` frames, one chunk each, each a residual of the one before (the chunks
+    counted before a structure of the frames the header claims is built)."""
+    found, need = len(grid_chunks(stream)), group_count(geometry.num_frames, config.gop)
+    if found != need:
         raise BitstreamError(f"stream holds {found} grid chunks, its {geometry.num_frames} "
-                             f"frames in groups of {config.gop} need {len(plan.chunks)}")
-    return plan
+                             f"frames in groups of {config.gop} need {need}")
+    return groups(geometry.num_frames, config.gop)
 
 
 class GridDecoder(Decoder):

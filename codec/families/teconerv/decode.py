@@ -23,7 +23,7 @@ from codec.families.teconerv.config import TeconervConfig
 from codec.families.teconerv.net import HypoSpec
 from codec.families.teconerv.pretrained import Pretrained, load_id
 from codec.tools.chain import ChainDecoder, add_codes
-from codec.tools.structure import CodingStructure, group_sizes, groups
+from codec.tools.structure import CodingStructure, group_count, groups
 from codec.tools.tubelets import TubeletGrid
 from codec.tools.tiles import Canvas
 
@@ -85,10 +85,10 @@ def structure(config: TeconervConfig, geometry: Geometry, stream: ChunkSource) -
     steps from segment 0's chunk). Reads one byte per segment, unverified (each chunk's CRC is
     checked when the segment is decoded)."""
     index = segment_chunks(stream)
-    sizes = group_sizes(geometry.num_frames, config.frames)
-    if len(index) != len(sizes):
+    need = group_count(geometry.num_frames, config.frames)  # before anything the size of the claim
+    if len(index) != need:
         raise BitstreamError(f"stream holds {len(index)} segment chunks, its "
-                             f"{geometry.num_frames} frames need {len(sizes)}")
+                             f"{geometry.num_frames} frames need {need}")
     direct = [0] + [s for s, i in enumerate(index) if s and (head := stream.read_chunk_head(i, 1))
                     and head[0] & SEG_DIRECT]
     return groups(geometry.num_frames, config.frames, direct=direct, params=0)
