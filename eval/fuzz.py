@@ -187,14 +187,14 @@ LARGE_GEOMETRIES = ((1280, 720), (1920, 1080), (3840, 2160), (7680, 4320), (1638
 def _rehead(header, rng: random.Random):
     """The header of a real stream claiming a large frame (its chunks untouched, CRCs recomputed):
     one of :data:`LARGE_GEOMETRIES` or a random size up to the format's largest, the frame count
-    kept (the chunk layout still matches it) or doubled."""
-    from bitstream.container import MAX_DIM
+    kept (the chunk layout still matches it), doubled, or the format's most."""
+    from bitstream.container import MAX_DIM, MAX_FRAMES
 
     if rng.random() < 0.7:
         width, height = rng.choice(LARGE_GEOMETRIES)
     else:
         width, height = rng.randint(256, MAX_DIM), rng.randint(256, MAX_DIM)
-    frames = header.num_frames * rng.choice((1, 1, 1, 2))
+    frames = rng.choice((header.num_frames,) * 4 + (2 * header.num_frames, MAX_FRAMES))
     return _forged(header, width=width, height=height, num_frames=frames)
 
 
