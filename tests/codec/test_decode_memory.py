@@ -247,20 +247,21 @@ DATA_CAP, TIME_CAP = 1536 * 2**20, 30.0
 DRIVER = """
 import contextlib, io, json, sys, time
 from codec.cli import main
-command, out, streams = sys.argv[1], sys.argv[2], sys.argv[3:]
+command, out, extra, streams = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4:]
 results = []
 for i, stream in enumerate(streams):
     err, start = io.StringIO(), time.monotonic()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        status = main([command, stream] + (["-o", f"{out}/{i}.y4m"] if command == "decode" else []))
+        status = main([command, stream] + (["-o", f"{out}/{i}.y4m"] if command == "decode" else []) + extra)
     results.append({"status": status, "err": err.getvalue().strip().splitlines(),
                     "seconds": time.monotonic() - start})
 print(json.dumps(results))
 """
 
 
-def run_capped(command: str, streams: list[Path], tmp_path: Path) -> tuple[list[dict], float, float]:
-    """``inrv COMMAND STREAM`` for each stream in one process whose data segment is capped at
+def run_capped(command: str, streams: list[Path], tmp_path: Path,
+               extra: list[str] = ()) -> tuple[list[dict], float, float]:
+    """``inrv COMMAND STREAM [EXTRA]`` for each stream in one process whose data segment is capped at
     :data:`DATA_CAP`, killed after :data:`TIME_CAP` seconds: each run's status, stderr lines and
     seconds, the process's seconds and its peak resident memory in MB."""
     import os
@@ -274,7 +275,8 @@ def run_capped(command: str, streams: list[Path], tmp_path: Path) -> tuple[list[
     out = tmp_path / "stdout"
     start = time.monotonic()
     with open(out, "w") as stdout:
-        proc = subprocess.Popen([sys.executable, "-c", DRIVER, command, str(tmp_path), *map(str, streams)],
+        proc = subprocess.Popen([sys.executable, "-c", DRIVER, command, str(tmp_path), json.dumps(list(extra)),
+                                 *map(str, streams)],
                                 stdout=stdout, stderr=subprocess.DEVNULL, preexec_fn=cap,
                                 env={**os.environ, "INRV_THREADS": "1"})
         timer = threading.Timer(TIME_CAP, proc.kill)
@@ -295,6 +297,20 @@ def test_the_reproducers_end_in_one_line_within_a_memory_cap(tmp_path):
         assert err[0].startswith(("inrv: error: decoding needs about", "inrv: invalid stream:")), err
         assert "internal error" not in err[0] and "--preset" not in err[0]
     assert not list(tmp_path.glob("*.y4m"))
+
+
+def test_a_real_allocation_failure_is_the_decode_line(tmp_path):
+    """Without the memory limit (--max-memory 0), under the data cap, the decoders of H1a and H4b
+    really run out of memory (numpy's and torch's allocators): one decode line, not encode advice."""
+    what = {"H1a_grid_huge_latents.inrv": "grid, 32 frames of 16384x16384, frames 0..31",
+            "H4b_teconerv_tubelets_under_cap.inrv": "teconerv, 16 frames of 8000x8000, frames 0..15"}
+    streams = [DATA / "repro" / name for name in what]
+    results, seconds, _ = run_capped("decode", streams, tmp_path, ["--max-memory", "0"])
+    assert seconds < TIME_CAP
+    for stream, result in zip(streams, results):
+        assert result["status"] == 1 and result["err"] == [
+            f"inrv: error: out of memory decoding {stream.name} ({what[stream.name]}): decode fewer frames at once "
+            "(--frames START:COUNT), or refuse such streams before decoding (--max-pixels N, --max-memory SIZE)"], result
 
 
 def test_info_on_the_reproducers_allocates_nothing_the_header_claims(tmp_path):
