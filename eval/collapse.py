@@ -40,6 +40,7 @@ from codec.errors import ConfigError
 from codec.finalcheck import Check
 from codec.metrics import psnr_rgb
 from codec.registry import get_family
+from codec.tools.qat import QuantizedNetwork
 from codec.video import open_video
 
 #: |pre-activation| beyond which ``sigmoid(2 y)`` rounds to 0 or 255 (``2 y > ln(509)``).
@@ -200,26 +201,20 @@ class _Recorder:
         return qsteps.get(self._quant_prefix, math.nan)
 
     def _zeroed(self, step: int) -> int:
-        """How many quantized tensors round to all zeros at their learned step (every value under
+        """How many tensors of the model's quantized networks round to all zeros at their learned step (every value under
         half a step); the first such tensor, with its step and the step it happened at, is kept in
         :attr:`first_zeroed`."""
         count = 0
         with torch.no_grad():
             for module in self.model.modules():
-                names = getattr(module, "names", None)
-                if not (isinstance(names, list) and hasattr(module, "quantizers")):
+                if not isinstance(module, QuantizedNetwork):
                     continue
-                params = dict(self.model.named_parameters())
-                prefix = next((n[: -len(names[0])] for n in params if n.endswith(names[0])), "")
-                for name, q in zip(names, module.quantizers):
-                    w = params.get(prefix + name)
-                    if w is None or not hasattr(q, "step"):
-                        continue
-                    step_size = float(q.step)
-                    if float(w.abs().max()) < 0.5 * step_size:
+                for name, w, q in module.quant.items(module.net):
+                    largest, step_size = float(w.abs().max()), float(q.step)
+                    if largest < 0.5 * step_size:
                         count += 1
                         if self.first_zeroed is None:
-                            self.first_zeroed = (f"{name} ({w.numel()} values, max |w| {float(w.abs().max()):.3g}, "
+                            self.first_zeroed = (f"{name} ({w.numel()} values, max |w| {largest:.3g}, "
                                                  f"step {step_size:.3g}) at step {step}")
         return count
 
