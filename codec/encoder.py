@@ -129,6 +129,7 @@ def _fit_and_measure(src: Path | VideoInput, dst: Path, config: EncodeConfig) ->
         train_psnr=stats.train_psnr,
         best_train_psnr=stats.best_psnr,
         restarts=stats.restarts,
+        restored=stats.restored,
     )
     return _Measured(result, check.verdict())
 

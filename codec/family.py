@@ -69,7 +69,8 @@ class FamilyStats:
     """What an encode did, for reports: steps, training-time estimates, per-group details, and the
     rate-distortion lambda it trained with (``None`` for a family without one). ``best_psnr``: the
     best running training PSNR the fit saw (``None``: not reported; the encoder's final check then
-    compares with ``train_psnr``), ``restarts``: the divergence guards' restarts."""
+    compares with ``train_psnr``), ``restarts``: the divergence guards' restarts, ``restored``: the
+    guards' end check put the best snapshot back (:class:`codec.tools.fit.FitStats`)."""
 
     steps: int
     seconds: float
@@ -80,6 +81,7 @@ class FamilyStats:
     lmbda: float | None = None
     best_psnr: float | None = None
     restarts: int = 0
+    restored: bool = False
 
     @classmethod
     def of_groups(cls, groups: list[GroupResult], seconds: float, estimated_bits: float, frame_steps: float,

@@ -129,7 +129,8 @@ class EncodeResult:
     ``decode_seconds``: the render seconds of the measurement's decode of the file (README, "Speed
     figures": frames produced by the built network; no output written), :attr:`render_fps`.
     ``train_psnr`` / ``best_train_psnr``: the training PSNR at the end and the best seen (where the
-    family reports them), ``restarts``: the divergence guards' restarts, ``retries``: encodes redone
+    family reports them), ``restarts``: the divergence guards' restarts, ``restored``: their end check
+    kept the best snapshot rather than the last state, ``retries``: encodes redone
     because the final check refused the file (:mod:`codec.finalcheck`)."""
 
     path: Path
@@ -153,6 +154,7 @@ class EncodeResult:
     train_psnr: float | None = None
     best_train_psnr: float | None = None
     restarts: int = 0
+    restored: bool = False
     retries: int = 0
 
     @property

@@ -43,7 +43,11 @@ FRAMES = 32
 class AuditPoint:
     """One encode: the file's ``bpp`` and ``psnr`` (NaN when the encode failed, ``error`` its
     message), the last ``train_psnr``, ``best_psnr`` and ``restarts`` of training when the
-    encode reports them (None otherwise), steps and wall seconds."""
+    encode reports them (None otherwise), steps and wall seconds. ``restored``: the guards' end
+    check kept the best snapshot; ``retries``: the encoder's final check refused a first file
+    and the encode was redone (both None where not recorded: families that report no guard
+    figures, and points measured before these fields). A point whose guards did not fire
+    (:attr:`guarded_as_before`) trained and wrote as the unguarded encode does."""
 
     family: str
     clip: str
@@ -56,6 +60,8 @@ class AuditPoint:
     steps: int | None
     seconds: float
     error: str | None = None
+    restored: bool | None = None
+    retries: int | None = None
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -64,6 +70,14 @@ class AuditPoint:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @property
+    def guarded_as_before(self) -> bool | None:
+        """True when no guard fired (no restart, no end-check restore, no retry): the unguarded
+        ("before") encode is this one; None when that was not recorded."""
+        if self.failed or None in (self.restarts, self.restored, self.retries):
+            return None
+        return self.restarts == 0 and not self.restored and self.retries == 0
 
 
 def load(path: Path) -> list[AuditPoint]:
@@ -121,10 +135,12 @@ def encode_point(family: str, seq: Sequence, level: int, workdir: Path, threads:
                           time.perf_counter() - start, error=str(exc))
     finally:
         out.unlink(missing_ok=True)
+    guards = result.best_train_psnr is not None  # a family that reports its fit's guard figures
     return AuditPoint(
         family=family, clip=seq.name, level=level, bpp=result.bpp, psnr=result.psnr_rgb,
         train_psnr=_stat(result, "train_psnr"), best_psnr=_stat(result, "best_psnr", "best_train_psnr"),
-        restarts=_stat(result, "restarts"), steps=result.steps, seconds=time.perf_counter() - start,
+        restarts=result.restarts if guards else None, steps=result.steps, seconds=time.perf_counter() - start,
+        restored=result.restored if guards else None, retries=result.retries,
     )
 
 

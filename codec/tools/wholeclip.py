@@ -128,6 +128,7 @@ class WholeVideoFamily(Family):
             lmbda=lmbda,
             best_psnr=stats.best_psnr,
             restarts=stats.restarts,
+            restored=stats.restored,
         )
 
     def probe_frames(self, enc: EncodeConfig, count: int) -> int:

@@ -208,6 +208,7 @@ def test_a_forced_collapse_writes_the_best_state_not_the_wreck(tmp_path, carphon
     best = max(10 * math.log10(1 / m) for m in seen)
     assert best > 16.0  # training got somewhere before the wreck
     assert result.psnr_rgb > best - 1.0, f"file {result.psnr_rgb:.2f} dB, best in training {best:.2f} dB"
+    assert result.restored  # the end check's restore reaches the result (the ladder audit records it)
 
 
 # --- phases and the runner (codec.tools.phases, codec.tools.runner) ---------------------------

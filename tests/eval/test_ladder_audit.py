@@ -14,11 +14,12 @@ from codec.results import EncodeResult
 from eval import ladder_audit as audit
 
 
-def _result(dst, psnr: float) -> EncodeResult:
+def _result(dst, psnr: float, **guards) -> EncodeResult:
     Path(dst).write_bytes(b"x" * 100)
     return EncodeResult(path=Path(dst), model="nerv", width=88, height=72, num_frames=4, file_bytes=100,
                         bpp=100 * 8 / (88 * 72 * 4), psnr_rgb=psnr, psnr_yuv=psnr, encode_seconds=0.0,
-                        decode_seconds=0.0, steps=10, estimated_bpp=0.0, lmbda=1e-3, threads=1, frame_passes=1.0)
+                        decode_seconds=0.0, steps=10, estimated_bpp=0.0, lmbda=1e-3, threads=1, frame_passes=1.0,
+                        **guards)
 
 
 @pytest.fixture
@@ -56,6 +57,31 @@ def test_audit_records_points_marks_falls_and_failures_and_resumes(tmp_path, car
     again = audit.run_audit(["nerv"], [carphone_small], [1, 2, 3, 4], results, tmp_path / "work")
     assert calls == [1, 2, 3, 4] and again == points
     assert audit.table(audit.load(results)) == text
+
+
+def test_a_point_records_whether_a_guard_fired(tmp_path, carphone_small, monkeypatch):
+    """restarts, the end check's restore and the final check's retry are kept with the point: a
+    point where none fired is its own "before" (no unguarded run needed); a family that reports no
+    guard figures (no best training PSNR) records None, and so do points written before the fields."""
+    outcomes = {
+        1: dict(train_psnr=30.0, best_train_psnr=30.5),
+        2: dict(train_psnr=30.0, best_train_psnr=31.0, restored=True),
+        3: dict(train_psnr=30.0, best_train_psnr=31.0, restarts=2),
+        4: dict(train_psnr=30.0, best_train_psnr=31.0, retries=1),
+        5: dict(train_psnr=30.0),
+    }
+    monkeypatch.setattr(codec, "encode", lambda src, dst, config: _result(dst, 30.0, **outcomes[config.quality]))
+    results = tmp_path / "audit.jsonl"
+    points = audit.run_audit(["nerv"], [carphone_small], [1, 2, 3, 4, 5], results, tmp_path / "work")
+    assert [(p.restarts, p.restored, p.retries) for p in points] == [
+        (0, False, 0), (0, True, 0), (2, False, 0), (0, False, 1), (None, None, 0)]
+    assert [p.guarded_as_before for p in points] == [True, False, False, False, None]
+    assert audit.load(results) == points
+    old = '{"family": "hnerv", "clip": "bikes", "level": 1, "bpp": 0.05, "psnr": 31.0, "train_psnr": 33.3, ' \
+          '"best_psnr": 31.5, "restarts": 0, "steps": 960, "seconds": 255.0, "error": null}'
+    (tmp_path / "old.jsonl").write_text(old + "\n")
+    (before,) = audit.load(tmp_path / "old.jsonl")
+    assert before.restored is None and before.guarded_as_before is None
 
 
 def test_prepare_clips_scales_to_a_width(tmp_path):
