@@ -79,6 +79,13 @@ class AuditPoint:
             return None
         return self.restarts == 0 and not self.restored and self.retries == 0
 
+    def guard_events(self) -> str:
+        """What fired, in words (restarts, the end check's restore, the final check's retry)."""
+        events = [f"{self.restarts} restart(s)"] if self.restarts else []
+        events += ["end check restored the best snapshot"] if self.restored else []
+        events += [f"final check refused {self.retries} file(s), encoded again"] if self.retries else []
+        return ", ".join(events)
+
 
 def load(path: Path) -> list[AuditPoint]:
     """The points of a results file (none when it does not exist); a point encoded twice counts
@@ -188,23 +195,32 @@ def _fmt(value, spec: str) -> str:
     return format(value, spec)
 
 
+_FIRED = {True: "no", False: "yes", None: "-"}
+
+
 def table(points: Iterable[AuditPoint], tolerance: float = 0.0) -> str:
-    """family x clip x level: bpp, PSNR, the last and the best training PSNR, restarts, steps,
-    seconds; ``<`` marks a level under the one below it (or failed), and failed points' errors
-    follow the table."""
+    """family x clip x level: bpp, PSNR, the last and the best training PSNR, restarts, whether
+    a guard fired (``no``: the encode is also the unguarded one; ``-``: not recorded), steps,
+    seconds; ``<`` marks a level under the one below it (or failed); what fired and failed points'
+    errors follow the table."""
     points = sorted(points, key=lambda p: (p.family, p.clip, p.level))
     bad = {upper.key for _, upper in falls(points, tolerance)}
     head = f"{'family':8} {'clip':14} {'q':>2} {'bpp':>8} {'psnr':>6} {'train':>6} {'best':>6} {'rest':>4} " \
-           f"{'steps':>6} {'sec':>6}"
+           f"{'fired':>5} {'steps':>6} {'sec':>6}"
     lines = [head]
     for p in points:
         lines.append(f"{p.family:8} {p.clip:14} {p.level:2d} {_fmt(p.bpp, '8.4f')} {_fmt(p.psnr, '6.2f')} "
                      f"{_fmt(p.train_psnr, '6.2f'):>6} {_fmt(p.best_psnr, '6.2f'):>6} {_fmt(p.restarts, 'd'):>4} "
-                     f"{_fmt(p.steps, 'd'):>6} {p.seconds:6.0f}" + (" <" if p.key in bad else ""))
+                     f"{_FIRED[p.guarded_as_before]:>5} {_fmt(p.steps, 'd'):>6} {p.seconds:6.0f}" + (" <" if p.key in bad else ""))
+    fired = [p for p in points if p.guarded_as_before is False]
+    if fired:
+        lines += ["", "guards fired:"] + [f"  {p.family} {p.clip} q{p.level}: {p.guard_events()}" for p in fired]
     failed = [p for p in points if p.failed]
     if failed:
         lines += ["", "failed points:"] + [f"  {p.family} {p.clip} q{p.level}: {p.error}" for p in failed]
     n_bad = len(bad)
+    n_same = sum(p.guarded_as_before is True for p in points)
     lines += ["", f"{len(points)} points; {n_bad} level(s) under the level below them"
-                  + (f" (tolerance {tolerance:g} dB)" if tolerance else "")]
+                  + (f" (tolerance {tolerance:g} dB)" if tolerance else "")
+                  + f"; {n_same} with no guard fired (the unguarded encode is the same)"]
     return "\n".join(lines)

@@ -76,6 +76,11 @@ def test_a_point_records_whether_a_guard_fired(tmp_path, carphone_small, monkeyp
     assert [(p.restarts, p.restored, p.retries) for p in points] == [
         (0, False, 0), (0, True, 0), (2, False, 0), (0, False, 1), (None, None, 0)]
     assert [p.guarded_as_before for p in points] == [True, False, False, False, None]
+    text = audit.table(points)
+    assert [line.split()[8] for line in text.splitlines()[1:6]] == ["no", "yes", "yes", "yes", "-"]
+    assert "nerv carphone q2: end check restored the best snapshot" in text
+    assert "nerv carphone q3: 2 restart(s)" in text and "q4: final check refused 1 file(s)" in text
+    assert "1 with no guard fired" in text
     assert audit.load(results) == points
     old = '{"family": "hnerv", "clip": "bikes", "level": 1, "bpp": 0.05, "psnr": 31.0, "train_psnr": 33.3, ' \
           '"best_psnr": 31.5, "restarts": 0, "steps": 960, "seconds": 255.0, "error": null}'
