@@ -37,6 +37,7 @@ FAMILIES: dict[int, tuple[str, str | None]] = {
     3: ("nirvana", "codec.families.nirvana"),
     4: ("teconerv", "codec.families.teconerv"),
     5: ("grid", "codec.families.grid"),
+    6: ("motion", "codec.families.motion"),
 }
 #: name -> permanent id, for every id above (reserved ones included).
 FAMILY_IDS: dict[str, int] = {name: family_id for family_id, (name, _) in FAMILIES.items()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["ChunkKind", "KINDS", "CHUNK_NAMES", "CHUNK_NETWORK", "CHUNK_EMBEDDINGS", "CHUNK_GROUP",
-           "CHUNK_SEGMENT", "CHUNK_GRID", "kinds_of"]
+           "CHUNK_SEGMENT", "CHUNK_GRID", "CHUNK_FRAME", "kinds_of"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ CHUNK_EMBEDDINGS = 2
 CHUNK_GROUP = 3
 CHUNK_SEGMENT = 4
 CHUNK_GRID = 5
+CHUNK_FRAME = 6
 
 #: Every chunk kind, by code.
 KINDS: tuple[ChunkKind, ...] = (
@@ -33,6 +34,7 @@ KINDS: tuple[ChunkKind, ...] = (
     ChunkKind(CHUNK_GROUP, "group", ("nirvana",), "bitstream.records.nirvana"),
     ChunkKind(CHUNK_SEGMENT, "segment", ("teconerv",), "bitstream.records.teconerv"),
     ChunkKind(CHUNK_GRID, "grid", ("grid",), "bitstream.records.grid"),
+    ChunkKind(CHUNK_FRAME, "frame", ("motion",), "bitstream.records.motion"),
 )
 #: code -> name, for every kind.
 CHUNK_NAMES: dict[int, str] = {k.code: k.name for k in KINDS}

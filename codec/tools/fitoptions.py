@@ -6,6 +6,7 @@ together from a measured sweep. Each of the three can be given instead: ``--pres
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from codec.config import EncodeConfig
@@ -120,3 +121,21 @@ def step_limit(options: FitOptions, default: int) -> int:
     """Training steps: ``--steps``, else ``default`` without a time budget (with one, the budget
     alone ends training)."""
     return options.steps or (default if options.time_budget is None else 10**9)
+
+
+def synthesis_width(enc: EncodeConfig, ladder: Ladder, presets: dict[str, int], low: int, high: int,
+                    params_of: Callable[[int], int], family: str) -> int:
+    """A synthesis's hidden channels (grid, motion): ``--preset``'s, the widest within ``--params``
+    (``params_of(width)`` counts a width's values), else ``--density`` or the quality level's
+    size, rounded and clamped to ``[low, high]``."""
+    opts = enc.options
+    if opts.preset is not None:
+        return presets[opts.preset]
+    if opts.params is not None:
+        fits = [h for h in range(low, high + 1) if params_of(h) <= opts.params]
+        if not fits:
+            raise ConfigError(f"--params {opts.params} is below the smallest {family} synthesis "
+                              f"({params_of(low)} values)")
+        return fits[-1]
+    size = size_density(opts, quality_rung(enc, ladder))
+    return int(min(high, max(low, round(size))))

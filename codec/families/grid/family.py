@@ -6,7 +6,6 @@ from __future__ import annotations
 import torch
 
 from codec.config import EncodeConfig
-from codec.errors import ConfigError
 from codec.family import ChunkSink, ChunkSource, Decoder, Family, FamilyStats, FrameSource, Geometry
 from codec.families.grid import OPTIONS, STREAMS, SUMMARY
 from codec.families.grid.config import (
@@ -21,7 +20,7 @@ from codec.families.grid.config import (
     GridConfig,
 )
 from codec.families.grid.ladder import LADDER
-from codec.tools.fitoptions import quality_rung, size_density
+from codec.tools.fitoptions import synthesis_width
 from codec.tools.structure import CodingStructure
 
 #: Fixed shapes of the networks (measured choices are in docs/grid.md).
@@ -60,17 +59,8 @@ class GridFamily(Family):
     def hidden(self, enc: EncodeConfig) -> int:
         """The synthesis's hidden channels: ``--preset``, the largest width within ``--params``,
         else ``--density`` or the quality level's (rounded, within [MIN_HIDDEN, MAX_HIDDEN])."""
-        opts = enc.options
-        if opts.preset is not None:
-            return PRESETS[opts.preset]
-        if opts.params is not None:
-            fits = [h for h in range(MIN_HIDDEN, MAX_HIDDEN + 1) if self._synthesis_params(enc, h) <= opts.params]
-            if not fits:
-                raise ConfigError(f"--params {opts.params} is below the smallest grid synthesis "
-                                  f"({self._synthesis_params(enc, MIN_HIDDEN)} values)")
-            return fits[-1]
-        size = size_density(opts, quality_rung(enc, self.ladder))
-        return int(min(MAX_HIDDEN, max(MIN_HIDDEN, round(size))))
+        return synthesis_width(enc, self.ladder, PRESETS, MIN_HIDDEN, MAX_HIDDEN,
+                               lambda h: self._synthesis_params(enc, h), "grid")
 
     def _synthesis_params(self, enc: EncodeConfig, hidden: int) -> int:
         from codec.families.grid.net import Synthesis

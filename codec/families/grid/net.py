@@ -38,14 +38,17 @@ def level_factors(config: GridConfig) -> list[tuple[int, int]]:
 class Synthesis(nn.Module):
     """Upsampled latents ``(N, levels, H, W)`` to RGB ``(N, 3, H, W)`` in [0, 1] (clamped by the
     decoder): ``layers`` 1x1 layers of ``hidden`` channels with ReLU, a 1x1 layer to RGB (plus
-    0.5), then ``refine`` blocks ``x + conv3(relu(conv3(x)))``."""
+    0.5), then ``refine`` blocks ``x + conv3(relu(conv3(x)))``. ``config`` is anything with
+    ``levels``, ``hidden``, ``layers`` and ``refine``; ``out`` and ``offset`` give other outputs
+    than RGB (the motion family's motion fields and residuals: ``offset`` 0)."""
 
-    def __init__(self, config: GridConfig) -> None:
+    def __init__(self, config: GridConfig, out: int = 3, offset: float = 0.5) -> None:
         super().__init__()
+        self.offset = offset
         widths = [config.levels] + [config.hidden] * config.layers
         self.mlp = nn.ModuleList(nn.Conv2d(a, b, 1) for a, b in zip(widths, widths[1:]))
-        self.rgb = nn.Conv2d(widths[-1], 3, 1)
-        self.refine = nn.ModuleList(nn.Conv2d(3, 3, 3, padding=1, padding_mode="replicate")
+        self.rgb = nn.Conv2d(widths[-1], out, 1)
+        self.refine = nn.ModuleList(nn.Conv2d(out, out, 3, padding=1, padding_mode="replicate")
                                     for _ in range(2 * config.refine))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -55,16 +58,16 @@ class Synthesis(nn.Module):
         return x
 
     def pixels(self, z: torch.Tensor) -> torch.Tensor:
-        """The 1x1 layers and the RGB layer (plus 0.5), per pixel: ``(N, levels, H, W)`` to
-        ``(N, 3, H, W)``."""
+        """The 1x1 layers and the RGB layer (plus the offset), per pixel: ``(N, levels, H, W)`` to
+        ``(N, out, H, W)``."""
         n, _, h, w = z.shape
         # the 1x1 layers as matrix products over channels-last pixels (much faster than 1x1
         # convolutions on a CPU, the same arithmetic)
         x = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
         for conv in self.mlp:
             x = F.relu(F.linear(x, conv.weight.flatten(1), conv.bias))
-        x = F.linear(x, self.rgb.weight.flatten(1), self.rgb.bias) + 0.5
-        return x.reshape(n, h, w, 3).permute(0, 3, 1, 2)
+        x = F.linear(x, self.rgb.weight.flatten(1), self.rgb.bias) + self.offset
+        return x.reshape(n, h, w, -1).permute(0, 3, 1, 2)
 
     def strip_ops(self) -> list[Op]:
         """:meth:`forward` as operations over strips of rows (:mod:`codec.tools.tiles`)."""

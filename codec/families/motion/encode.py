@@ -1,0 +1,356 @@
+"""Training side of ``motion``: frames coded one by one in the coding structure's order, each
+trained against the decoded references it will be predicted from (closed loop), its chunk
+written, its decoded frame kept while later frames reference it.
+
+A frame's parts (:mod:`codec.families.motion.net`) train through the one training runner
+(:mod:`codec.tools.runner`) with :mod:`codec.families.motion.presets`: an inter frame's motion
+decoder first fitted to an optical flow (:mod:`codec.families.motion.flow`), then every part on
+``MSE + lambda * bpp`` of the frame, the rate that of its latents under their context models (and,
+in the first frame of its type, of its synthesis weights). Latents start from the last coded frame
+of the same type (NIRVANA's autoregressive initialisation, Maiya et al., CVPR 2023, here per frame)
+unless ``--cold``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+from tqdm.auto import tqdm
+
+from bitstream.records.kinds import CHUNK_FRAME
+from bitstream.records.motion import FrameRecord, PartRecord, write_frame
+from codec.config import EncodeConfig
+from codec.family import ChunkSink, FamilyStats, FrameSource, Laddered
+from codec.families.grid.net import load_synthesis
+from codec.families.motion import presets
+from codec.families.motion.config import DEFAULT_FLOW, MotionConfig
+from codec.families.motion.decode import RoleNetworks, coding_structure
+from codec.families.motion.flow import flow_targets
+from codec.families.motion.net import (
+    FLOW_UNIT,
+    PARTS,
+    SCHEME,
+    PartShape,
+    compose,
+    from_uint8,
+    part_net,
+    part_output,
+    part_shape,
+    to_uint8,
+)
+from codec.metrics import psnr_rgb
+from codec.results import GroupResult
+from codec.tools.chain import ReferenceFrames
+from codec.tools.fitoptions import quality_rung, rate_lambda, step_limit
+from codec.tools.latentgrid import IntegerContext, encode_level
+from codec.tools.latentgrid.crops import Crop, LevelWindow
+from codec.tools.latentgrid.training import ContextNet, LatentStack, level_bits, quantize_proxy, region_bits
+from codec.tools.phases import Limits
+from codec.tools.qat import NetworkQuantizer
+from codec.tools.runner import StepAt, StepLoss, run
+from codec.tools.structure import CodedFrame
+
+
+class PartTrainable(nn.Module):
+    """One part under training: its latents (a 2-D pyramid over the part's grid), its synthesis
+    behind learned-step quantizers and its context model's float mirror. ``networks``: whether
+    this frame trains (and stores) the networks, or reuses those of the first frame of its type."""
+
+    def __init__(self, part: PartShape, config: MotionConfig, height: int, width: int) -> None:
+        super().__init__()
+        self.part, self.height, self.width = part, height, width
+        self.synthesis = part_net(part)
+        self.quant = NetworkQuantizer(self.synthesis)
+        self.context = ContextNet(SCHEME, config.ctx_hidden, config.ctx_layers, part.levels)
+        self.latents = LatentStack()
+        h, w = part.grid(height, width)
+        self.windows = [LevelWindow.of(s, f, Crop(0, 1, 0, 0, h, w), (1, h, w))
+                        for s, f in zip(part.shapes(height, width), part.factors())]
+        self.networks = True
+
+    def start(self, device: torch.device, warm: bool) -> None:
+        """Fresh latents for a new frame: zeros, or (``warm``) this part's last frame's."""
+        previous = self.latents if warm and len(self.latents) else None
+        self.latents = LatentStack.start(self.part.shapes(self.height, self.width), device, previous)
+
+    def freeze_networks(self) -> None:
+        """Keep the networks from here on (later frames of the type reuse them)."""
+        self.networks = False
+        for p in list(self.synthesis.parameters()) + list(self.context.parameters()) + list(self.quant.parameters()):
+            p.requires_grad_(False)
+
+    def network_parameters(self) -> list[nn.Parameter]:
+        return list(self.synthesis.parameters()) + list(self.context.parameters()) + [
+            p for name, p in self.quant.named_parameters() if not name.endswith("log_step")]
+
+    def step_parameters(self) -> list[nn.Parameter]:
+        return [q.log_step for q in self.quant.quantizers]
+
+    def forward(self, mode: str, temperature: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(output (1, out, h, w), estimated bits)``: ``mode`` "none" runs the float latents
+        through the float synthesis (no rate); else the latents through the quantization proxy
+        (soft rounding at ``temperature``, or hard) and the synthesis through its quantizers, the
+        bits those of the latents and, while it trains them, of the synthesis."""
+        planes, bits = [], torch.zeros(())
+        for k, (y, window) in enumerate(zip(self.latents, self.windows)):
+            if mode == "none":
+                planes.append(window.upsample(window.slice(y)))
+                continue
+            seen, coded = quantize_proxy(window.slice(y), temperature if mode == "soft" else None)
+            planes.append(window.upsample(seen))
+            bits = bits + region_bits(coded, window.inner, window.origin, self.context, k)
+        z = torch.stack(planes, dim=1)
+        if mode == "none":
+            return self.synthesis(z), bits
+        out = functional_call(self.synthesis, self.quant.quantized_params(self.synthesis), (z,))
+        if self.networks:
+            bits = bits + self.quant.bits(self.synthesis, noise=mode == "soft")
+        return out, bits
+
+    def estimated_bits(self) -> float:
+        with torch.no_grad():
+            bits = sum(float(level_bits(torch.round(y), self.context, k)) for k, y in enumerate(self.latents))
+            return bits + (float(self.quant.bits(self.synthesis, noise=False)) if self.networks else 0.0)
+
+
+class _FrameTrainee:
+    """One frame's parts under training as the runner's trainee: the frame composed from the parts
+    and the references, its loss ``MSE + lambda * bits / pixels``."""
+
+    def __init__(self, parts: dict[str, PartTrainable], references: list[torch.Tensor], target: torch.Tensor,
+                 lmbda: float, config: MotionConfig, networks: bool) -> None:
+        self.parts, self.references, self.target = parts, references, target
+        self.lmbda, self.config, self.networks = lmbda, config, networks
+        self.height, self.width = target.shape[2], target.shape[3]
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        groups = {"latents": [y for p in self.parts.values() for y in p.latents]}
+        if self.networks:
+            groups["networks"] = [q for p in self.parts.values() if p.networks for q in p.network_parameters()]
+            groups["steps"] = [q for p in self.parts.values() if p.networks for q in p.step_parameters()]
+        return groups
+
+    def step(self, at: StepAt) -> StepLoss:
+        outputs, bits = {}, torch.zeros(())
+        for role, part in self.parts.items():
+            outputs[role], b = part(at.mode, at.temperature)
+            bits = bits + b
+        frame = compose(outputs, self.references, self.config, self.height, self.width)
+        mse = F.mse_loss(frame, self.target)
+        bpp = bits / (self.height * self.width)
+        loss = mse + self.lmbda * bpp
+        return StepLoss(loss, float(loss.detach()), float(mse.detach()), float(bpp.detach()))
+
+    def after_step(self) -> None:
+        for part in self.parts.values():
+            part.latents.clamp_()
+
+    def state_dict(self) -> dict:
+        return nn.ModuleDict(self.parts).state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        nn.ModuleDict(self.parts).load_state_dict(state)
+
+
+class _GuideTrainee:
+    """A motion part fitted to optical-flow targets ``(1, C, h, w)`` (in :data:`FLOW_UNIT`s; a B
+    frame's blending channel to 0: equal weights), float latents, no rate."""
+
+    def __init__(self, part: PartTrainable, target: torch.Tensor) -> None:
+        self.part, self.target = part, target
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        groups = {"latents": list(self.part.latents)}
+        if self.part.networks:
+            groups["networks"] = list(self.part.synthesis.parameters())
+        return groups
+
+    def step(self, at: StepAt) -> StepLoss:
+        out, _ = self.part("none", None)
+        mse = F.mse_loss(out, self.target)
+        return StepLoss(mse, float(mse.detach()), float(mse.detach()), 0.0)
+
+    def after_step(self) -> None:
+        self.part.latents.clamp_()
+
+    def state_dict(self) -> dict:
+        return self.part.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.part.load_state_dict(state)
+
+
+class PeriodReader:
+    """The source's frames an intra period at a time: frames ``p * period .. (p + 1) * period``
+    (both anchors) for a frame inside period ``p``."""
+
+    def __init__(self, source: FrameSource, period: int) -> None:
+        self.source, self.period = source, period
+        self.total = source.geometry.num_frames
+        self.first, self.frames = 0, np.zeros((0,), dtype=np.uint8)
+
+    def frame(self, display: int) -> np.ndarray:
+        if not self.first <= display < self.first + len(self.frames):
+            p = max(0, display - 1) // self.period
+            self.first = p * self.period
+            self.frames = self.source.read(self.first, min(self.total, self.first + self.period + 1) - self.first)
+        return self.frames[display - self.first]
+
+
+@dataclass(frozen=True)
+class CodedResult:
+    """One coded frame: what the encoder reports of it, its chunk and its decoded frame."""
+
+    result: GroupResult
+    payload: bytes
+    decoded: np.ndarray
+
+
+class MotionEncoder:
+    """Encodes one video's frames in coding order, keeping each frame type's networks and each
+    part's last latents from one frame to the next."""
+
+    def __init__(self, config: MotionConfig, enc: EncodeConfig, height: int, width: int, total: int,
+                 device: torch.device, ladder: Laddered) -> None:
+        self.config, self.enc, self.device = config, enc, device
+        self.height, self.width, self.total = height, width, total
+        torch.manual_seed(enc.seed)
+        rung = quality_rung(enc, ladder.ladder)
+        self.intra_steps = step_limit(enc.options, ladder.ladder_steps(rung.length, total))
+        self.lmbda = rate_lambda(enc, rung)
+        self.flow = enc.options.flow or DEFAULT_FLOW
+        self.warm = not enc.options.cold
+        self.parts: dict[str, PartTrainable] = {}
+        self.networks: dict[str, RoleNetworks] = {}
+        self.spent = 0.0
+
+    def part(self, role: str) -> PartTrainable:
+        if role not in self.parts:
+            self.parts[role] = PartTrainable(part_shape(self.config, role), self.config, self.height,
+                                             self.width).to(self.device)
+        return self.parts[role]
+
+    def budget(self, steps: int, remaining_steps: int) -> float | None:
+        budget = self.enc.options.time_budget
+        if budget is None:
+            return None
+        return max(1e-3, (budget - self.spent) * steps / max(1, remaining_steps))
+
+    def guide(self, coded: CodedFrame, part: PartTrainable, target: np.ndarray, references: list[np.ndarray],
+              position: int) -> int:
+        """Fit a motion part to the optical flow from ``target`` to its references (steps taken)."""
+        if self.flow == "none":
+            return 0
+        h, w = part.part.grid(self.height, self.width)
+        goal = torch.from_numpy(flow_targets(target, references, self.flow, (h, w), part.part.out)).to(self.device)
+        trainee = _GuideTrainee(part, goal / FLOW_UNIT)
+        preset = presets.GUIDE if part.networks else presets.GUIDE_LATER
+        torch.manual_seed(self.enc.seed * 100_003 + position)
+        result = run(trainee, preset, Limits(presets.GUIDE_STEPS), whole=True,
+                     desc=f"motion frame {coded.display} flow", progress=False)
+        return result.steps
+
+    def code(self, coded: CodedFrame, position: int, target: np.ndarray, references: list[np.ndarray],
+             remaining_steps: int) -> CodedResult:
+        """Train frame ``coded`` on ``target`` against its decoded ``references``, write its chunk
+        and decode it as the decoder will."""
+        start = time.perf_counter()
+        roles = PARTS[coded.letter]
+        parts = {role: self.part(role) for role in roles}
+        networks = any(p.networks for p in parts.values())
+        for part in parts.values():
+            part.start(self.device, self.warm)
+        refs = [from_uint8(r, self.device) for r in references]
+        guided = 0
+        if coded.letter != "I":
+            guided = self.guide(coded, parts[roles[0]], target, references, position)
+        steps = step_limit(self.enc.options, presets.frame_steps(self.intra_steps, coded.letter == "I",
+                                                                 coded.depth))
+        lmbda = presets.frame_lambda(self.lmbda, coded.depth)
+        trainee = _FrameTrainee(parts, refs, from_uint8(target, self.device), lmbda, self.config, networks)
+        torch.manual_seed(self.enc.seed * 100_003 + position)
+        trained = run(trainee, presets.FIRST if networks else presets.LATER,
+                      Limits(steps, self.budget(steps, remaining_steps)), whole=True,
+                      desc=f"motion frame {coded.display} ({coded.letter})", progress=self.enc.progress)
+        estimated = sum(p.estimated_bits() for p in parts.values())
+        records, outputs = [], {}
+        with torch.no_grad():
+            for role, part in parts.items():
+                record, output = self.export(role, part)
+                records.append(record)
+                outputs[role] = output
+            decoded = to_uint8(compose(outputs, refs, self.config, self.height, self.width))
+        for part in parts.values():
+            if part.networks:
+                part.freeze_networks()
+        payload = write_frame(FrameRecord(steps=trained.steps + guided, parts=tuple(records)))
+        seconds = time.perf_counter() - start
+        self.spent += seconds
+        codes = [c for p in parts.values() for c in p.latents.codes()]
+        nonzero = sum(int(np.count_nonzero(c)) for c in codes) / max(1, sum(c.size for c in codes))
+        psnr = float(psnr_rgb(target[None], decoded[None]).mean())
+        result = GroupResult(group=position, first=coded.display, frames=1, key=coded.letter == "I",
+                             steps=trained.steps, stopped=trained.stopped, seconds=seconds, bytes=len(payload),
+                             bpp=len(payload) * 8 / (self.height * self.width), nonzero=nonzero, psnr=psnr,
+                             estimated_bits=estimated)
+        return CodedResult(result, payload, decoded)
+
+    def export(self, role: str, part: PartTrainable) -> tuple[PartRecord, torch.Tensor]:
+        """A part's record (its latents' words; its networks in the first frame of its type) and
+        its output as the decoder computes it, from the codes."""
+        config = self.config
+        if part.networks:
+            quantized = part.quant.export(part.synthesis)
+            self.networks[role] = RoleNetworks(
+                synthesis=tuple(q.codes.astype(np.int64) for q in quantized),
+                steps=np.asarray([float(q.scales[0]) for q in quantized], dtype=np.float32),
+                context=tuple(part.context.codes()))
+        nets = self.networks[role]
+        integer = IntegerContext.from_codes(SCHEME, list(nets.context), config.ctx_hidden, config.ctx_layers,
+                                            part.part.levels)
+        codes = part.latents.codes()
+        record = PartRecord(
+            synthesis_steps=nets.steps if part.networks else None,
+            synthesis=nets.synthesis if part.networks else None,
+            context=nets.context if part.networks else None,
+            levels=tuple(encode_level(c, integer, k) for k, c in enumerate(codes)))
+        net = load_synthesis(part_net(part.part).to(self.device), list(nets.synthesis), nets.steps)
+        output = part_output(net, [torch.from_numpy(c).to(self.device) for c in codes], part.part, self.height,
+                             self.width)
+        return record, output
+
+
+def encode(config: MotionConfig, source: FrameSource, enc: EncodeConfig, sink: ChunkSink, device: torch.device,
+           ladder: Laddered) -> FamilyStats:
+    """Every frame's chunk through ``sink``, in coding order, under one progress bar."""
+    geometry = source.geometry
+    structure = coding_structure(config, geometry.num_frames)
+    encoder = MotionEncoder(config, enc, geometry.height, geometry.width, geometry.num_frames, device, ladder)
+    reader = PeriodReader(source, config.intra_period)
+    depth = max(f.depth for f in structure.frames)
+    references: ReferenceFrames[np.ndarray] = ReferenceFrames(structure, depth + 4)
+    planned = [presets.frame_steps(encoder.intra_steps, f.letter == "I", f.depth) for f in structure.frames]
+    results: list[GroupResult] = []
+    total_bits, frame_steps = 0.0, 0.0
+    with tqdm(total=geometry.num_frames, desc="motion", unit="frame", disable=not enc.progress, leave=False) as bar:
+        for position, coded in enumerate(structure.frames):
+            coded_frame = encoder.code(coded, position, reader.frame(coded.display),
+                                       [references.get(r) for r in coded.refs], sum(planned[position:]))
+            sink(CHUNK_FRAME, coded_frame.payload)
+            references.put(coded.display, coded_frame.decoded)
+            references.release(position)
+            result = coded_frame.result
+            results.append(result)
+            total_bits += result.estimated_bits
+            frame_steps += result.steps
+            bar.set_postfix_str(f"frame {coded.display} {coded.letter}: {result.bytes} B, {result.psnr:.2f} dB",
+                                refresh=False)
+            bar.update(1)
+    return FamilyStats.of_groups(results, encoder.spent, total_bits, frame_steps, encoder.lmbda)

@@ -1,0 +1,57 @@
+"""``motion``'s training presets, as data (:mod:`codec.tools.phases`, run by :mod:`codec.tools.runner`),
+and how lambda and the steps follow a frame's type and depth.
+
+Each frame trains as C3 (Kim et al., CVPR 2024) and Cool-chic (Ladune et al.) train: soft rounding
+of the latents at a temperature annealed from 0.3 to 0.1 with uniform noise, then a hard-rounding
+tail (:data:`HARD_TAIL`) on what the stream will hold. The first frame of each type trains its
+part networks too (:data:`FIRST`: latents at 0.1, networks and quantization steps at 1e-2); later
+frames of the type train their latents alone (:data:`LATER`). An inter frame's motion decoder is
+first fitted to an optical flow (:data:`GUIDE`: float latents, no rate). Deeper frames of the
+hierarchy get a larger lambda (Cool-chic video: x1.5 per depth) and fewer steps.
+"""
+
+from __future__ import annotations
+
+from codec.tools.phases import DEFAULT_GUARDS, Phase, Preset, Quantizer, Rate, Schedule
+
+#: Share of a frame's steps trained on hard-rounded latents at the end.
+HARD_TAIL = 0.15
+#: Lambda of a frame at depth ``d`` of the hierarchy: ``lambda * LAMBDA_PER_DEPTH ** d``.
+LAMBDA_PER_DEPTH = 1.5
+#: An inter frame's steps: the level's intra steps times this, times :data:`STEPS_PER_DEPTH` per depth.
+INTER_STEPS = 0.5
+STEPS_PER_DEPTH = 0.85
+#: Fewest steps of an inter frame.
+MIN_INTER_STEPS = 20
+#: Steps of the motion decoder's fit to the optical flow, per inter frame.
+GUIDE_STEPS = 150
+
+_SCHEDULE = Schedule("cosine", warmup=0.05)
+_SOFT = Phase("soft", Quantizer("soft", temperature=(0.3, 0.1)))
+_HARD = Phase("hard", Quantizer("hard"), share=HARD_TAIL)
+
+FIRST = Preset(
+    phases=(_SOFT, _HARD),
+    lr={"latents": Rate(1e-1, _SCHEDULE), "networks": Rate(1e-2, _SCHEDULE), "steps": Rate(1e-2, _SCHEDULE)},
+    guards=DEFAULT_GUARDS,
+)
+LATER = Preset(phases=(_SOFT, _HARD), lr={"latents": Rate(1e-1, _SCHEDULE)}, guards=DEFAULT_GUARDS)
+#: The motion decoder fitted to the optical flow: float latents (and, in the first frame of its
+#: type, its synthesis), no rate term.
+GUIDE = Preset(phases=(Phase("flow", Quantizer("none")),),
+               lr={"latents": Rate(1e-1, _SCHEDULE), "networks": Rate(1e-2, _SCHEDULE)}, guards=None)
+GUIDE_LATER = Preset(phases=(Phase("flow", Quantizer("none")),), lr={"latents": Rate(1e-1, _SCHEDULE)},
+                     guards=None)
+
+
+def frame_lambda(lmbda: float, depth: int) -> float:
+    """The lambda of a frame at ``depth``."""
+    return lmbda * LAMBDA_PER_DEPTH**depth
+
+
+def frame_steps(intra_steps: int, intra: bool, depth: int) -> int:
+    """The steps of a frame: ``intra_steps`` for an intra frame, fewer for inter frames, fewer
+    again the deeper they lie."""
+    if intra:
+        return intra_steps
+    return max(MIN_INTER_STEPS, round(intra_steps * INTER_STEPS * STEPS_PER_DEPTH**depth))
