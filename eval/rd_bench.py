@@ -140,7 +140,7 @@ def bench_methods(families: str, anchors: str, *, threads: int = 1, steps: int |
     wrong = [m.name for m in fams if m.kind != "inrv"] + [m.name for m in anchor_methods if m.kind != "anchor"]
     if wrong:
         raise ConfigError(f"{', '.join(wrong)}: inrv families go to --families, conventional encoders to --anchors")
-    if not fams:
+    if not fams and not anchor_methods:
         raise ConfigError("--families: no family given (e.g. nerv,hnerv,nirvana)")
     return [InrvMethod(m.name, threads=threads, steps=steps, device=device) for m in fams], anchor_methods
 

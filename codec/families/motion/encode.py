@@ -13,8 +13,8 @@ unless ``--cold``.
 
 from __future__ import annotations
 
-import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -328,8 +328,10 @@ class MotionEncoder:
 
 
 def encode(config: MotionConfig, source: FrameSource, enc: EncodeConfig, sink: ChunkSink, device: torch.device,
-           ladder: Laddered) -> FamilyStats:
-    """Every frame's chunk through ``sink``, in coding order, under one progress bar."""
+           ladder: Laddered, on_frame: Callable[[int, np.ndarray], None] | None = None) -> FamilyStats:
+    """Every frame's chunk through ``sink``, in coding order, under one progress bar;
+    ``on_frame(display, frame)`` sees each frame as the encoder decoded it (what later frames are
+    predicted from, and what the decoder must give: tests/codec/test_motion.py)."""
     geometry = source.geometry
     structure = coding_structure(config, geometry.num_frames)
     encoder = MotionEncoder(config, enc, geometry.height, geometry.width, geometry.num_frames, device, ladder)
@@ -344,6 +346,8 @@ def encode(config: MotionConfig, source: FrameSource, enc: EncodeConfig, sink: C
             coded_frame = encoder.code(coded, position, reader.frame(coded.display),
                                        [references.get(r) for r in coded.refs], sum(planned[position:]))
             sink(CHUNK_FRAME, coded_frame.payload)
+            if on_frame is not None:
+                on_frame(coded.display, coded_frame.decoded)
             references.put(coded.display, coded_frame.decoded)
             references.release(position)
             result = coded_frame.result
