@@ -17,26 +17,37 @@ from eval import codec_bench as cb
 from eval.datasets import folder_sources, prepare
 
 
+def _value(text: str) -> int | float | str:
+    """An option's value from the command line: an integer, a number, else the string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def parse_variants(text: str) -> list[tuple[str, dict]]:
     """``"plain=;sft=sft;fft=loss:l1-ssim-fft;all=sft,nervpp"`` -> [(name, options)]: a bare name
-    is a switch set to true, ``key:value`` a string option."""
+    is a switch set to true, ``key:value`` an option (an integer or a number where it reads as one)."""
     out = []
     for item in text.split(";"):
         name, _, spec = item.partition("=")
         options: dict = {}
         for part in filter(None, spec.split(",")):
             key, sep, value = part.partition(":")
-            options[key.replace("-", "_")] = value if sep else True
+            options[key.replace("-", "_")] = _value(value) if sep else True
         out.append((name.strip(), options))
     return out
 
 
-def run(family: str, clip: tuple[str, int], variants: list[tuple[str, dict]], lambdas: list[float],
+def run(family: str, clip: tuple, variants: list[tuple[str, dict]], lambdas: list[float],
         workdir: Path, time_budget: float | None = None, steps: int | None = None, device: str = "cpu",
         base: dict | None = None) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
-    name, frames = clip
-    seq = prepare(folder_sources(files=[name])[0], frames=frames, cache_dir=workdir / "cache")
+    name, frames, *rest = clip
+    seq = prepare(folder_sources(files=[name])[0], frames=frames, scale=rest[0] if rest else 1.0,
+                  cache_dir=workdir / "cache")
     limits = {k: v for k, v in (("time_budget", time_budget), ("steps", steps)) if v is not None}
     print(f"== {family} on {Path(name).stem}: {seq.num_frames} frames of {seq.width}x{seq.height}, "
           f"{', '.join(f'{k} {v}' for k, v in limits.items())}, one thread ==", flush=True)

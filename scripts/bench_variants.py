@@ -22,14 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eval.benchreport import command_line  # noqa: E402
-from eval.datasets import clip_list  # noqa: E402
+from eval.datasets import parse_clips  # noqa: E402
 from eval.variants import parse_variants, run, write_report  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--family", default="hnerv")
-    ap.add_argument("--clip", type=lambda t: clip_list(t)[0], default="carphone:32", help="CLIP:FRAMES")
+    ap.add_argument("--clip", type=lambda t: (lambda c: (c.name, c.frames, c.scale))(parse_clips(t)[0]), default="carphone:32",
+                    help="CLIP:FRAMES[/SCALE]")
     ap.add_argument("--variants", type=parse_variants,
                     default="plain=;sft=sft;sin=sin-block;nervpp=nervpp;fft=loss:l1-ssim-fft;"
                             "all=sft,sin-block,nervpp,loss:l1-ssim-fft")
@@ -37,7 +38,11 @@ def main() -> int:
     limit = ap.add_mutually_exclusive_group()
     limit.add_argument("--time-budget", type=float, default=None, help="seconds of training per encode")
     limit.add_argument("--steps", type=int, default=None)
+    limit.add_argument("--ladder-length", action="store_true",
+                       help="train as long as the family's ladder says for each lambda's level (no common limit)")
     ap.add_argument("--preset", default=None, help="network size of every variant (default: the family's)")
+    ap.add_argument("--base", type=lambda t: parse_variants("base=" + t)[0][1], default={},
+                    help="options of every variant, as a variant's (intra-period:8,structure:ra)")
     ap.add_argument("--workdir", default="bench-variants")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", default=None, help="also write the report here (and report.md beside it)")
@@ -48,9 +53,9 @@ def main() -> int:
         command = command_line("bench_variants.py", ["--report-only", str(args.report_only)])
         print(write_report(args.report_only, command).read_text())
         return 0
-    if args.time_budget is None and args.steps is None:
+    if args.time_budget is None and args.steps is None and not args.ladder_length:
         args.time_budget = 60.0
-    base = {"preset": args.preset} if args.preset else {}
+    base = {**args.base, **({"preset": args.preset} if args.preset else {})}
     report = run(args.family, args.clip, args.variants, args.lambdas, Path(args.workdir), args.time_budget,
                  args.steps, args.device, base)
     if args.json:

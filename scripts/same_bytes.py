@@ -35,6 +35,9 @@ CASES: dict[str, list[str]] = {
     "grid-checkerboard-gop4": ["--model", "grid", "--steps", "20", "--gop", "4", "--context", "checkerboard"],
     "teconerv": ["--model", "teconerv"],
     "teconerv-finetune-key": ["--model", "teconerv", "--finetune", "5", "--key-interval", "2", "--quality", "6"],
+    "motion": ["--model", "motion", "--steps", "10", "--intra-period", "8"],
+    "motion-ld-bilinear": ["--model", "motion", "--steps", "10", "--structure", "ld", "--intra-period", "6",
+                           "--interp", "bilinear", "--flow", "farneback"],
 }
 FRAMES = (8, 24)
 

@@ -74,6 +74,7 @@ class PartTrainable(nn.Module):
         self.windows = [LevelWindow.of(s, f, Crop(0, 1, 0, 0, h, w), (1, h, w))
                         for s, f in zip(part.shapes(height, width), part.factors())]
         self.networks = True
+        self.frozen: dict[str, torch.Tensor] | None = None  # the quantized synthesis, once frozen
 
     def start(self, device: torch.device, warm: bool) -> None:
         """Fresh latents for a new frame: zeros, or (``warm``) this part's last frame's."""
@@ -85,6 +86,8 @@ class PartTrainable(nn.Module):
         self.networks = False
         for p in list(self.synthesis.parameters()) + list(self.context.parameters()) + list(self.quant.parameters()):
             p.requires_grad_(False)
+        with torch.no_grad():
+            self.frozen = {k: v.detach() for k, v in self.quant.quantized_params(self.synthesis).items()}
 
     def network_parameters(self) -> list[nn.Parameter]:
         return list(self.synthesis.parameters()) + list(self.context.parameters()) + [
@@ -109,7 +112,8 @@ class PartTrainable(nn.Module):
         z = torch.stack(planes, dim=1)
         if mode == "none":
             return self.synthesis(z), bits
-        out = functional_call(self.synthesis, self.quant.quantized_params(self.synthesis), (z,))
+        params = self.frozen if self.frozen is not None else self.quant.quantized_params(self.synthesis)
+        out = functional_call(self.synthesis, params, (z,))
         if self.networks:
             bits = bits + self.quant.bits(self.synthesis, noise=mode == "soft")
         return out, bits
@@ -272,7 +276,7 @@ class MotionEncoder:
         if coded.letter != "I":
             guided = self.guide(coded, parts[roles[0]], target, references, position)
         steps = step_limit(self.enc.options, presets.frame_steps(self.intra_steps, coded.letter == "I",
-                                                                 coded.depth))
+                                                                 coded.depth, networks))
         lmbda = presets.frame_lambda(self.lmbda, coded.depth)
         trainee = _FrameTrainee(parts, refs, from_uint8(target, self.device), lmbda, self.config, networks)
         torch.manual_seed(self.enc.seed * 100_003 + position)
@@ -338,7 +342,9 @@ def encode(config: MotionConfig, source: FrameSource, enc: EncodeConfig, sink: C
     reader = PeriodReader(source, config.intra_period)
     depth = max(f.depth for f in structure.frames)
     references: ReferenceFrames[np.ndarray] = ReferenceFrames(structure, depth + 4)
-    planned = [presets.frame_steps(encoder.intra_steps, f.letter == "I", f.depth) for f in structure.frames]
+    firsts = {f.letter: i for i, f in reversed(list(enumerate(structure.frames)))}
+    planned = [presets.frame_steps(encoder.intra_steps, f.letter == "I", f.depth, firsts[f.letter] == i)
+               for i, f in enumerate(structure.frames)]
     results: list[GroupResult] = []
     total_bits, frame_steps = 0.0, 0.0
     with tqdm(total=geometry.num_frames, desc="motion", unit="frame", disable=not enc.progress, leave=False) as bar:
