@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from bitstream.entropy import MAX_SYMBOLS, Method, decode_ints, encode_ints
 from bitstream.fields import ByteReader, ByteWriter
@@ -36,6 +36,7 @@ __all__ = [
     "MAX_CODE",
     "write_arrays",
     "read_arrays",
+    "iter_arrays",
 ]
 
 MAX_NDIM = 8
@@ -219,16 +220,21 @@ def write_arrays(w: ByteWriter, arrays: Iterable[np.ndarray]) -> None:
         w.raw(encode_ints(np.asarray(array).reshape(-1).astype(np.int64)))
 
 
-def read_arrays(r: ByteReader, shapes: Iterable[tuple[int, ...]], *, framed: bool = False) -> tuple[np.ndarray, ...]:
-    """Inverse of :func:`write_arrays`: one int64 array per shape. ``framed``: each array is a
-    :func:`write_ints` record instead (its own shape record, whose element count, not its
-    dimensions, must match the shape's), the layout of older group records."""
-    arrays = []
+def iter_arrays(r: ByteReader, shapes: Iterable[tuple[int, ...]], *, framed: bool = False) -> Iterator[np.ndarray]:
+    """:func:`read_arrays`' arrays one at a time, each decoded when asked for, as the int32 arrays
+    the entropy decoder gives (writable; a reader of a large record holds one array at a time)."""
     for shape in shapes:
         count = math.prod(shape)
         at = r.position
         ints = read_ints(r, max_symbols=count) if framed else decode_ints(r, count)
         if ints.size != count:
             raise r.error(f"integer array of {ints.size} values where shape {tuple(shape)} needs {count}", at=at)
-        arrays.append(ints.astype(np.int64).reshape(shape))
-    return tuple(arrays)
+        yield ints.reshape(shape)
+        del ints  # not held while the next array is decoded
+
+
+def read_arrays(r: ByteReader, shapes: Iterable[tuple[int, ...]], *, framed: bool = False) -> tuple[np.ndarray, ...]:
+    """Inverse of :func:`write_arrays`: one int64 array per shape. ``framed``: each array is a
+    :func:`write_ints` record instead (its own shape record, whose element count, not its
+    dimensions, must match the shape's), the layout of older group records."""
+    return tuple(ints.astype(np.int64) for ints in iter_arrays(r, shapes, framed=framed))

@@ -15,10 +15,14 @@ frames, the family's quick options, one thread), then that stream at each measur
 
 Every stream is valid, its CRCs written by `bitstream.encode_stream`.
 
-**Measure.** Each stream is decoded in a fresh process (frame 0 only, through `codec.open`, one
-torch thread): the process's peak resident memory (`VmHWM`, the whole interpreter with torch),
-its resident memory once `codec` is imported, and the seconds from opening the stream to the
-frame, wall-clock and of CPU (the CPU seconds of one thread are the steadier figure on a shared
+**Reproducers.** The one hostile reproducer of issue 36 that is a valid stream within the default
+memory limit, `H4b` (tests/codec/data/repro: a teconerv stream of 8000x8000, 62,001 tubelets of
+64x64 overlapping by 32 pixels, 16 frames, 82 bytes), decoded as it is: frame 0, and every frame.
+
+**Measure.** Each stream is decoded in a fresh process (frame 0 only unless the row says every
+frame, through `codec.open`, one torch thread): the process's peak resident memory (`VmHWM`,
+the whole interpreter with torch), its resident memory once `codec` is imported, and the seconds
+from opening the stream to the frame, wall-clock and of CPU (the CPU seconds of one thread are the steadier figure on a shared
 machine), with no `max_memory` limit: the decoder is measured, not the check that admits it. The
 parent polls the worker's resident memory and kills it past `limit_mb` (or past `timeout`
 seconds): such a row says so instead of a figure. `code` chooses the tree whose `codec` the
@@ -44,6 +48,9 @@ from eval.benchreport import Section, write_report as write_markdown
 
 #: The sizes measured: name, width, height.
 SIZES = (("720p", 1280, 720), ("1080p", 1920, 1080), ("2160p", 3840, 2160), ("4320p", 7680, 4320))
+#: The reproducers measured (``--repro``): name, family and file, decoded as they are.
+REPRO = (("H4b", "teconerv",
+          Path(__file__).resolve().parents[1] / "tests/codec/data/repro/H4b_teconerv_tubelets_under_cap.inrv"),)
 #: Frames of each family's small encode: one group or segment (grid's quick options: groups of 2).
 FRAMES = {"grid": 2}
 DEFAULT_FRAMES = 8
@@ -64,11 +71,13 @@ try:  # the decoder measured, not the admission check of --max-memory (trees bef
     video = codec.open(sys.argv[1], device="cpu", max_memory=0)
 except TypeError:
     video = codec.open(sys.argv[1], device="cpu")
-with video:
-    frame = next(iter(video.frames(0, 1)))
+with video:  # frame 0, or every frame ("all"), none of them kept
+    shape, count = None, 0
+    for frame in video.frames(0, 1 if sys.argv[2] == "0" else None):
+        shape, count = shape or list(frame.shape), count + 1
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 print(json.dumps({"peak_mb": status("VmHWM"), "base_mb": base, "seconds": seconds, "cpu_seconds": cpu,
-                  "shape": list(frame.shape), "codec": codec.__file__}))
+                  "shape": shape, "count": count, "codec": codec.__file__}))
 """
 
 
@@ -76,7 +85,8 @@ print(json.dumps({"peak_mb": status("VmHWM"), "base_mb": base, "seconds": second
 class Row:
     """One decode: ``outcome`` is ``ok``, ``memory`` (killed past the limit), ``timeout`` or
     ``error`` (``message`` says what); ``code`` names the decoder measured, ``codec`` the tree the
-    worker imported it from."""
+    worker imported it from; ``frames``: ``0`` (frame 0) or ``all`` (every frame, ``count`` of
+    them)."""
 
     code: str
     family: str
@@ -91,6 +101,8 @@ class Row:
     message: str = ""
     codec: str = ""
     cpu_seconds: float = float("nan")
+    frames: str = "0"
+    count: int = 1
 
 
 # ------------------------------------------------------------------------------------ streams
@@ -252,18 +264,22 @@ def _rss_mb(pid: int, key: str = "VmRSS") -> float:
 
 
 def measure(code: str, family: str, size: str, path: Path, code_dir: Path | None, limit_mb: float,
-            timeout: float) -> Row:
-    """Decode frame 0 of ``path`` in a fresh worker (``code_dir``: the tree it imports ``codec``
-    from; ``None``: this one), killed past ``limit_mb`` resident or ``timeout`` seconds."""
+            timeout: float, frames: str = "0") -> Row:
+    """Decode frame 0 of ``path`` (``frames="all"``: every frame) in a fresh worker (``code_dir``:
+    the tree it imports ``codec`` from; ``None``: this one), killed past ``limit_mb`` resident or
+    ``timeout`` seconds."""
+    if frames not in ("0", "all"):
+        raise ValueError(f"frames is '0' or 'all', not {frames!r}")
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", INRV_THREADS="1")
     if code_dir is not None:
         env["PYTHONPATH"] = str(code_dir)
     with StreamReader(path) as reader:
         width, height = reader.header.width, reader.header.height
-    base = dict(code=code, family=family, size=size, width=width, height=height, stream_bytes=path.stat().st_size)
+    base = dict(code=code, family=family, size=size, width=width, height=height, stream_bytes=path.stat().st_size,
+                frames=frames)
     # -P and a neutral working folder: the worker imports codec from code_dir (or this install),
     # not from the folder it is started in
-    proc = subprocess.Popen([sys.executable, "-P", "-c", WORKER, str(path.resolve())], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-P", "-c", WORKER, str(path.resolve()), frames], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, text=True, cwd=path.parent)
     start, peak, outcome = time.monotonic(), 0.0, ""
     while proc.poll() is None:
@@ -286,7 +302,7 @@ def measure(code: str, family: str, size: str, path: Path, code_dir: Path | None
                    message=last[:200])
     got = json.loads(out.strip().splitlines()[-1])
     return Row(**base, outcome="ok", peak_mb=got["peak_mb"], base_mb=got["base_mb"], seconds=got["seconds"],
-               codec=str(Path(got["codec"]).parent.parent), cpu_seconds=got["cpu_seconds"])
+               codec=str(Path(got["codec"]).parent.parent), cpu_seconds=got["cpu_seconds"], count=got["count"])
 
 
 # ------------------------------------------------------------------------------------ report
@@ -298,13 +314,35 @@ def save(path: Path, rows: list[Row]) -> None:
 
 
 def load(path: Path) -> list[Row]:
-    """The rows saved in ``path``, the last of each (code, family, size) kept."""
-    rows: dict[tuple[str, str, str], Row] = {}
+    """The rows saved in ``path``, the last of each (code, family, size, frames) kept."""
+    rows: dict[tuple[str, str, str, str], Row] = {}
     for line in path.read_text().splitlines():
         if line.strip():
             row = Row(**json.loads(line))
-            rows[row.code, row.family, row.size] = row
+            rows[row.code, row.family, row.size, row.frames] = row
     return list(rows.values())
+
+
+def sized(rows: list[Row]) -> list[Row]:
+    """The rows of the measured sizes (:data:`SIZES`, frame 0), not the reproducers'."""
+    names = {s for s, _, _ in SIZES}
+    return [r for r in rows if r.size in names and r.frames == "0"]
+
+
+def repro_table(rows: list[Row]) -> str:
+    """The reproducers' rows (:data:`REPRO`): per stream, frames and code, the peak resident MB and
+    the CPU and wall seconds of the decode, and per frame."""
+    names = [n for n, _, _ in REPRO]
+    lines = [f"{'stream':<7} {'frames':<6} {'code':<8} {'peak MB':>8} {'cpu s':>8} {'wall s':>8} {'cpu s/frame':>11}"]
+    for r in sorted((r for r in rows if r.size in names), key=lambda r: (names.index(r.size), r.frames != "0")):
+        what = f"{r.size:<7} {r.frames if r.frames == '0' else r.count:<6} {r.code:<8} "
+        if r.outcome == "ok":
+            lines.append(what + f"{r.peak_mb:>8.0f} {r.cpu_seconds:>8.1f} {r.seconds:>8.1f} "
+                                f"{r.cpu_seconds / r.count:>11.1f}")
+        else:
+            lines.append(what + f"{'>' + format(r.peak_mb, '.0f') if r.outcome == 'memory' else '':>8} "
+                                f"{r.outcome:>8}  {r.message}")
+    return "\n".join(lines)
 
 
 def _cell(row: Row | None) -> str:
@@ -354,12 +392,16 @@ def failures(rows: list[Row]) -> str:
 
 
 def write_report(path: Path, rows: list[Row], command: str) -> Path:
+    frame0 = sized(rows)
     sections = [Section("Peak resident memory and time of one frame",
-                        table(rows), "Whole process (the interpreter with torch is "
-                        f"{np.nanmedian([r.base_mb for r in rows if r.outcome == 'ok']):.0f} MB of it, median); "
+                        table(frame0), "Whole process (the interpreter with torch is "
+                        f"{np.nanmedian([r.base_mb for r in frame0 if r.outcome == 'ok']):.0f} MB of it, median); "
                         "CPU and wall seconds from opening the stream to the frame; one torch thread."),
-                Section("CPU seconds per megapixel", per_pixel_table(rows))]
-    if failures(rows):
-        sections.append(Section("Decodes without a figure", failures(rows)))
+                Section("CPU seconds per megapixel", per_pixel_table(frame0))]
+    if failures(frame0):
+        sections.append(Section("Decodes without a figure", failures(frame0)))
+    if len(frame0) < len(rows):
+        sections.append(Section("The reproducer that decodes", repro_table(rows),
+                                "Whole process, one torch thread, no memory limit; frame 0, then every frame."))
     return write_markdown(path, "Decoding memory per frame size", command, sections,
                           note=__doc__.split("\n\n", 1)[1].strip())

@@ -3,6 +3,7 @@
 
     python scripts/bench_decode_memory.py --results docs/data/decode-memory/results.jsonl
     python scripts/bench_decode_memory.py --code before --code-dir /path/to/older/tree --results ...
+    python scripts/bench_decode_memory.py --repro --code before --code-dir /path/to/older/tree --results ...
     python scripts/bench_decode_memory.py --results docs/data/decode-memory/results.jsonl --report-only
 
 Streams (made once in --streams and reused, so that two trees decode the same files): a short real
@@ -12,7 +13,9 @@ networks' shapes follow the frame size). Each stream's frame 0 is decoded in a f
 one torch thread, importing codec from --code-dir (default: this tree), killed past --limit-mb or
 --timeout. Rows are appended to --results (JSON lines, labelled --code) and report.md is written
 beside it; --report-only measures nothing and rewrites the report. Run the 4320p rows one at a time
-on a shared machine (this script runs one worker at a time). The logic is in eval/decode_memory.py.
+on a shared machine (this script runs one worker at a time). --repro measures the reproducer that
+decodes (H4b of tests/codec/data/repro) instead: frame 0, then every frame. The logic is in
+eval/decode_memory.py.
 """
 
 from __future__ import annotations
@@ -38,11 +41,24 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=900, help="kill a worker after this many seconds")
     ap.add_argument("--results", type=Path, help="append the rows to this JSON-lines file; report.md beside it")
     ap.add_argument("--report-only", action="store_true", help="measure nothing: rewrite --results' report")
+    ap.add_argument("--repro", action="store_true", help="measure the reproducer that decodes (H4b): frame 0 and "
+                                                         "every frame, instead of the sizes")
     args = ap.parse_args()
     if args.report_only:
         if args.results is None:
             ap.error("--report-only needs --results")
         rows = dm.load(args.results)
+    elif args.repro:
+        rows = []
+        for name, family, path in dm.REPRO:
+            for frames in ("0", "all"):
+                row = dm.measure(args.code, family, name, path, args.code_dir, args.limit_mb, args.timeout, frames)
+                print(dm.repro_table([row]).splitlines()[-1], flush=True)
+                rows.append(row)
+                if args.results:
+                    dm.save(args.results, [row])
+        if args.results:
+            rows = dm.load(args.results)
     else:
         from codec.registry import family_names
 
@@ -60,9 +76,12 @@ def main() -> None:
                     dm.save(args.results, [row])
         if args.results:
             rows = dm.load(args.results)
-    print(dm.table(rows))
-    print()
-    print(dm.per_pixel_table(rows))
+    if dm.sized(rows):
+        print(dm.table(dm.sized(rows)))
+        print()
+        print(dm.per_pixel_table(dm.sized(rows)))
+    if len(dm.sized(rows)) < len(rows):
+        print(dm.repro_table(rows))
     if args.results:
         command = command_line("bench_decode_memory.py", ["--results", str(args.results), "--report-only"])
         print(f"report: {dm.write_report(args.results.parent / 'report.md', rows, command)}")

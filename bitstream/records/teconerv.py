@@ -4,15 +4,17 @@ steps in the first segment's chunk (kind :data:`bitstream.records.kinds.CHUNK_SE
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bitstream.errors import BitstreamError
 from bitstream.fields import ByteReader, ByteWriter
-from bitstream.tensor import read_arrays, write_arrays
+from bitstream.tensor import iter_arrays, write_arrays
 
-__all__ = ["SEG_STEPS", "SEG_DIRECT", "SEG_FINETUNE", "SegmentRecord", "write_segment", "read_segment"]
+__all__ = ["SEG_STEPS", "SEG_DIRECT", "SEG_FINETUNE", "SegmentRecord", "write_segment", "read_segment",
+           "open_segment"]
 
 #: The segment chunk carries the per-layer quantization steps (the first segment's chunk).
 SEG_STEPS = 1
@@ -51,9 +53,12 @@ def write_segment(record: SegmentRecord) -> bytes:
     return w.getvalue()
 
 
-def read_segment(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = None,
-                 base_offset: int = 0) -> SegmentRecord:
-    """Inverse of :func:`write_segment` for modulation arrays of ``shapes``."""
+def open_segment(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = None,
+                 base_offset: int = 0) -> tuple[SegmentRecord, Iterator[np.ndarray]]:
+    """:func:`read_segment` with the values left in the chunk until asked for: the record without
+    them (``values`` empty) and an iterator over them, one int32 array per layer, each decoded when
+    reached (the chunk's end checked after the last), so that a decoder of a large segment holds
+    one layer's values at a time."""
     r = ByteReader(data, base_offset=base_offset, chunk=chunk)
     flags = r.u8()
     if flags & ~_SEG_FLAGS:
@@ -65,6 +70,16 @@ def read_segment(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None =
             raise BitstreamError("segment chunk holds a step that is not a positive number", chunk=chunk)
         steps = tuple(float(v) for v in raw)
     finetune = r.uvarint() if flags & SEG_FINETUNE else 0
-    values = read_arrays(r, shapes)
-    r.expect_end()
-    return SegmentRecord(values, bool(flags & SEG_DIRECT), steps, finetune)
+
+    def values() -> Iterator[np.ndarray]:
+        yield from iter_arrays(r, shapes)
+        r.expect_end()
+
+    return SegmentRecord((), bool(flags & SEG_DIRECT), steps, finetune), values()
+
+
+def read_segment(data: bytes, shapes: list[tuple[int, ...]], chunk: int | None = None,
+                 base_offset: int = 0) -> SegmentRecord:
+    """Inverse of :func:`write_segment` for modulation arrays of ``shapes`` (int64 values)."""
+    record, values = open_segment(data, shapes, chunk, base_offset)
+    return replace(record, values=tuple(v.astype(np.int64) for v in values))

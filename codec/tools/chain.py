@@ -30,6 +30,19 @@ F = TypeVar("F")
 
 #: States kept by default: the last chunks reached (a few groups' codes, megabytes at most).
 KEEP = 4
+#: A decoder whose states are large keeps as many as fit in this (:func:`keep_for`), at least one:
+#: seeking back then decodes the chain again, and memory stays bounded.
+KEEP_BYTES = 256 * 2**20
+#: Values :func:`add_code` sums at a time (its int64 working copy: 8 MB).
+ADD_CHUNK = 1 << 20
+#: The integer types :func:`add_code` holds codes in, narrowest first.
+NARROW = (np.int8, np.int16, np.int32)
+
+
+def keep_for(state_bytes: int) -> int:
+    """States a :class:`ChainDecoder` keeps when each takes up to ``state_bytes``: :data:`KEEP`, or
+    as many as fit in :data:`KEEP_BYTES`, at least one."""
+    return max(1, min(KEEP, KEEP_BYTES // max(1, state_bytes)))
 
 
 def add_codes(codes: Sequence[np.ndarray] | None, values: Sequence[np.ndarray], what: str,
@@ -41,6 +54,29 @@ def add_codes(codes: Sequence[np.ndarray] | None, values: Sequence[np.ndarray], 
     if any(np.abs(c).max(initial=0) >= MAX_CODE for c in out):
         raise BitstreamError(f"{what} out of range", chunk=chunk)
     return out
+
+
+def add_code(code: np.ndarray | None, values: np.ndarray, what: str, chunk: int | None = None) -> np.ndarray:
+    """``code + values`` for one tensor (``values`` alone where ``code`` is None), as
+    :func:`add_codes` but in bounded memory: summed :data:`ADD_CHUNK` values at a time in int64
+    into ``values`` (the int32 values a record gives, overwritten), the sum returned in the
+    narrowest of :data:`NARROW` that holds it (a large stream's codes are small: a byte a value).
+    The same :class:`BitstreamError` where a sum reaches ``MAX_CODE`` in magnitude."""
+    if values.dtype != np.int32 or not values.flags.writeable or not values.flags.c_contiguous:
+        values = np.ascontiguousarray(values, dtype=np.int32).copy()
+    flat = values.reshape(-1)
+    base = None if code is None else code.reshape(-1)
+    lo = hi = 0
+    for a in range(0, flat.size, ADD_CHUNK):
+        part = flat[a : a + ADD_CHUNK].astype(np.int64)
+        if base is not None:
+            part += base[a : a + ADD_CHUNK]
+        lo, hi = min(lo, int(part.min())), max(hi, int(part.max()))
+        if max(-lo, hi) >= MAX_CODE:
+            raise BitstreamError(f"{what} out of range", chunk=chunk)
+        flat[a : a + ADD_CHUNK] = part
+    narrow = next(t for t in NARROW if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max)
+    return values if narrow is np.int32 else values.astype(narrow)
 
 
 class ChainDecoder(Generic[S]):

@@ -26,6 +26,10 @@ FLOAT32 = 4
 #: Bytes per value of a stream's integer codes as the records give them (int64) and of the
 #: float32 weights made from them.
 CODE_BYTES, WEIGHT_BYTES = 8, 4
+#: Bytes per value at the peak of entropy-decoding one integer array (:func:`bitstream.entropy.decode_ints`,
+#: its ANS methods: an int64 index and the int32 values; measured 12, a constant array 4). A
+#: RAW-coded array takes more (about 60), but needs a bit of the chunk per value.
+ENTROPY_BYTES = 12
 #: A block holds its input (a skip or residual) while its largest operation runs: the network
 #: part is this many times that operation's bytes.
 HELD = 3

@@ -8,7 +8,8 @@ trains; the hypernetwork is not needed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,16 +17,16 @@ import torch
 
 from bitstream import BitstreamError
 from bitstream.records.kinds import CHUNK_SEGMENT
-from bitstream.records.teconerv import SEG_DIRECT, SegmentRecord, read_segment
+from bitstream.records.teconerv import SEG_DIRECT, SegmentRecord, open_segment, read_segment
 from codec.device import autocast
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.teconerv.config import TeconervConfig
 from codec.families.teconerv.net import HypoSpec
 from codec.families.teconerv.pretrained import Pretrained, load_id
-from codec.tools.chain import ChainDecoder, add_codes
+from codec.tools.chain import ChainDecoder, add_code, keep_for
 from codec.tools.structure import CodingStructure, group_count, groups
 from codec.tools.tubelets import TubeletGrid
-from codec.tools.tiles import Canvas
+from codec.tools.tiles import Canvas, frames_at_once
 
 #: A stream whose segments would hold more modulation values than this is refused before anything
 #: is allocated (2^27: 1080p at the default tubelets needs about 1.1 million).
@@ -39,6 +40,12 @@ def segment_shapes(hypo: HypoSpec, count: int) -> list[tuple[int, int, int]]:
     return [(count, n, row) for n, row in hypo.mod_shapes]
 
 
+def state_bytes(shapes: Sequence[tuple[int, ...]]) -> int:
+    """The most a segment's codes of ``shapes`` take as the decoder holds them: 4 bytes a value
+    (int32; codes that fit a byte or two take that)."""
+    return 4 * sum(math.prod(s) for s in shapes)
+
+
 def check_weights(config: TeconervConfig, weights: Pretrained) -> None:
     hypo = weights.hypo
     if (config.frames, config.tile_h, config.tile_w) != (hypo.frames, hypo.height, hypo.width):
@@ -46,20 +53,34 @@ def check_weights(config: TeconervConfig, weights: Pretrained) -> None:
                              f"tubelets) do not match its weights' ({hypo.frames} of {hypo.width}x{hypo.height})")
 
 
-def render_tubelets(net, codes: list[np.ndarray], steps: tuple[float, ...], grid: TubeletGrid, frames: int,
+def frame_span(first: int, stop: int, frames: int, batch: int) -> tuple[int, int]:
+    """The frames of a segment of ``frames`` that :func:`render_tubelets` runs a batch of ``batch``
+    tubelets over for frames ``first .. stop - 1``: those, but two where a single tubelet would
+    render a single frame (the stages' convolutions would then be neither grouped nor over several
+    frames, and torch would take another kernel than for the whole segment: not bit for bit)."""
+    if batch == 1 and stop - first == 1 and frames > 1:
+        return (first - 1, stop) if stop == frames else (first, stop + 1)
+    return first, stop
+
+
+def render_tubelets(net, codes: Sequence[np.ndarray], steps: tuple[float, ...], grid: TubeletGrid, frames: int,
                     first: int, stop: int, device: torch.device) -> np.ndarray:
     """Frames ``first .. stop - 1`` of a segment of ``frames``, ``(n, H, W, 3)`` uint8, that the
     modulation codes ``codes`` (one (count, n, row) per layer) times ``steps`` render:
-    :data:`RENDER_BATCH` tubelets at a time (modulations made per batch), blended into the frames
-    band by band (:meth:`TubeletGrid.blend`), so that no whole frame is held in float."""
+    :data:`RENDER_BATCH` tubelets at a time (modulations made per batch), each over those frames
+    only (:func:`frame_span`), blended into the frames band by band (:meth:`TubeletGrid.blend`),
+    so that no whole frame is held in float. The frames are those of a render of the whole
+    segment, bit for bit."""
     canvas = Canvas(stop - first, grid.height, grid.width)
 
     def tiles() -> Iterator[torch.Tensor]:
         with torch.inference_mode(), autocast(device):
             for a in range(0, grid.count, RENDER_BATCH):
-                mods = [torch.from_numpy((c[a : a + RENDER_BATCH] * step).astype(np.float32)).to(device)
-                        for c, step in zip(codes, steps)]
-                yield from net(mods, frames).float()[:, first:stop]
+                # codes of any integer type: float64 products, as int32 codes times a float give
+                mods = [torch.from_numpy((c[a : a + RENDER_BATCH].astype(np.float64) * step).astype(np.float32))
+                        .to(device) for c, step in zip(codes, steps)]
+                lo, hi = frame_span(first, stop, frames, mods[0].shape[0])
+                yield from net(mods, frames, lo, hi).float()[:, first - lo : stop - lo]
 
     for top, rows in grid.blend(tiles()):
         canvas.put(rows, top)
@@ -69,7 +90,8 @@ def render_tubelets(net, codes: list[np.ndarray], steps: tuple[float, ...], grid
 @dataclass(frozen=True)
 class SegmentState:
     """Segment ``s``'s modulation codes (the previous segment's plus its residuals, or its own when
-    coded directly) and the per-layer steps of segment 0's chunk."""
+    coded directly), each layer in the narrowest integer type that holds it, and the per-layer
+    steps of segment 0's chunk."""
 
     codes: tuple[np.ndarray, ...]
     steps: tuple[float, ...]
@@ -110,32 +132,39 @@ class TeconervDecoder(Decoder):
             raise BitstreamError(f"a segment of {geometry.width}x{geometry.height} frames would hold over "
                                  f"{MAX_DECODE_VALUES} modulation values")
         self.net = self.weights.hyponet(device)
-        self.chain = ChainDecoder(self.structure, self._step)
+        self.chain = ChainDecoder(self.structure, self._step, keep_for(state_bytes(self.shapes)))
 
     def record(self, s: int) -> SegmentRecord:
         index = self.chunk_index[s]
         return read_segment(self.stream.read_chunk(index), self.shapes, index, self.stream.chunks[index].payload_offset)
 
     def _step(self, base: SegmentState | None, s: int) -> SegmentState:
-        """Segment ``s``'s codes: its base's plus its residuals (integer adds only), or its own."""
-        record = self.record(s)
+        """Segment ``s``'s codes: its base's plus its residuals (integer adds only), or its own,
+        a layer at a time (:func:`codec.tools.chain.add_code`: each layer held in the narrowest
+        integer type its codes fit, a byte a value for a stream's small codes)."""
+        index = self.chunk_index[s]
+        record, values = open_segment(self.stream.read_chunk(index), self.shapes, index,
+                                      self.stream.chunks[index].payload_offset)
         if base is None and (record.steps is None or not record.direct):
-            raise BitstreamError("the first segment chunk must carry the steps and direct codes",
-                                 chunk=self.chunk_index[s])
+            raise BitstreamError("the first segment chunk must carry the steps and direct codes", chunk=index)
         steps = record.steps if record.steps is not None else base.steps
-        codes = add_codes(None if record.direct else base.codes, record.values, "modulation codes",
-                          self.chunk_index[s])
-        # held as int32 (sums stay under MAX_CODE = 2^30): the chain keeps several segments' codes,
-        # about half a value per pixel each
-        return SegmentState(tuple(c.astype(np.int32) for c in codes), steps)
+        codes: list[np.ndarray] = []
+        for layer in values:  # not enumerate: its reused result tuple would hold the layer before
+            codes.append(add_code(None if record.direct else base.codes[len(codes)], layer, "modulation codes",
+                                  index))
+            del layer  # a layer's int32 values go before the next layer's are decoded
+        return SegmentState(tuple(codes), steps)
 
     def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
-        """The segments holding frames ``start .. stop - 1`` (the structure's :meth:`needed`), each
-        rendered from its codes; the segments before them (back to a direct one) only add theirs."""
+        """The segments holding frames ``start .. stop - 1`` (the structure's :meth:`needed`), only
+        those frames of each rendered from its codes, a few at a time
+        (:func:`codec.tools.tiles.frames_at_once`: one at a time from 4320p); the segments before
+        them (back to a direct one) only add theirs."""
+        per = frames_at_once(self.geometry.height, self.geometry.width)
         for s in self.structure.needed(start, stop).rendered:
             chunk = self.structure.chunks[s]
             state = self.chain.state(s)
-            yield render_tubelets(self.net, list(state.codes), state.steps, self.grid, chunk.count,
-                                  max(start, chunk.first) - chunk.first, min(stop, chunk.stop) - chunk.first,
-                                  self.device)
-
+            lo, hi = max(start, chunk.first) - chunk.first, min(stop, chunk.stop) - chunk.first
+            for a in range(lo, hi, per):
+                yield render_tubelets(self.net, state.codes, state.steps, self.grid, chunk.count, a,
+                                      min(hi, a + per), self.device)

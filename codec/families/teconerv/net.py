@@ -124,8 +124,14 @@ class HypoNet(nn.Module):
         batch = mods[0].shape[0]
         return [self.layer_weight(i, m, batch) for i, m in zip(self.spec.modulated, mods)]
 
-    def forward(self, mods: list[torch.Tensor], frames: int | None = None) -> torch.Tensor:
-        """``mods``: one (B, n, row) tensor per modulated layer -> (B, T, 3, H, W) in [0, 1]."""
+    def forward(self, mods: list[torch.Tensor], frames: int | None = None, first: int = 0,
+                stop: int | None = None) -> torch.Tensor:
+        """``mods``: one (B, n, row) tensor per modulated layer -> (B, T, 3, H, W) in [0, 1], the
+        first ``frames`` (default all) of the tubelet's time coordinates; ``first``, ``stop``: only
+        frames ``first .. stop - 1`` of those, the stem run on all of them and the stages on those
+        only (a decoder rendering some frames of a segment: a frame's pixels do not depend on the
+        other frames, and its arithmetic is the same as in a whole render where the stages'
+        convolutions take the same kernel: a grouped one, or a batch of several frames)."""
         spec = self.spec
         batch = mods[0].shape[0]
         per_layer: list[torch.Tensor | None] = [None] * (len(spec.strides) + 2)
@@ -138,6 +144,11 @@ class HypoNet(nn.Module):
         x = F.gelu(torch.einsum("bor,tr->tbo", w0, pe) + self.bias[0])
         bh, bw = spec.base
         x = x.reshape(n_t, batch * spec.c0, bh, bw)
+        stop = n_t if stop is None else stop
+        if not 0 <= first < stop <= n_t:
+            raise ValueError(f"frames {first}..{stop - 1} of a tubelet of {n_t}")
+        if (first, stop) != (0, n_t):
+            x, n_t = x[first:stop], stop - first
         for s, stride in enumerate(spec.strides):
             i = s + 1
             w = self.layer_weight(i, per_layer[i], batch)
