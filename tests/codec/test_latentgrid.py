@@ -381,3 +381,24 @@ def test_the_decoder_side_imports_nothing_of_training():
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {training} or m in {training}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("scheme", ["checkerboard", "causal", "raster"])
+def test_the_flat_pyramid_rate_is_the_levels_rate(scheme):
+    """PyramidRate (every level in one pass over flat latents) counts what level_bits counts level
+    by level, per-level offsets included."""
+    from codec.tools.latentgrid import IMAGE_SCHEMES, SCHEMES
+    from codec.tools.latentgrid.training import ContextNet, PyramidRate, level_bits
+
+    torch.manual_seed(0)
+    chosen = {**SCHEMES, **IMAGE_SCHEMES}[scheme]
+    shapes = [(2, 9, 13), (1, 5, 7), (1, 3, 4)]
+    context = ContextNet(chosen, 8, 2, levels=len(shapes))
+    with torch.no_grad():
+        for p in context.parameters():
+            p.copy_(torch.randn_like(p) * 0.3)
+    levels = [torch.randint(-3, 4, s).float() for s in shapes]
+    flat = torch.cat([y.reshape(-1) for y in levels])
+    rate = PyramidRate(shapes, chosen, torch.device("cpu"))
+    expected = sum(float(level_bits(y, context, k).detach()) for k, y in enumerate(levels))
+    assert float(rate.bits(flat, context).detach()) == pytest.approx(expected, rel=1e-5)

@@ -75,16 +75,23 @@ class ContextNet(nn.Module):
             self.nets.append(mlp)
         self.level_bias = nn.Parameter(torch.zeros(levels, 2)) if levels else None
 
-    def forward(self, cls: int, features: torch.Tensor, level: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(mean, log-scale)`` of latents of ``level`` with neighbour ``features`` (n, K)."""
+    def forward(self, cls: int, features: torch.Tensor, level: int | torch.Tensor = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mean, log-scale)`` of latents of ``level`` with neighbour ``features`` (n, K);
+        ``level`` a tensor: each row's level (latents of several levels in one call)."""
         h = features
         layers = self.nets[cls]
         unit = 2.0**WEIGHT_SHIFT
         for i, lin in enumerate(layers):
             bias = lin.bias
+            rows = None
             if i == len(layers) - 1 and self.level_bias is not None:
-                bias = bias + round_ste(self.level_bias[level] * unit) / unit
+                if isinstance(level, torch.Tensor):
+                    rows = round_ste(self.level_bias * unit)[level]
+                else:
+                    bias = bias + round_ste(self.level_bias[level] * unit) / unit
             h = F.linear(h, round_ste(lin.weight * unit) / unit, round_ste(bias * unit) / unit)
+            if rows is not None:
+                h = h + rows / unit
             if i < len(layers) - 1:
                 h = F.relu(h)
         return h[:, 0], h[:, 1]
@@ -152,3 +159,50 @@ class LatentStack(nn.ParameterList):
     def codes(self) -> list[np.ndarray]:
         """The rounded latents (int64), what the stream codes."""
         return [torch.round(y.detach()).clamp(-Q, Q).to(torch.int64).cpu().numpy() for y in self]
+
+
+class PyramidRate:
+    """The bits of every level of a pyramid under the context model in one pass, for latents held
+    as one flat vector (the levels' ``(T, H, W)`` grids one after the other): each class's rows,
+    their neighbours' positions in the vector (the level's zero padding as a position past its
+    end) and their levels are gathered once, so a step costs one gather, one network call and one
+    Laplace evaluation per class instead of that per level. The same figure as
+    :func:`level_bits` summed over the levels (up to float sums)."""
+
+    def __init__(self, shapes: list[tuple[int, int, int]], scheme: Scheme, device: torch.device) -> None:
+        self.scheme, self.size = scheme, sum(math.prod(s) for s in shapes)
+        rows: list[list[np.ndarray]] = [[] for _ in scheme.classes]
+        near: list[list[np.ndarray]] = [[] for _ in scheme.classes]
+        levels: list[list[np.ndarray]] = [[] for _ in scheme.classes]
+        start = 0
+        for k, shape in enumerate(shapes):
+            frames, height, width = shape
+            t, y, x = np.meshgrid(np.arange(frames), np.arange(height), np.arange(width), indexing="ij")
+            _, classes = scheme.passes(shape)
+            for c, offsets in enumerate(scheme.classes):
+                mask = classes == c
+                if not mask.any():
+                    continue
+                tc, yc, xc = t[mask], y[mask], x[mask]
+                rows[c].append(start + (tc * height + yc) * width + xc)
+                cols = []
+                for dt, dy, dx in offsets:
+                    nt, ny, nx = tc + dt, yc + dy, xc + dx
+                    inside = (nt >= 0) & (nt < frames) & (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+                    cols.append(np.where(inside, start + (nt * height + ny) * width + nx, self.size))
+                near[c].append(np.stack(cols, axis=1) if cols else np.zeros((int(mask.sum()), 0), np.int64))
+                levels[c].append(np.full(int(mask.sum()), k))
+            start += frames * height * width
+        as_tensor = lambda parts: torch.from_numpy(np.concatenate(parts)).long().to(device)  # noqa: E731
+        self.classes = [(c, as_tensor(rows[c]), as_tensor(near[c]), as_tensor(levels[c]))
+                        for c in range(len(scheme.classes)) if rows[c]]
+
+    def bits(self, q: torch.Tensor, context: ContextNet) -> torch.Tensor:
+        """Bits of the flat latents ``q`` (quantized, or their training proxy)."""
+        padded = torch.cat([q, q.new_zeros(1)])
+        total = q.new_zeros(())
+        for c, rows, near, levels in self.classes:
+            features = padded.index_select(0, near.reshape(-1)).view(near.shape)  # backward: index_add
+            mean, log_scale = context(c, features, levels if context.level_bias is not None else 0)
+            total = total + laplace_bits(q.index_select(0, rows), mean, log_scale)
+        return total
