@@ -27,7 +27,7 @@ FRAMES = 6
 
 
 def config(**kw) -> MotionConfig:
-    base = dict(structure=0, intra_period=4, interp=1, levels=4, hidden=8, layers=2, refine=1, motion_levels=3,
+    base = dict(structure=0, intra_period=4, interp=1, levels=4, hidden=8, residual_hidden=8, layers=2, refine=1, motion_levels=3,
                 motion_hidden=8, motion_scale=2, ctx_hidden=8, ctx_layers=2)
     base.update(kw)
     return MotionConfig(**base)

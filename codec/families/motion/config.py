@@ -17,7 +17,7 @@ INTERPS = ("bilinear", "bicubic")
 DEFAULT_INTERP = "bicubic"
 #: Optical flows that guide the motion decoders before rate-distortion training (encoder only).
 FLOWS = ("dis", "farneback", "none")
-DEFAULT_FLOW = "dis"
+DEFAULT_FLOW = "none"
 #: Synthesis widths a ``--density`` maps to are clamped here.
 MIN_HIDDEN, MAX_HIDDEN = 8, 48
 #: Named sizes: the intra and residual syntheses' hidden channels.
@@ -51,8 +51,8 @@ class MotionConfig:
     ``structure`` (0 random access, 1 low delay) and ``intra_period`` give the coding structure
     (:func:`codec.families.motion.decode.structure`); ``interp`` the warping filter (0 bilinear,
     1 bicubic). Intra frames and residuals: ``levels`` latent grids (level ``k`` at ``2**-k`` of the
-    frame), a synthesis of ``layers`` 1x1 layers of ``hidden`` channels and ``refine`` residual
-    blocks of two 3x3 convolutions; motion: ``motion_levels`` grids at ``2**-(motion_scale + k)``
+    frame), a synthesis of ``layers`` 1x1 layers of ``hidden`` channels (``residual_hidden`` for
+    residuals) and ``refine`` residual blocks of two 3x3 convolutions; motion: ``motion_levels`` grids at ``2**-(motion_scale + k)``
     of the frame, a synthesis of ``layers`` 1x1 layers of ``motion_hidden`` channels; every grid's
     context model has ``ctx_layers`` hidden layers of ``ctx_hidden`` units and a learned offset per
     level.
@@ -63,6 +63,7 @@ class MotionConfig:
     interp: int
     levels: int
     hidden: int
+    residual_hidden: int
     layers: int
     refine: int
     motion_levels: int
@@ -79,7 +80,8 @@ class MotionConfig:
         if not (1 <= self.levels <= MAX_LEVELS and 1 <= self.motion_levels <= MAX_LEVELS
                 and 0 <= self.motion_scale <= 4):
             raise ValueError("motion latent levels out of range")
-        if not (1 <= self.hidden <= 256 and 1 <= self.motion_hidden <= 256 and 1 <= self.layers <= 4
+        if not (1 <= self.hidden <= 256 and 1 <= self.residual_hidden <= 256 and 1 <= self.motion_hidden <= 256
+                and 1 <= self.layers <= 4
                 and 0 <= self.refine <= 4):
             raise ValueError("motion synthesis sizes out of range")
         if not (1 <= self.ctx_hidden <= 64 and 1 <= self.ctx_layers <= 3):

@@ -74,8 +74,9 @@ def part_shape(config: MotionConfig, role: str) -> PartShape:
     if role in (P_MOTION, B_MOTION):
         return PartShape(role, config.motion_levels, config.motion_hidden, config.layers, 0,
                          2 if role == P_MOTION else 5, 0.0, config.motion_scale)
-    offset = 0.5 if role == INTRA else 0.0
-    return PartShape(role, config.levels, config.hidden, config.layers, config.refine, 3, offset, 0)
+    if role == INTRA:
+        return PartShape(role, config.levels, config.hidden, config.layers, config.refine, 3, 0.5, 0)
+    return PartShape(role, config.levels, config.residual_hidden, config.layers, config.refine, 3, 0.0, 0)
 
 
 def part_net(part: PartShape) -> Synthesis:
