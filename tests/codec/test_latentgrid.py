@@ -402,3 +402,26 @@ def test_the_flat_pyramid_rate_is_the_levels_rate(scheme):
     rate = PyramidRate(shapes, chosen, torch.device("cpu"))
     expected = sum(float(level_bits(y, context, k).detach()) for k, y in enumerate(levels))
     assert float(rate.bits(flat, context).detach()) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("scheme", ["checkerboard", "causal", "raster"])
+def test_levels_decoded_together_are_the_levels_decoded_one_by_one(scheme, monkeypatch):
+    """decode_levels (passes of every level interleaved, one context call per pass and class) gives
+    decode_level's grids, with the laid-out decoding order and without it; a truncated level is a
+    BitstreamError."""
+    from codec.tools.latentgrid import IMAGE_SCHEMES, SCHEMES, IntegerContext, context_shapes, decode_levels
+    from codec.tools.latentgrid import coding
+
+    rng = np.random.default_rng(3)
+    chosen = {**SCHEMES, **IMAGE_SCHEMES}[scheme]
+    shapes = [(1, 17, 23), (1, 9, 12), (1, 5, 6), (2, 3, 3)]
+    codes = [rng.integers(-40, 40, s) for s in context_shapes(chosen, 8, 2, len(shapes))]
+    context = IntegerContext.from_codes(chosen, codes, 8, 2, len(shapes))
+    levels = [np.clip(np.round(rng.laplace(0, 2, s)), -Q, Q).astype(np.int64) for s in shapes]
+    words = [encode_level(y, context, k) for k, y in enumerate(levels)]
+    for limit in (coding.LAYOUT_LIMIT, 0):
+        monkeypatch.setattr(coding, "LAYOUT_LIMIT", limit)
+        together = decode_levels(words, shapes, context)
+        assert all(np.array_equal(a, b) for a, b in zip(together, levels))
+    with pytest.raises(BitstreamError):
+        decode_levels([words[0][:-1]] + words[1:], shapes, context)

@@ -30,7 +30,7 @@ from codec.families.motion.net import (
     to_uint8,
 )
 from codec.tools.chain import ChainDecoder, ReferenceFrames
-from codec.tools.latentgrid import IntegerContext, context_shapes, decode_level, max_words
+from codec.tools.latentgrid import IntegerContext, context_shapes, decode_levels, max_words
 from codec.tools.structure import CodedFrame, CodingStructure, low_delay, random_access
 
 
@@ -102,8 +102,8 @@ def decode_part(record: PartRecord, networks: RoleNetworks, role: str, config: M
     part = part_shape(config, role)
     context = IntegerContext.from_codes(SCHEME, list(networks.context), config.ctx_hidden, config.ctx_layers,
                                         part.levels)
-    latents = [torch.from_numpy(decode_level(words, shape, context, chunk, k)).to(device)
-               for k, (words, shape) in enumerate(zip(record.levels, part.shapes(height, width)))]
+    latents = [torch.from_numpy(y).to(device)
+               for y in decode_levels(list(record.levels), part.shapes(height, width), context, chunk)]
     return part_output(load_synthesis(net, list(networks.synthesis), networks.steps), latents, part, height, width)
 
 

@@ -111,8 +111,9 @@ class IntegerContext:
         bias = codes[len(scheme.classes) * per_class].astype(np.float64) if levels else None
         return cls(scheme, tuple(out), bias)
 
-    def predict(self, cls: int, features: np.ndarray, level: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """``(mean in quarters, scale index)`` of latents of ``level`` with neighbour ``features`` (n, K)."""
+    def predict(self, cls: int, features: np.ndarray, level: int | np.ndarray = 0) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean in quarters, scale index)`` of latents of ``level`` with neighbour ``features`` (n, K);
+        ``level`` an array: each row's level (rows are independent: the same integers either way)."""
         layers = self.layers[cls]
         h = features.astype(np.float64)
         w, b = layers[0]
