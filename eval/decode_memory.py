@@ -209,9 +209,10 @@ def _teconerv_chunks(small: Path, width: int, height: int) -> list[tuple[int, by
     return out
 
 
-def _random_network(family: str, header, width: int, height: int, seed: int) -> bytes:
+def _random_network(family: str, header, width: int, height: int, seed: int, options: dict | None = None) -> bytes:
     """A ``nerv`` or ``hnerv`` stream for ``width x height``: the family's config for that size
-    (its quick options), every network tensor (and hnerv's embeddings) random codes in [-8, 8]."""
+    (its quick options, and ``options``), every network tensor (and hnerv's embeddings) random
+    codes in [-8, 8]."""
     from bitstream.records.kinds import CHUNK_EMBEDDINGS, CHUNK_NETWORK
     from bitstream.records.tensorlist import pack_tensors
     from bitstream.tensor import QuantizedTensor
@@ -221,7 +222,7 @@ def _random_network(family: str, header, width: int, height: int, seed: int) -> 
 
     fam = get_family(family)
     geometry = _geometry(header, width, height)
-    config = fam.make_config(EncodeConfig.of(model=family, **fam.quick_options), geometry)
+    config = fam.make_config(EncodeConfig.of(model=family, **fam.quick_options, **(options or {})), geometry)
     rng = np.random.default_rng(seed)
 
     def record(shape: tuple[int, ...], fan_in: int) -> QuantizedTensor:

@@ -247,9 +247,11 @@ class TemporalResBlock(nn.Module):
         y = F.gelu(self.conv1(affine(x, scale1, shift1)))
         return x + self.conv2(affine(y, scale2, shift2))
 
-    def strip_ops(self, emb: torch.Tensor) -> list[Op]:
-        """:meth:`forward` over strips of rows (:mod:`codec.tools.tiles`) for time embedding ``emb``."""
-        scale1, shift1, scale2, shift2 = self.modulation(emb).chunk(4, dim=1)
+    def strip_ops(self, emb: torch.Tensor, keep: slice = slice(None)) -> list[Op]:
+        """:meth:`forward` over strips of rows (:mod:`codec.tools.tiles`) for time embedding ``emb``,
+        for its frames ``keep`` only (the modulations made for every frame of ``emb``, as
+        :meth:`forward` makes them: a matrix product's result can depend on its rows)."""
+        scale1, shift1, scale2, shift2 = self.modulation(emb)[keep].chunk(4, dim=1)
         return [Sum([], [Map(lambda x: affine(x, scale1, shift1)), Conv(self.conv1), Map(lambda x: pointwise(F.gelu, x)),
                          Map(lambda y: affine(y, scale2, shift2)), Conv(self.conv2)])]
 
@@ -287,6 +289,12 @@ class UpsampleTrunk(nn.Module):
         self.head = nn.Conv2d(c, 3, 3, padding=1)
         self.height, self.width = height, width
         self.channels, self.strides = tuple(channels), tuple(strides)
+        #: Whether some frames of a batch render as they do in the whole batch (``strip_stages``'
+        #: ``keep``): not with a 1x1 convolution (NeRV++'s projections, a first stage of kernel 1),
+        #: whose result torch can give other last bits in a smaller batch (measured: NeRV++'s
+        #: projection on 2 of 4 maps of 2x3); convolutions wider than a pixel over two maps or
+        #: more run on oneDNN, a map's result whatever the batch.
+        self.frames_apart = not trunk & TRUNK_NERVPP and min(kernels) > 1
 
     def forward(self, x: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
         emb = None
@@ -301,17 +309,20 @@ class UpsampleTrunk(nn.Module):
         y = unit_output(self.head(x))
         return y[:, :, : self.height, : self.width]
 
-    def strip_stages(self, x: torch.Tensor, t: torch.Tensor | None = None) -> list[tuple[list[Op], int]]:
+    def strip_stages(self, x: torch.Tensor, t: torch.Tensor | None = None,
+                     keep: slice = slice(None)) -> list[tuple[list[Op], int]]:
         """:meth:`forward` on the map ``x`` (and times ``t``) as stages of operations over strips
         of rows (:mod:`codec.tools.tiles`), each with the values of its whole output: a block
-        (and its affine block), then the head. A ValueError for a trunk that is not strip-exact
-        (a NeRV++ block of stride 3 or 5)."""
+        (and its affine block), then the head. ``keep``: for the frames ``x[keep]`` of the batch
+        only (the time embedding and the affine blocks' modulations made for the whole batch, as
+        :meth:`forward` makes them, then their rows taken). A ValueError for a trunk that is not strip-exact (a NeRV++ block of stride 3
+        or 5)."""
         emb = self.time(t) if self.time is not None else None
-        batch, _, h, w = x.shape
+        batch, _, h, w = x[keep].shape
         stages = []
         for i, (block, c, s) in enumerate(zip(self.blocks, self.channels, self.strides)):
             h, w = h * s, w * s
-            ops = block.strip_ops() + (self.refine[i].strip_ops(emb) if self.refine is not None else [])
+            ops = block.strip_ops() + (self.refine[i].strip_ops(emb, keep) if self.refine is not None else [])
             stages.append((ops, batch * c * h * w))
         head = [Conv(self.head), Map(lambda y: pointwise(torch.sigmoid, 2.0 * y)), Crop(self.height, self.width, h)]
         return stages + [(head, batch * 3 * h * w)]

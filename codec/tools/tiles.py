@@ -102,6 +102,17 @@ def frames_at_once(height: int, width: int) -> int:
     return max(1, CANVAS_PIXELS // (height * width))
 
 
+def batch_span(first: int, stop: int, size: int) -> tuple[int, int]:
+    """The samples of a batch of ``size`` a decoder runs to render samples ``first .. stop - 1`` of
+    it: those, but two where that would be a single one of several. Torch runs a convolution over a
+    batch of several on oneDNN and over a single small map on another kernel (rule 2), so a sample
+    rendered alone could differ from the same sample rendered in its batch; over two or more, its
+    result is the batch's, bit for bit (the contract suite and tests/codec/test_decode_memory.py)."""
+    if stop - first == 1 and size > 1:
+        return (first - 1, stop) if stop == size else (first, stop + 1)
+    return first, stop
+
+
 def plan(height: int, width: int, frames: int = 1, pixels: int | None = None) -> list[tuple[int, int]]:
     """``(first row, stop row)`` of the strips of an ``height x width`` frame rendered ``frames``
     at a time, about ``pixels`` (default :func:`budget`) pixels each but at least

@@ -33,7 +33,7 @@ from codec.tools.ladder import Ladder
 from codec.tools.sizing import checked_shell, config_for_budget, param_budget
 from codec.tools.decodememory import whole_clip_memory
 from codec.tools.dequantize import check_shapes, load_quantized, to_uint8
-from codec.tools.tiles import Canvas, Rows, plan, render_rows, whole_prefix
+from codec.tools.tiles import Canvas, Rows, batch_span, plan, render_rows, whole_prefix
 
 #: Named sizes: total stored values (weights + biases), as a parameter budget.
 PRESETS: dict[str, int] = {
@@ -191,7 +191,8 @@ class NetworkDecoder(Decoder):
 
     Batches are aligned (frames ``4k .. 4k + 3``) whatever range is asked for: a convolution's
     floating-point result can depend on the batch it runs in, so a frame is always rendered in the
-    same batch and a range decode gives exactly the frames of a full decode."""
+    same batch (its trunk's input made for the whole batch, the trunk run over the frames asked
+    for, two at least: :meth:`batch`) and a range decode gives exactly the frames of a full decode."""
 
     def __init__(self, net: nn.Module, inputs: Callable[[int, int], tuple[torch.Tensor, ...]],
                  device: torch.device, num_frames: int) -> None:
@@ -206,19 +207,23 @@ class NetworkDecoder(Decoder):
 
     def batch(self, inputs: tuple[torch.Tensor, ...], lo: int, hi: int) -> np.ndarray:
         """Frames ``lo .. hi - 1`` of the batch the network renders from ``inputs``, (n, H, W, 3)
-        uint8: its trunk in strips of rows (:mod:`codec.tools.tiles`; the trunk's first, small
-        maps whole), each strip's rows of the kept frames written out as it finishes. A network
-        without strip stages (or a trunk that is not strip-exact) renders whole."""
+        uint8: the trunk's input made for the whole batch, then its trunk over those frames only
+        (two at least: :func:`codec.tools.tiles.batch_span`; the whole batch for a trunk whose
+        frames do not render apart, ``frames_apart``) in strips of rows (:mod:`codec.tools.tiles`;
+        the trunk's first, small maps whole), each strip's rows written out as it finishes: the
+        frames of the whole batch's render, bit for bit. A network without strip stages (or a
+        trunk that is not strip-exact) renders the whole batch."""
         trunk = getattr(self.net, "trunk", None)
         try:
             x, t = self.net.trunk_input(*inputs)
-            stages = trunk.strip_stages(x, t)
+            a, b = batch_span(lo, hi, len(x)) if trunk.frames_apart else (0, len(x))
+            stages = trunk.strip_stages(x, t, slice(a, b))
         except (AttributeError, ValueError):
             return to_uint8(self.net(*inputs))[lo:hi]
-        start, ops = whole_prefix(stages, x)
+        start, ops = whole_prefix(stages, x[a:b])
         canvas = Canvas(hi - lo, trunk.height, trunk.width)
-        for top, bottom in plan(trunk.height, trunk.width, len(x)):
-            canvas.put(render_rows(ops, start.crop, Rows(top, bottom, trunk.height))[lo:hi], top)
+        for top, bottom in plan(trunk.height, trunk.width, b - a):
+            canvas.put(render_rows(ops, start.crop, Rows(top, bottom, trunk.height))[lo - a : hi - a], top)
         return canvas.frames
 
 

@@ -5,6 +5,7 @@ decoder uses."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -231,6 +232,44 @@ def test_teconerv_renders_the_frames_asked_for_bit_for_bit(width, height, tubele
             # one frame of each tubelet; two of a batch of one (the kernel of a whole segment's render)
             assert sum(b * n for b, n in rendered) == tubelets + (tubelets % 16 == 1), rendered
         assert np.array_equal(decode(6, 10), whole[6:10])
+
+
+@pytest.mark.parametrize("family, options, apart", [("nerv", {}, True), ("nerv", {"sft": True, "sin_block": True}, True),
+                                                    ("hnerv", {}, False), ("hnerv", {"nervpp": True, "sft": True}, False)])
+def test_a_network_renders_the_frames_asked_for_bit_for_bit(family, options, apart, tmp_path, monkeypatch):
+    """A trunk without 1x1 convolutions (nerv's, with or without Boosting-NeRV's affine blocks and
+    sine; ``frames_apart``) renders a batch over the frames asked for only, two at least
+    (:func:`codec.tools.tiles.batch_span`), others (hnerv's first stage of kernel 1, NeRV++) the
+    whole batch: one frame is the frame a decode of every frame gives, bit for bit, in strips or
+    whole (random codes: 6 frames, batches of 4 and 2). Before, every one-frame decode rendered its
+    whole batch of 4. (Strips against whole frames: the contract suite.)"""
+    import codec.tools.wholeclip as wholeclip
+    from bitstream import StreamReader
+    from codec.tools import tiles
+    from eval.decode_memory import _random_network
+
+    torch.set_num_threads(1)
+    with StreamReader(golden(family)) as reader:
+        header = reader.header
+    path = tmp_path / "s.inrv"
+    path.write_bytes(_random_network(family, dataclasses.replace(header, num_frames=6), 96, 64, 36, options))
+
+    def decode(start: int = 0, stop: int = 6) -> np.ndarray:
+        with codec.open(path, device="cpu") as coded:
+            return np.stack(list(coded.frames(start, stop)))
+
+    rendered = []
+    prefix = wholeclip.whole_prefix
+    monkeypatch.setattr(wholeclip, "whole_prefix", lambda stages, x: rendered.append(len(x)) or prefix(stages, x))
+    for pixels in (None, 96 * 5):
+        with tiles.strip_pixels(pixels):
+            whole = decode()
+            assert whole.shape == (6, 64, 96, 3) and len(np.unique(whole)) > 64
+            for k in range(6):
+                rendered.clear()
+                assert np.array_equal(decode(k, k + 1)[0], whole[k]), (pixels, k)
+                assert rendered == [2 if apart or k > 3 else 4], rendered
+            assert np.array_equal(decode(1, 3), whole[1:3])
 
 
 def test_codes_are_added_in_bounded_memory_and_held_narrow(monkeypatch):

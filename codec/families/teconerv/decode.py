@@ -26,7 +26,7 @@ from codec.families.teconerv.pretrained import Pretrained, load_id
 from codec.tools.chain import ChainDecoder, add_code, keep_for
 from codec.tools.structure import CodingStructure, group_count, groups
 from codec.tools.tubelets import TubeletGrid
-from codec.tools.tiles import Canvas, frames_at_once
+from codec.tools.tiles import Canvas, batch_span, frames_at_once
 
 #: A stream whose segments would hold more modulation values than this is refused before anything
 #: is allocated (2^27: 1080p at the default tubelets needs about 1.1 million).
@@ -53,22 +53,13 @@ def check_weights(config: TeconervConfig, weights: Pretrained) -> None:
                              f"tubelets) do not match its weights' ({hypo.frames} of {hypo.width}x{hypo.height})")
 
 
-def frame_span(first: int, stop: int, frames: int, batch: int) -> tuple[int, int]:
-    """The frames of a segment of ``frames`` that :func:`render_tubelets` runs a batch of ``batch``
-    tubelets over for frames ``first .. stop - 1``: those, but two where a single tubelet would
-    render a single frame (the stages' convolutions would then be neither grouped nor over several
-    frames, and torch would take another kernel than for the whole segment: not bit for bit)."""
-    if batch == 1 and stop - first == 1 and frames > 1:
-        return (first - 1, stop) if stop == frames else (first, stop + 1)
-    return first, stop
-
-
 def render_tubelets(net, codes: Sequence[np.ndarray], steps: tuple[float, ...], grid: TubeletGrid, frames: int,
                     first: int, stop: int, device: torch.device) -> np.ndarray:
     """Frames ``first .. stop - 1`` of a segment of ``frames``, ``(n, H, W, 3)`` uint8, that the
     modulation codes ``codes`` (one (count, n, row) per layer) times ``steps`` render:
     :data:`RENDER_BATCH` tubelets at a time (modulations made per batch), each over those frames
-    only (:func:`frame_span`), blended into the frames band by band (:meth:`TubeletGrid.blend`),
+    only (a single tubelet over two frames at least: :func:`codec.tools.tiles.batch_span`; the
+    stages' convolutions of several tubelets are grouped, on oneDNN whatever the frames), blended into the frames band by band (:meth:`TubeletGrid.blend`),
     so that no whole frame is held in float. The frames are those of a render of the whole
     segment, bit for bit."""
     canvas = Canvas(stop - first, grid.height, grid.width)
@@ -79,7 +70,7 @@ def render_tubelets(net, codes: Sequence[np.ndarray], steps: tuple[float, ...], 
                 # codes of any integer type: float64 products, as int32 codes times a float give
                 mods = [torch.from_numpy((c[a : a + RENDER_BATCH].astype(np.float64) * step).astype(np.float32))
                         .to(device) for c, step in zip(codes, steps)]
-                lo, hi = frame_span(first, stop, frames, mods[0].shape[0])
+                lo, hi = batch_span(first, stop, frames) if mods[0].shape[0] == 1 else (first, stop)
                 yield from net(mods, frames, lo, hi).float()[:, first - lo : stop - lo]
 
     for top, rows in grid.blend(tiles()):
