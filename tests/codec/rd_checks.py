@@ -41,6 +41,7 @@ LONGER: dict[str, dict[str, int]] = {
     "nirvana": {"steps": 100},
     "teconerv": {"finetune": 60},
     "grid": {"steps": 80},
+    "motion": {"steps": 100},
 }
 #: The decoded clip's PSNR must exceed the mean frame's by this much. Measured at the commit that
 #: wrote the expected files (their ``floor_margin_db``): 1.5 dB (teconerv) to 2.7 dB (hnerv); a

@@ -44,9 +44,11 @@ class MotionFamily(Family):
     config_cls = MotionConfig
     options_cls = OPTIONS
     quick_options = {"steps": 16, "intra_period": 4}
-    #: Training counts the latents and the first frames' syntheses; the context models' codes,
-    #: the steps, the header and the framing are not in it.
-    rate_estimate_tolerance = 0.5
+    #: Training counts the latents and the first frames' syntheses; the context models' codes (three
+    #: roles of about 200 values on a clip with I, P and B frames), the synthesis steps, the header
+    #: and the framing are not in it: estimate/file 0.49 on the 6-frame 80x64 check encode
+    #: (tests/codec/rd_checks.py), where they weigh most.
+    rate_estimate_tolerance = 0.6
     ladder = LADDER
     summary = SUMMARY
     streams = STREAMS
