@@ -137,3 +137,17 @@ def test_options_reach_the_config():
     cfg = FAMILY.make_config(EncodeConfig(model="motion", options={"structure": "ld", "intra_period": 8,
                                                                     "interp": "bilinear", "preset": "s"}), geometry)
     assert (cfg.structure_name, cfg.intra_period, cfg.interp_name, cfg.hidden) == ("ld", 8, "bilinear", 12)
+
+
+@pytest.mark.parametrize("method", ["dis", "farneback"])
+def test_flow_targets_point_to_where_the_reference_holds_the_frame(method, carphone_frames):
+    """A reference that is the frame moved 3 pixels right: the flow from the frame to it is about
+    +3 in x and 0 in y on the motion grid (in the decoder's convention: frame(x) = reference(x + flow))."""
+    from codec.families.motion.flow import flow_targets
+
+    frame = carphone_frames[0]
+    reference = np.roll(frame, 3, axis=1)
+    out = flow_targets(frame, [reference], method, (36, 44), 2)
+    assert out.shape == (1, 2, 36, 44)
+    inner = out[0, :, 6:-6, 6:-6]
+    assert abs(float(np.median(inner[0])) - 3.0) < 0.5 and abs(float(np.median(inner[1]))) < 0.5
