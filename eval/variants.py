@@ -1,6 +1,7 @@
 """What each option of a family is worth: the logic behind ``scripts/bench_variants.py``.
 
-Each *variant* is a set of encode options (``sft``, ``nervpp``, ``loss=l1-ssim-fft``, ...). Every
+Each *variant* is a set of encode options (``sft``, ``nervpp``, ``loss=l1-ssim-fft``, ...), on top
+of options common to all (a variant's win). Every
 variant encodes the clip at the same lambdas under the same ``--time-budget`` (equal encode time,
 one CPU thread), or the same ``--steps``; the report gives each point (file bpp, PSNR-RGB of the
 decoded file, steps done, seconds) and each variant's BD-rate against the first (the plain
@@ -9,6 +10,7 @@ family). Nothing here is asserted: it prints.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -52,13 +54,26 @@ def run(family: str, clip: tuple, variants: list[tuple[str, dict]], lambdas: lis
     print(f"== {family} on {Path(name).stem}: {seq.num_frames} frames of {seq.width}x{seq.height}, "
           f"{', '.join(f'{k} {v}' for k, v in limits.items())}, one thread ==", flush=True)
     curves: dict[str, list[cb.RDPoint]] = {}
+    saved = workdir / "points.jsonl"
+    done = {}
+    if saved.exists():
+        for line in saved.read_text().splitlines():
+            entry = json.loads(line)
+            done[entry["key"]] = cb.RDPoint(**entry["point"])
     for label, options in variants:
         curves[label] = []
         for lmbda in lambdas:
+            chosen = {**(base or {}), **options}  # a variant's options win over the common ones
             config = EncodeConfig.of(model=family, count=seq.num_frames, device=device, threads=1, progress=False,
-                                     lmbda=lmbda, **limits, **(base or {}), **options)
-            out = workdir / f"{family}_{label}_{lmbda:g}.inrv"
-            p = cb.encode_point(seq.path, out, config, f"{label} l{lmbda:g}")
+                                     lmbda=lmbda, **limits, **chosen)
+            key = json.dumps([family, seq.path.name, lmbda, limits, sorted(chosen.items())])
+            if key in done:  # the same encode, done by an earlier run (runs resume)
+                p = done[key]
+            else:
+                out = workdir / f"{family}_{label}_{lmbda:g}.inrv"
+                p = cb.encode_point(seq.path, out, config, f"{label} l{lmbda:g}")
+                with saved.open("a") as f:
+                    f.write(json.dumps({"key": key, "point": asdict(p)}) + "\n")
             curves[label].append(p)
             print(f"  {label:<10} lambda {lmbda:<8g} {p.bpp:.4f} bpp {p.psnr_rgb:6.2f} dB {p.steps:>6} steps "
                   f"{p.encode_s:7.1f} s", flush=True)
