@@ -1,11 +1,12 @@
 """What each option of a family is worth: the logic behind ``scripts/bench_variants.py``.
 
 Each *variant* is a set of encode options (``sft``, ``nervpp``, ``loss=l1-ssim-fft``, ...), on top
-of options common to all (a variant's win). Every
-variant encodes the clip at the same lambdas under the same ``--time-budget`` (equal encode time,
-one CPU thread), or the same ``--steps``; the report gives each point (file bpp, PSNR-RGB of the
-decoded file, steps done, seconds) and each variant's BD-rate against the first (the plain
-family). Nothing here is asserted: it prints.
+of options common to all (a variant's win). Every variant encodes the clip at the same lambdas
+under the same ``--time-budget`` (equal encode time, one CPU thread), the same ``--steps``, or the
+family's own training length; the report gives each point (file bpp, PSNR-RGB of the decoded file,
+steps done, seconds) and each variant's BD-rate against the first (the plain family). Points are
+appended to ``points.jsonl`` in the work folder as they finish, and a run with the same clip,
+lambdas, limits and options reuses them (runs resume). Nothing here is asserted: it prints.
 """
 
 from __future__ import annotations
