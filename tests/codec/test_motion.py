@@ -151,3 +151,12 @@ def test_flow_targets_point_to_where_the_reference_holds_the_frame(method, carph
     assert out.shape == (1, 2, 36, 44)
     inner = out[0, :, 6:-6, 6:-6]
     assert abs(float(np.median(inner[0])) - 3.0) < 0.5 and abs(float(np.median(inner[1]))) < 0.5
+
+
+def test_motion_has_a_quality_ladder_rate_control_can_use():
+    from codec.family import Laddered
+
+    assert isinstance(FAMILY, Laddered)
+    assert FAMILY.ladder_length(FAMILY.ladder_steps(400.0, 32), 32) == 400.0
+    enc = EncodeConfig(model="motion", options={"intra_period": 8})
+    assert FAMILY.probe_frames(enc, 32) == 5 and FAMILY.probe_frames(enc, 3) == 3
