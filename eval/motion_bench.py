@@ -132,13 +132,8 @@ def decode_figures(path: Path) -> DecodeFigures:
     second, seconds = decode(1)
     two, _ = decode(2)
     torch.set_num_threads(1)
-    from codec.families.motion.config import MotionConfig
-    from codec.families.motion.decode import coding_structure
-
     with codec.open(path, device="cpu") as video:
-        info = video.info
-    config = MotionConfig(**{k: info.config[k] for k in MotionConfig.__dataclass_fields__})
-    structure = coding_structure(config, info.num_frames)
+        info, config, structure = video.info, video.config, video.structure()
     diff = tuple((f.display, f.letter, int(np.abs(first[f.display].astype(np.int16)
                                                    - two[f.display].astype(np.int16)).max()))
                  for f in structure.display_order())

@@ -3,6 +3,8 @@ the coding structure, the decoders' sizes, and the frame-wise encoder and decode
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import torch
 
 from codec.config import EncodeConfig
@@ -92,6 +94,10 @@ class MotionFamily(Family):
             ctx_hidden=CTX_HIDDEN,
             ctx_layers=CTX_LAYERS,
         )
+
+    def describe(self, config: MotionConfig) -> dict:
+        """The config line of ``inrv info``, the structure and the filter by name."""
+        return {**asdict(config), "structure": config.structure_name, "interp": config.interp_name}
 
     def make_config(self, enc: EncodeConfig, geometry: Geometry) -> MotionConfig:
         return self._config(enc, self.hidden(enc))
