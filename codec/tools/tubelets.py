@@ -101,13 +101,15 @@ class TubeletGrid:
             total[y : y + self.tile_h, x : x + self.tile_w] += wi
         return w, total
 
+    @cached_property
     def _axes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Tubelet starts along each axis (made once: a tubelet's weights and every blend read them)."""
         ph, pw = self.padded
         return _starts(ph, self.tile_h, self.overlap), _starts(pw, self.tile_w, self.overlap)
 
     def weight(self, i: int) -> np.ndarray:
         """Tubelet ``i``'s blend weights (th, tw) (the overlap layout's)."""
-        ys, xs = self._axes()
+        ys, xs = self._axes
         r, c = divmod(i, len(xs))
         return np.outer(_ramp(self.tile_h, self.overlap, r > 0, r < len(ys) - 1),
                         _ramp(self.tile_w, self.overlap, c > 0, c < len(xs) - 1))
@@ -117,7 +119,7 @@ class TubeletGrid:
         pieces of the frames, top to bottom: :meth:`assemble`'s rows, bit for bit (every sum
         formed in the same order), each piece as soon as no later tubelet covers it. Memory: a
         band of tubelet rows, whatever the frame's height."""
-        ys, xs = self._axes()
+        ys, xs = self._axes
         _, pw = self.padded
         acc: torch.Tensor | None = None
         total = np.zeros((0, pw), dtype=np.float32)
