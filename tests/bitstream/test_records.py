@@ -16,7 +16,7 @@ from bitstream.tensor import read_arrays, write_arrays, write_ints
 
 def test_kinds_are_permanent_and_unique():
     assert [(k.code, k.name) for k in KINDS] == [(1, "network"), (2, "embeddings"), (3, "group"),
-                                                 (4, "segment"), (5, "grid")]
+                                                 (4, "segment"), (5, "grid"), (6, "frame")]
     assert len(CHUNK_NAMES) == len(KINDS) == len({k.name for k in KINDS})
     assert [k.code for k in kinds_of("hnerv")] == [1, 2]
 
