@@ -53,7 +53,8 @@ def run(family: str, clip: tuple, variants: list[tuple[str, dict]], lambdas: lis
                   cache_dir=workdir / "cache")
     limits = {k: v for k, v in (("time_budget", time_budget), ("steps", steps)) if v is not None}
     print(f"== {family} on {Path(name).stem}: {seq.num_frames} frames of {seq.width}x{seq.height}, "
-          f"{', '.join(f'{k} {v}' for k, v in limits.items())}, one thread ==", flush=True)
+          f"{', '.join(f'{k} {v}' for k, v in limits.items()) or 'the family’s own training length'}, "
+          "one thread ==", flush=True)
     curves: dict[str, list[cb.RDPoint]] = {}
     saved = workdir / "points.jsonl"
     done = {}
@@ -94,7 +95,8 @@ def run(family: str, clip: tuple, variants: list[tuple[str, dict]], lambdas: lis
 def table(report: dict) -> str:
     """One saved :func:`run` report as text: each variant's points (bpp, PSNR-RGB, steps at each lambda)
     and its BD-rate against the first variant."""
-    limits = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in report["limits"].items())
+    limits = (", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in report["limits"].items())
+              or "the family's own training length")
     first = next(iter(report["variants"].values()))["points"]
     lambdas = " / ".join(p["label"].rpartition(" l")[2] for p in first)  # labels are "<variant> l<lambda>"
     lines = [f"{report['family']} on {report['clip']}, {limits}, one thread, lambdas {lambdas}",
