@@ -22,9 +22,9 @@ memory limit, `H4b` (tests/codec/data/repro: a teconerv stream of 8000x8000, 62,
 **Measure.** Each stream is decoded in a fresh process (frame 0 only unless the row says every
 frame, through `codec.open`, one torch thread): the process's peak resident memory (`VmHWM`,
 the whole interpreter with torch), its resident memory once `codec` is imported, and the seconds
-from opening the stream to the frame, wall-clock and of CPU (the CPU seconds of one thread are the steadier figure on a shared
-machine), with no `max_memory` limit: the decoder is measured, not the check that admits it. The
-parent polls the worker's resident memory and kills it past `limit_mb` (or past `timeout`
+from opening the stream to the frame, wall-clock and of CPU (the CPU seconds of one thread are
+the steadier figure on a shared machine), with no `max_memory` limit: the decoder is measured,
+not the check that admits it. The parent polls the worker's resident memory and kills it past `limit_mb` (or past `timeout`
 seconds): such a row says so instead of a figure. `code` chooses the tree whose `codec` the
 worker imports (`PYTHONPATH`), so that an older decoder is measured on the same streams.
 """
@@ -393,16 +393,19 @@ def failures(rows: list[Row]) -> str:
 
 
 def write_report(path: Path, rows: list[Row], command: str) -> Path:
-    frame0 = sized(rows)
-    sections = [Section("Peak resident memory and time of one frame",
-                        table(frame0), "Whole process (the interpreter with torch is "
-                        f"{np.nanmedian([r.base_mb for r in frame0 if r.outcome == 'ok']):.0f} MB of it, median); "
-                        "CPU and wall seconds from opening the stream to the frame; one torch thread."),
-                Section("CPU seconds per megapixel", per_pixel_table(frame0))]
+    frame0, sections = sized(rows), []
+    if frame0:
+        sections += [Section("Peak resident memory and time of one frame",
+                             table(frame0), "Whole process (the interpreter with torch is "
+                             f"{np.nanmedian([r.base_mb for r in frame0 if r.outcome == 'ok']):.0f} MB of it, "
+                             "median); CPU and wall seconds from opening the stream to the frame; one torch thread."),
+                     Section("CPU seconds per megapixel", per_pixel_table(frame0))]
     if failures(frame0):
         sections.append(Section("Decodes without a figure", failures(frame0)))
     if len(frame0) < len(rows):
         sections.append(Section("The reproducer that decodes", repro_table(rows),
-                                "Whole process, one torch thread, no memory limit; frame 0, then every frame."))
+                                "Whole process, one torch thread, no memory limit; frame 0, then every frame. "
+                                "`strips`: the decoder of the `after` column above before teconerv rendered only "
+                                "the frames asked for and kept its codes a layer at a time (commit 77b10c3)."))
     return write_markdown(path, "Decoding memory per frame size", command, sections,
                           note=__doc__.split("\n\n", 1)[1].strip())

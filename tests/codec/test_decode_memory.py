@@ -451,8 +451,8 @@ def test_h4b_decodes_within_its_stated_bound(frame):
     (measured, MiB: frame 0 912, frame 8 1044, the interpreter with torch about 550 of it; frame
     8's peak is the second segment's codes being added, a layer of 71 million values decoded as
     int32 beside the first segment's). Before: 7.43 GB stated; frame 0 peaked at 1.95 GB and took
-    380 s of CPU (its whole segment rendered, 8 frames), now 0.9 GB and 71 s
-    (scripts/bench_decode_memory.py --repro)."""
+    380 s of CPU (its whole segment rendered, 8 frames), now 0.9 GB and 60 s; every frame 4.9 GB,
+    now 1.24 GB (docs/data/decode-memory/report.md)."""
     stream = DATA / "repro" / "H4b_teconerv_tubelets_under_cap.inrv"
     result = measured_need(stream, "teconerv", (frame, frame + 1))
     assert result["frames"] == 1 and result["used"] <= result["need"] + SLACK, result
