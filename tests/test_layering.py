@@ -53,6 +53,7 @@ INTERNAL_BENCHES = {
     "collapse.py": "the collapse probe hooks a family's training and reads the final check's verdict",
     "decode_memory.py": "the decode-memory bench builds a family's decoder at large geometries",
     "grid_bench.py": "grid's bench times its context schemes and training pieces one by one",
+    "motion_bench.py": "motion's bench times a training step of each frame type and counts its operations",
 }
 
 
