@@ -68,6 +68,16 @@ def _frames(text: str) -> tuple[int, int | None]:
         raise argparse.ArgumentTypeError(f"expected START:COUNT, got {text!r}") from None
 
 
+def _jobs(text: str) -> int:
+    """``--jobs N`` or ``auto`` (0: one job per core)."""
+    if text == "auto":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of jobs or auto, got {text!r}") from None
+
+
 def _size(text: str) -> int | str:
     """``--max-memory``: ``auto``, ``0``, bytes or ``2G``, ``512M`` (:func:`codec.memory.parse_size`)."""
     from codec.memory import parse_size
@@ -190,6 +200,14 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--seed", type=int, default=0)
     _add_threads_option(p)
+    p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
+                   help="train the frames a coding structure lets run at once in N processes (0 or auto: one "
+                        "per core), each with --threads threads (default 1); the same --threads gives the same "
+                        "file for any N (motion; the other families run as one job)")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run those frames as Ray tasks on the cluster at ADDRESS (default: a local runtime, or "
+                        "RAY_ADDRESS), --jobs at a time (default: as many as its CPUs hold); the same file as "
+                        "--jobs (pip install \"inrv[cluster]\")")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for name, (spec, users) in _family_options(registered).items():
         if spec.group and spec.group not in groups:
@@ -225,17 +243,21 @@ def _encode_config(args: argparse.Namespace):
     options = {k.removeprefix("option_"): v for k, v in vars(args).items()
                if k.startswith("option_") and v is not None}
     return EncodeConfig(model=args.model, quality=args.quality, start=start, count=count, device=args.device,
-                        seed=args.seed, threads=args.threads, progress=not args.quiet, options=options)
+                        seed=args.seed, threads=args.threads, progress=not args.quiet, options=options,
+                        jobs=args.jobs, ray=args.ray)
 
 
 def _print_result(r) -> None:
     print(f"wrote {r.path}: {r.file_bytes} bytes, {r.num_frames} frames {r.width}x{r.height}")
     print(f"  bpp {r.bpp:.4f} (file size; training estimate {r.estimated_bpp:.4f})")
     print(f"  PSNR-RGB {r.psnr_rgb:.2f} dB, PSNR-YUV {r.psnr_yuv:.2f} dB (decoded from the file)")
+    jobs = f" x {r.jobs} jobs" if r.jobs > 1 else ""
     print(f"  encode {r.encode_seconds:.1f} s ({r.steps} steps, {r.threads} CPU "
-          f"thread{'s' if r.threads > 1 else ''}), render {r.decode_seconds:.2f} s ({r.render_fps:.1f} fps)")
+          f"thread{'s' if r.threads > 1 else ''}{jobs}), render {r.decode_seconds:.2f} s ({r.render_fps:.1f} fps)")
     if r.rate_control is not None:
         print("  " + r.rate_control.text())
+    if r.note:
+        print(f"  note: {r.note}")
 
 
 def _encode_input(args: argparse.Namespace):

@@ -34,6 +34,13 @@ class EncodeConfig:
     of what decides the result, since it changes the order of floating-point sums in training)
     and ``progress`` (bars on stderr).
 
+    ``jobs`` and ``ray`` spread one encode's frames over processes or a cluster where the family's
+    coding structure allows it (:mod:`codec.tools.schedule`): ``jobs`` worker processes here
+    (``0``: one per core; ``None``: the encode runs in this process), or Ray tasks on the cluster
+    at ``ray`` (``""``: a local runtime, or the one ``RAY_ADDRESS`` names). Given either, each job
+    trains with ``threads`` threads (``None``: one), and the file is the same bytes for any
+    ``jobs``, with or without Ray, at one thread count per job (:attr:`job_threads`).
+
     ``options``: the family's own options, as its :class:`~codec.options.Options` dataclass
     (``NirvanaOptions(gop=4)``) or a mapping of option names (``{"gop": 4}``), checked against the
     family's declaration: a name the family does not declare is a :class:`ConfigError`. After
@@ -50,6 +57,8 @@ class EncodeConfig:
     threads: int | None = None
     progress: bool = True
     options: Options | Mapping[str, Any] | None = None
+    jobs: int | None = None
+    ray: str | None = None
 
     def __post_init__(self) -> None:
         if self.quality is not None and self.quality not in QUALITIES:
@@ -60,6 +69,8 @@ class EncodeConfig:
             raise ConfigError(f"frame count must be >= 1, got {self.count}")
         if self.threads is not None and not 1 <= self.threads <= 1024:
             raise ConfigError(f"--threads must be in 1..1024, got {self.threads}")
+        if self.jobs is not None and not 0 <= self.jobs <= 1024:
+            raise ConfigError(f"--jobs must be in 0..1024 (0: one per core), got {self.jobs}")
         object.__setattr__(self, "options", family_options(self.model, self.options))
 
     @classmethod
@@ -68,6 +79,19 @@ class EncodeConfig:
         common = {f.name for f in fields(cls)} - {"model", "options"}
         return cls(model=model, **{k: v for k, v in values.items() if k in common},
                    options={k: v for k, v in values.items() if k not in common})
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the encode was asked to run its frames as jobs (``jobs`` or ``ray`` given)."""
+        return self.jobs is not None or self.ray is not None
+
+    @property
+    def job_threads(self) -> int | None:
+        """Threads each job trains with: ``threads``, or one when jobs were asked for (``None``:
+        the encode's own count, every core or ``INRV_THREADS``)."""
+        if self.threads is None and self.parallel:
+            return 1
+        return self.threads
 
     @property
     def quality_level(self) -> int:

@@ -8,6 +8,7 @@ the encoder's own reconstruction.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -83,7 +84,12 @@ def _fit_and_measure(src: Path | VideoInput, dst: Path, config: EncodeConfig) ->
     """One fit written to ``dst``, measured, and judged by the final check."""
     family = get_family(config.model)
     device = resolve_device(config.device)
-    threads = configure_threads(config.threads)
+    threads = configure_threads(config.job_threads)
+    note = None
+    if config.parallel and family.serial_reason is not None:
+        note = f"{family.name} runs as one job: {family.serial_reason}"
+        if config.progress:
+            print(f"inrv: note: {note}", file=sys.stderr, flush=True)
     with open_input(src) as reader:
         info = reader.info
         start, count = frame_range(info.num_frames, config.start, config.count)
@@ -130,6 +136,8 @@ def _fit_and_measure(src: Path | VideoInput, dst: Path, config: EncodeConfig) ->
         best_train_psnr=stats.best_psnr,
         restarts=stats.restarts,
         restored=stats.restored,
+        jobs=stats.jobs,
+        note=note,
     )
     return _Measured(result, check.verdict())
 

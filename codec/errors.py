@@ -24,3 +24,8 @@ class DecodeOutOfMemory(InrvError):
     """An allocation failed while decoding (``MemoryError``, torch's allocator errors): the message
     says which stream, its model and geometry, the frames asked for, and the levers (``--frames``,
     ``--max-pixels``, ``--max-memory``)."""
+
+
+class EncodeError(InrvError):
+    """An encode that could not finish for a reason outside its options: a worker process or a
+    cluster task of a parallel encode lost (:mod:`codec.tools.workers`). No file is left."""

@@ -70,7 +70,8 @@ class FamilyStats:
     rate-distortion lambda it trained with (``None`` for a family without one). ``best_psnr``: the
     best running training PSNR the fit saw (``None``: not reported; the encoder's final check then
     compares with ``train_psnr``), ``restarts``: the divergence guards' restarts, ``restored``: the
-    guards' end check put the best snapshot back (:class:`codec.tools.fit.FitStats`)."""
+    guards' end check put the best snapshot back (:class:`codec.tools.fit.FitStats`), ``jobs``: the
+    most tasks it ran at once (:mod:`codec.tools.schedule`)."""
 
     steps: int
     seconds: float
@@ -82,15 +83,17 @@ class FamilyStats:
     best_psnr: float | None = None
     restarts: int = 0
     restored: bool = False
+    jobs: int = 1
 
     @classmethod
     def of_groups(cls, groups: list[GroupResult], seconds: float, estimated_bits: float, frame_steps: float,
-                  lmbda: float | None) -> "FamilyStats":
+                  lmbda: float | None, jobs: int = 1) -> "FamilyStats":
         """The stats of a group-wise encode: steps summed, training PSNR the groups' mean, and
         ``frame_steps`` (frames trained, summed over steps) over the training ``seconds``."""
         return cls(steps=sum(g.steps for g in groups), seconds=seconds, estimated_bits=estimated_bits,
                    train_psnr=float(sum(g.psnr for g in groups) / max(1, len(groups))),
-                   frame_steps_per_second=frame_steps / max(seconds, 1e-9), groups=tuple(groups), lmbda=lmbda)
+                   frame_steps_per_second=frame_steps / max(seconds, 1e-9), groups=tuple(groups), lmbda=lmbda,
+                   jobs=jobs)
 
 
 class Decoder(ABC):
@@ -150,6 +153,11 @@ class Family(ABC):
     #: sizes, entropy-model tables) weighs most. ``None``: the family has no training-time estimate
     #: comparable to the file. No default: every family decides, next to its reason (a test checks).
     rate_estimate_tolerance: ClassVar[float | None]
+    #: Why ``--jobs`` / ``--ray`` cannot spread this family's encode over processes (it then runs
+    #: as one job, with a note saying this), or None for a family whose :meth:`encode` runs its
+    #: coding structure's frames as jobs (:mod:`codec.tools.schedule`). No default: every family
+    #: says which it is.
+    serial_reason: ClassVar[str | None]
 
     @abstractmethod
     def make_config(self, enc: "EncodeConfig", geometry: Geometry) -> Any:

@@ -131,7 +131,9 @@ class EncodeResult:
     ``train_psnr`` / ``best_train_psnr``: the training PSNR at the end and the best seen (where the
     family reports them), ``restarts``: the divergence guards' restarts, ``restored``: their end check
     kept the best snapshot rather than the last state, ``retries``: encodes redone
-    because the final check refused the file (:mod:`codec.finalcheck`)."""
+    because the final check refused the file (:mod:`codec.finalcheck`). ``jobs``: the encode's
+    tasks that could run at once (``--jobs``, ``--ray``; 1 for a family that runs as one job, and
+    ``note`` then says why)."""
 
     path: Path
     model: str
@@ -156,6 +158,8 @@ class EncodeResult:
     restarts: int = 0
     restored: bool = False
     retries: int = 0
+    jobs: int = 1
+    note: str | None = None
 
     @property
     def render_fps(self) -> float:

@@ -77,7 +77,7 @@ def step_figures(letter: str, networks: bool, width: int, height: int, rate: flo
     torch.manual_seed(0)
     parts = {role: PartTrainable(part_shape(config, role), config, height, width) for role in PARTS[letter]}
     for part in parts.values():
-        part.start(device, False)
+        part.start(device, None)
         if not networks:
             part.freeze_networks()
     frame = lambda: from_uint8(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), device)  # noqa: E731

@@ -56,6 +56,7 @@ class WholeVideoFamily(Family):
 
     options_cls = WholeOptions
     quick_options = {"preset": "xs", "steps": 20}
+    serial_reason = "one network fits the whole clip: its training is one job (--threads spreads it)"
     #: What ``--quality`` means: rungs of (density per pixel of the clip, lambda, epochs).
     ladder: ClassVar[Ladder]
     lr: ClassVar[float] = 1e-3

@@ -40,6 +40,8 @@ class GridFamily(Family):
     #: context model's and synthesis's codes as each chunk stores them, their tables and the
     #: header are not in the estimate of latents and synthesis); 0.97 on the contract's quick encode.
     rate_estimate_tolerance = 0.5
+    serial_reason = ("each group starts from the previous group's latents and networks (a chain): "
+                     "its groups train one after another")
     #: What ``--quality`` means: rungs of (synthesis hidden channels, lambda, first-group steps).
     ladder = LADDER
     summary = SUMMARY

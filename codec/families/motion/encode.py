@@ -6,9 +6,13 @@ A frame's parts (:mod:`codec.families.motion.net`) train through the one trainin
 (:mod:`codec.tools.runner`) with :mod:`codec.families.motion.presets`: an inter frame's motion
 decoder first fitted to an optical flow (:mod:`codec.families.motion.flow`), then every part on
 ``MSE + lambda * bpp`` of the frame, the rate that of its latents under their context models (and,
-in the first frame of its type, of its synthesis weights). Latents start from the last coded frame
-of the same type (NIRVANA's autoregressive initialisation, Maiya et al., CVPR 2023, here per frame)
-unless ``--cold``.
+in the first frame of its type, of its synthesis weights). Latents start from an already coded frame
+of the same type that the frame depends on (NIRVANA's autoregressive initialisation, Maiya et al.,
+CVPR 2023, here per frame: :func:`frame_plan`) unless ``--cold``.
+
+Each frame is a task (:func:`code_frame` of a :class:`FrameJob`) of :func:`codec.tools.schedule.run_graph`:
+frames whose references are coded train at once on ``--jobs`` processes or Ray tasks, and the
+chunks are written in coding order as they complete.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ from codec.tools.latentgrid.training import ContextNet, PyramidRate, quantize_pr
 from codec.tools.phases import Limits
 from codec.tools.qat import NetworkQuantizer
 from codec.tools.runner import StepAt, StepLoss, run
-from codec.tools.structure import CodedFrame
+from codec.tools.schedule import Task, run_graph
+from codec.tools.structure import CodedFrame, CodingStructure
 
 
 class PartTrainable(nn.Module):
@@ -79,11 +84,11 @@ class PartTrainable(nn.Module):
         self.networks = True
         self.frozen: dict[str, torch.Tensor] | None = None  # the quantized synthesis, once frozen
 
-    def start(self, device: torch.device, warm: bool) -> None:
-        """Fresh latents for a new frame: zeros, or (``warm``) this part's last frame's."""
+    def start(self, device: torch.device, initial: np.ndarray | None) -> None:
+        """The latents a frame starts from: zeros, or ``initial`` (an earlier frame's, flat)."""
         if self.rate is None:
             self.rate = PyramidRate(self.shapes, SCHEME, device)
-        start = self.latents.detach().clone() if warm else torch.zeros(sum(self.sizes), device=device)
+        start = torch.zeros(sum(self.sizes)) if initial is None else torch.from_numpy(initial).clone()
         self.latents = nn.Parameter(start.to(device))
 
     def freeze_networks(self) -> None:
@@ -230,158 +235,244 @@ class PeriodReader:
 
 
 @dataclass(frozen=True)
-class CodedResult:
-    """One coded frame: what the encoder reports of it, its chunk and its decoded frame."""
+class PartState:
+    """A part's networks as the first frame of its type leaves them, for the later frames of the
+    type: the trained module's state (float synthesis, its quantizers, the context model's float
+    mirror) and the networks as the stream stores them."""
+
+    state: dict[str, torch.Tensor]
+    networks: RoleNetworks
+
+
+@dataclass(frozen=True)
+class FrameJob:
+    """Everything coding one frame takes (a task of :mod:`codec.tools.schedule`, sent to a worker
+    process or a Ray task as it is): the frame, its coding position and place in the structure, its
+    source ``target`` and decoded ``references`` (uint8 ``(H, W, 3)``), the level's intra steps and
+    lambda, its share of ``--time-budget``, the networks earlier frames of its type trained
+    (``trained``, by role; a role missing trains them here) and the latents it starts from (``warm``,
+    by role; missing: zeros)."""
+
+    config: MotionConfig
+    enc: EncodeConfig
+    position: int
+    coded: CodedFrame
+    target: np.ndarray
+    references: tuple[np.ndarray, ...]
+    intra_steps: int
+    lmbda: float
+    budget: float | None
+    trained: dict[str, PartState]
+    warm: dict[str, np.ndarray]
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class FrameDone:
+    """One coded frame: what the encoder reports of it, its chunk, its decoded frame (what later
+    frames are predicted from), the networks it trained (the first frame of its type) and its
+    parts' latents (what later frames of its type may start from)."""
 
     result: GroupResult
     payload: bytes
     decoded: np.ndarray
+    trained: dict[str, PartState]
+    latents: dict[str, np.ndarray]
 
 
-class MotionEncoder:
-    """Encodes one video's frames in coding order, keeping each frame type's networks and each
-    part's last latents from one frame to the next."""
+def _guide(job: FrameJob, part: PartTrainable, device: torch.device) -> int:
+    """Fit a motion part to the optical flow from the frame to its references (steps taken)."""
+    flow = job.enc.options.flow or DEFAULT_FLOW
+    if flow == "none":
+        return 0
+    h, w = part.part.grid(part.height, part.width)
+    goal = torch.from_numpy(flow_targets(job.target, list(job.references), flow, (h, w), part.part.out)).to(device)
+    trainee = _GuideTrainee(part, goal / FLOW_UNIT)
+    preset = presets.GUIDE if part.networks else presets.GUIDE_LATER
+    torch.manual_seed(job.enc.seed * 100_003 + job.position)
+    return run(trainee, preset, Limits(presets.GUIDE_STEPS), whole=True,
+               desc=f"motion frame {job.coded.display} flow", progress=False).steps
 
-    def __init__(self, config: MotionConfig, enc: EncodeConfig, height: int, width: int, total: int,
-                 device: torch.device, ladder: Laddered) -> None:
-        self.config, self.enc, self.device = config, enc, device
-        self.height, self.width, self.total = height, width, total
-        torch.manual_seed(enc.seed)
-        rung = quality_rung(enc, ladder.ladder)
-        self.intra_steps = step_limit(enc.options, ladder.ladder_steps(rung.length, total))
-        self.lmbda = rate_lambda(enc, rung)
-        self.flow = enc.options.flow or DEFAULT_FLOW
-        self.warm = not enc.options.cold
-        self.parts: dict[str, PartTrainable] = {}
-        self.networks: dict[str, RoleNetworks] = {}
-        self.spent = 0.0
 
-    def part(self, role: str) -> PartTrainable:
-        if role not in self.parts:
-            self.parts[role] = PartTrainable(part_shape(self.config, role), self.config, self.height,
-                                             self.width).to(self.device)
-        return self.parts[role]
+def _export(job: FrameJob, role: str, part: PartTrainable, device: torch.device,
+            trained: dict[str, PartState]) -> tuple[PartRecord, torch.Tensor]:
+    """A part's record (its latents' words; its networks in the first frame of its type, added to
+    ``trained``) and its output as the decoder computes it, from the codes."""
+    config = job.config
+    if part.networks:
+        quantized = part.quant.export(part.synthesis)
+        nets = RoleNetworks(synthesis=tuple(q.codes.astype(np.int64) for q in quantized),
+                            steps=np.asarray([float(q.scales[0]) for q in quantized], dtype=np.float32),
+                            context=tuple(part.context.codes()))
+        trained[role] = PartState({k: v.detach().cpu().clone() for k, v in part.state_dict().items()}, nets)
+    else:
+        nets = job.trained[role].networks
+    integer = IntegerContext.from_codes(SCHEME, list(nets.context), config.ctx_hidden, config.ctx_layers,
+                                        part.part.levels)
+    codes = part.codes()
+    record = PartRecord(
+        synthesis_steps=nets.steps if part.networks else None,
+        synthesis=nets.synthesis if part.networks else None,
+        context=nets.context if part.networks else None,
+        levels=tuple(encode_level(c, integer, k) for k, c in enumerate(codes)))
+    net = load_synthesis(part_net(part.part).to(device), list(nets.synthesis), nets.steps)
+    output = part_output(net, [torch.from_numpy(c).to(device) for c in codes], part.part, part.height, part.width)
+    return record, output
 
-    def budget(self, steps: int, remaining_steps: int) -> float | None:
-        budget = self.enc.options.time_budget
-        if budget is None:
-            return None
-        return max(1e-3, (budget - self.spent) * steps / max(1, remaining_steps))
 
-    def guide(self, coded: CodedFrame, part: PartTrainable, target: np.ndarray, references: list[np.ndarray],
-              position: int) -> int:
-        """Fit a motion part to the optical flow from ``target`` to its references (steps taken)."""
-        if self.flow == "none":
-            return 0
-        h, w = part.part.grid(self.height, self.width)
-        goal = torch.from_numpy(flow_targets(target, references, self.flow, (h, w), part.part.out)).to(self.device)
-        trainee = _GuideTrainee(part, goal / FLOW_UNIT)
-        preset = presets.GUIDE if part.networks else presets.GUIDE_LATER
-        torch.manual_seed(self.enc.seed * 100_003 + position)
-        result = run(trainee, preset, Limits(presets.GUIDE_STEPS), whole=True,
-                     desc=f"motion frame {coded.display} flow", progress=False)
-        return result.steps
+def code_frame(job: FrameJob) -> FrameDone:
+    """Train one frame on its target against its decoded references, write its chunk and decode
+    it as the decoder will. The result depends on ``job`` alone (and the thread count), wherever
+    it runs."""
+    start = time.perf_counter()
+    from codec.device import resolve_device
 
-    def code(self, coded: CodedFrame, position: int, target: np.ndarray, references: list[np.ndarray],
-             remaining_steps: int) -> CodedResult:
-        """Train frame ``coded`` on ``target`` against its decoded ``references``, write its chunk
-        and decode it as the decoder will."""
-        start = time.perf_counter()
-        roles = PARTS[coded.letter]
-        parts = {role: self.part(role) for role in roles}
-        networks = any(p.networks for p in parts.values())
-        for part in parts.values():
-            part.start(self.device, self.warm)
-        refs = [from_uint8(r, self.device) for r in references]
-        guided = 0
-        if coded.letter != "I":
-            guided = self.guide(coded, parts[roles[0]], target, references, position)
-        steps = step_limit(self.enc.options, presets.frame_steps(self.intra_steps, coded.letter == "I",
-                                                                 coded.depth, networks))
-        lmbda = presets.frame_lambda(self.lmbda, coded.depth)
-        trainee = _FrameTrainee(parts, refs, from_uint8(target, self.device), lmbda, self.config, networks)
-        torch.manual_seed(self.enc.seed * 100_003 + position)
-        trained = run(trainee, presets.FIRST if networks else presets.LATER,
-                      Limits(steps, self.budget(steps, remaining_steps)), whole=True,
-                      desc=f"motion frame {coded.display} ({coded.letter})", progress=self.enc.progress)
-        estimated = sum(p.estimated_bits() for p in parts.values())
-        records, outputs = [], {}
-        with torch.no_grad():
-            for role, part in parts.items():
-                record, output = self.export(role, part)
-                records.append(record)
-                outputs[role] = output
-            decoded = to_uint8(compose(outputs, refs, self.config, self.height, self.width))
-        for part in parts.values():
-            if part.networks:
-                part.freeze_networks()
-        payload = write_frame(FrameRecord(steps=trained.steps + guided, parts=tuple(records)))
-        seconds = time.perf_counter() - start
-        self.spent += seconds
-        codes = [c for p in parts.values() for c in p.codes()]
-        nonzero = sum(int(np.count_nonzero(c)) for c in codes) / max(1, sum(c.size for c in codes))
-        psnr = float(psnr_rgb(target[None], decoded[None]).mean())
-        result = GroupResult(group=position, first=coded.display, frames=1, key=coded.letter == "I",
-                             steps=trained.steps, stopped=trained.stopped, seconds=seconds, bytes=len(payload),
-                             bpp=len(payload) * 8 / (self.height * self.width), nonzero=nonzero, psnr=psnr,
-                             estimated_bits=estimated)
-        return CodedResult(result, payload, decoded)
+    device = resolve_device(job.enc.device)
+    coded, config = job.coded, job.config
+    height, width = job.target.shape[:2]
+    torch.manual_seed(job.enc.seed * 100_003 + job.position)
+    parts: dict[str, PartTrainable] = {}
+    for role in PARTS[coded.letter]:
+        part = PartTrainable(part_shape(config, role), config, height, width).to(device)
+        if role in job.trained:
+            part.load_state_dict(job.trained[role].state)
+            part.freeze_networks()
+        part.start(device, job.warm.get(role))
+        parts[role] = part
+    networks = any(p.networks for p in parts.values())
+    refs = [from_uint8(r, device) for r in job.references]
+    guided = _guide(job, parts[PARTS[coded.letter][0]], device) if coded.letter != "I" else 0
+    steps = step_limit(job.enc.options, presets.frame_steps(job.intra_steps, coded.letter == "I", coded.depth,
+                                                            networks))
+    trainee = _FrameTrainee(parts, refs, from_uint8(job.target, device), presets.frame_lambda(job.lmbda, coded.depth),
+                            config, networks)
+    torch.manual_seed(job.enc.seed * 100_003 + job.position)
+    fitted = run(trainee, presets.FIRST if networks else presets.LATER, Limits(steps, job.budget), whole=True,
+                 desc=f"motion frame {coded.display} ({coded.letter})", progress=job.progress)
+    estimated = sum(p.estimated_bits() for p in parts.values())
+    records, outputs, trained = [], {}, {}
+    with torch.no_grad():
+        for role, part in parts.items():
+            record, outputs[role] = _export(job, role, part, device, trained)
+            records.append(record)
+        decoded = to_uint8(compose(outputs, refs, config, height, width))
+    payload = write_frame(FrameRecord(steps=fitted.steps + guided, parts=tuple(records)))
+    codes = [c for p in parts.values() for c in p.codes()]
+    nonzero = sum(int(np.count_nonzero(c)) for c in codes) / max(1, sum(c.size for c in codes))
+    psnr = float(psnr_rgb(job.target[None], decoded[None]).mean())
+    seconds = time.perf_counter() - start
+    result = GroupResult(group=job.position, first=coded.display, frames=1, key=coded.letter == "I",
+                         steps=fitted.steps, stopped=fitted.stopped, seconds=seconds, bytes=len(payload),
+                         bpp=len(payload) * 8 / (height * width), nonzero=nonzero, psnr=psnr,
+                         estimated_bits=estimated)
+    latents = {role: p.latents.detach().cpu().numpy().copy() for role, p in parts.items()}
+    return FrameDone(result, payload, decoded, trained, latents)
 
-    def export(self, role: str, part: PartTrainable) -> tuple[PartRecord, torch.Tensor]:
-        """A part's record (its latents' words; its networks in the first frame of its type) and
-        its output as the decoder computes it, from the codes."""
-        config = self.config
-        if part.networks:
-            quantized = part.quant.export(part.synthesis)
-            self.networks[role] = RoleNetworks(
-                synthesis=tuple(q.codes.astype(np.int64) for q in quantized),
-                steps=np.asarray([float(q.scales[0]) for q in quantized], dtype=np.float32),
-                context=tuple(part.context.codes()))
-        nets = self.networks[role]
-        integer = IntegerContext.from_codes(SCHEME, list(nets.context), config.ctx_hidden, config.ctx_layers,
-                                            part.part.levels)
-        codes = part.codes()
-        record = PartRecord(
-            synthesis_steps=nets.steps if part.networks else None,
-            synthesis=nets.synthesis if part.networks else None,
-            context=nets.context if part.networks else None,
-            levels=tuple(encode_level(c, integer, k) for k, c in enumerate(codes)))
-        net = load_synthesis(part_net(part.part).to(self.device), list(nets.synthesis), nets.steps)
-        output = part_output(net, [torch.from_numpy(c).to(self.device) for c in codes], part.part, self.height,
-                             self.width)
-        return record, output
+
+@dataclass(frozen=True)
+class FramePlan:
+    """The encode as tasks (:mod:`codec.tools.schedule`): per coding position, the frame that
+    trained its type's networks (``first``), the frame whose latents it starts from (``warm``;
+    None: zeros) and its planned steps (``steps``)."""
+
+    structure: CodingStructure
+    first: tuple[int, ...]
+    warm: tuple[int | None, ...]
+    steps: tuple[int, ...]
+
+    @property
+    def tasks(self) -> list[Task]:
+        position = {f.display: i for i, f in enumerate(self.structure.frames)}
+        out = []
+        for i, f in enumerate(self.structure.frames):
+            needs = {position[r] for r in f.refs} | {self.first[i], self.warm[i]}
+            out.append(Task(i, tuple(sorted(n for n in needs if n is not None and n != i)), self.steps[i]))
+        return out
+
+
+def frame_plan(structure: CodingStructure, intra_steps: int, warm: bool) -> FramePlan:
+    """Which frame trains each type's networks (the first of the type in coding order), which
+    frame's latents each frame starts from, and each frame's steps. A frame starts from the latest
+    frame of its type (in coding order) among those it depends on, through its references and
+    the frame holding its type's networks, transitively (NIRVANA's autoregressive initialisation,
+    here per frame, on the structure's graph: the same start for any number of jobs)."""
+    frames = structure.frames
+    position = {f.display: i for i, f in enumerate(frames)}
+    firsts: dict[str, int] = {}
+    for i, f in enumerate(frames):
+        firsts.setdefault(f.letter, i)
+    above: list[set[int]] = []
+    starts: list[int | None] = []
+    for i, f in enumerate(frames):
+        direct = {position[r] for r in f.refs} | ({firsts[f.letter]} - {i})
+        closure: set[int] = set(direct)
+        for d in direct:
+            closure |= above[d]
+        above.append(closure)
+        same = [j for j in closure if frames[j].letter == f.letter]
+        starts.append(max(same) if warm and same else None)
+    first = tuple(firsts[f.letter] for f in frames)
+    steps = tuple(presets.frame_steps(intra_steps, f.letter == "I", f.depth, first[i] == i)
+                  for i, f in enumerate(frames))
+    return FramePlan(structure, first, tuple(starts), steps)
 
 
 def encode(config: MotionConfig, source: FrameSource, enc: EncodeConfig, sink: ChunkSink, device: torch.device,
            ladder: Laddered, on_frame: Callable[[int, np.ndarray], None] | None = None) -> FamilyStats:
-    """Every frame's chunk through ``sink``, in coding order, under one progress bar;
+    """Every frame's chunk through ``sink``, in coding order, under one progress bar. Frames run as
+    tasks of :func:`codec.tools.schedule.run_graph` on the executor ``enc.jobs`` / ``enc.ray``
+    ask for (this process when neither): a frame starts once the frames it needs are coded.
     ``on_frame(display, frame)`` sees each frame as the encoder decoded it (what later frames are
     predicted from, and what the decoder must give: tests/codec/test_motion.py)."""
+    from codec.device import configure_threads
+    from codec.tools.workers import executor_for
+
     geometry = source.geometry
     structure = coding_structure(config, geometry.num_frames)
-    encoder = MotionEncoder(config, enc, geometry.height, geometry.width, geometry.num_frames, device, ladder)
+    rung = quality_rung(enc, ladder.ladder)
+    intra_steps = step_limit(enc.options, ladder.ladder_steps(rung.length, geometry.num_frames))
+    lmbda = rate_lambda(enc, rung)
+    plan = frame_plan(structure, intra_steps, warm=not enc.options.cold)
+    tasks = plan.tasks
     reader = PeriodReader(source, config.intra_period)
-    depth = max(f.depth for f in structure.frames)
-    references: ReferenceFrames[np.ndarray] = ReferenceFrames(structure, depth + 4)
-    firsts = {f.letter: i for i, f in reversed(list(enumerate(structure.frames)))}
-    planned = [presets.frame_steps(encoder.intra_steps, f.letter == "I", f.depth, firsts[f.letter] == i)
-               for i, f in enumerate(structure.frames)]
+    executor = executor_for(enc.jobs, enc.ray, configure_threads(enc.job_threads))
+    budget, planned = enc.options.time_budget, sum(plan.steps)
+    serial = executor.slots == 1 and enc.ray is None
+
+    def make_input(position: int, results: dict[int, FrameDone]) -> FrameJob:
+        coded = structure.frames[position]
+        first, warm = plan.first[position], plan.warm[position]
+        return FrameJob(
+            config=config, enc=enc, position=position, coded=coded, target=reader.frame(coded.display),
+            references=tuple(results[position_of[r]].decoded for r in coded.refs),
+            intra_steps=intra_steps, lmbda=lmbda,
+            budget=None if budget is None else max(1e-3, budget * plan.steps[position] / planned),
+            trained={} if first == position else results[first].trained,
+            warm={} if warm is None else results[warm].latents,
+            progress=enc.progress and serial)
+
+    position_of = {f.display: i for i, f in enumerate(structure.frames)}
     results: list[GroupResult] = []
-    total_bits, frame_steps = 0.0, 0.0
+    most = 0
     with tqdm(total=geometry.num_frames, desc="motion", unit="frame", disable=not enc.progress, leave=False) as bar:
-        for position, coded in enumerate(structure.frames):
-            coded_frame = encoder.code(coded, position, reader.frame(coded.display),
-                                       [references.get(r) for r in coded.refs], sum(planned[position:]))
-            sink(CHUNK_FRAME, coded_frame.payload)
+        def consume(position: int, done: FrameDone) -> None:
+            coded = structure.frames[position]
+            sink(CHUNK_FRAME, done.payload)
             if on_frame is not None:
-                on_frame(coded.display, coded_frame.decoded)
-            references.put(coded.display, coded_frame.decoded)
-            references.release(position)
-            result = coded_frame.result
-            results.append(result)
-            total_bits += result.estimated_bits
-            frame_steps += result.steps
-            bar.set_postfix_str(f"frame {coded.display} {coded.letter}: {result.bytes} B, {result.psnr:.2f} dB",
-                                refresh=False)
+                on_frame(coded.display, done.decoded)
+            results.append(done.result)
+            bar.set_postfix_str(f"frame {coded.display} {coded.letter}: {done.result.bytes} B, "
+                                f"{done.result.psnr:.2f} dB", refresh=False)
             bar.update(1)
-    return FamilyStats.of_groups(results, encoder.spent, total_bits, frame_steps, encoder.lmbda)
+
+        def running(in_flight: tuple[int, ...]) -> None:
+            nonlocal most
+            most = max(most, len(in_flight))
+            if not serial:
+                shown = ", ".join(str(structure.frames[p].display) for p in in_flight)
+                bar.set_description_str(f"motion, {len(in_flight)} running ({shown})" if in_flight else "motion")
+
+        run_graph(tasks, code_frame, make_input, consume, executor, running)
+    seconds = sum(r.seconds for r in results)
+    return FamilyStats.of_groups(results, seconds, sum(r.estimated_bits for r in results),
+                                 float(sum(r.steps for r in results)), lmbda, jobs=max(1, most))

@@ -51,6 +51,7 @@ class MotionFamily(Family):
     #: and the framing are not in it: estimate/file 0.49 on the 6-frame 80x64 check encode
     #: (tests/codec/rd_checks.py), where they weigh most.
     rate_estimate_tolerance = 0.6
+    serial_reason = None  # frames of one hierarchy level train at once: codec.families.motion.encode
     ladder = LADDER
     summary = SUMMARY
     streams = STREAMS

@@ -63,6 +63,8 @@ class NirvanaFamily(Family):
     #: Measured estimate/file 0.75 on the check encode (2612 of 3481 bytes, three groups: the
     #: header and each chunk's step sizes and entropy-model tables are not in training's count).
     rate_estimate_tolerance = 0.4
+    serial_reason = ("each group's network starts from the previous group's (NIRVANA's chain): "
+                     "its groups train one after another")
 
     def build_config(self, width: float, gop: int, patch: int, grid: PatchGrid) -> NirvanaConfig:
         strides = patch_strides(patch)

@@ -24,6 +24,8 @@ class TeconervFamily(Family):
     #: A forward pass without a rate term: its stats count the payload's own bytes, so comparing
     #: them with the file would test nothing.
     rate_estimate_tolerance = None
+    serial_reason = ("each segment's weights are coded as a residual of the previous segment's (a chain): "
+                     "its segments run one after another")
     summary = SUMMARY
     streams = STREAMS
 
