@@ -120,16 +120,32 @@ def _motion(clip: Path, out: Path, **kw) -> bytes:
     return out.read_bytes()
 
 
-def test_motion_gives_the_same_file_for_any_number_of_jobs(carphone_y4m, tmp_path):
-    """One thread per job: in this process, on one worker, on two workers (frames 2 and 1 of the
-    structure I0 I4 B2 B1 B3 train side by side), the same bytes."""
-    serial = _motion(carphone_y4m, tmp_path / "a.inrv", threads=1)
+@pytest.fixture(scope="module")
+def serial(carphone_y4m, tmp_path_factory) -> bytes:
+    """The motion file of an encode in this process, one thread."""
+    return _motion(carphone_y4m, tmp_path_factory.mktemp("serial") / "a.inrv", threads=1)
+
+
+def test_motion_gives_the_same_file_for_any_number_of_jobs(carphone_y4m, tmp_path, serial):
+    """One thread per job: in this process, on one worker, on two workers (frames 1 and 3 of the
+    structure I0 P4 B2 B1 B3 train side by side), the same bytes."""
     assert _motion(carphone_y4m, tmp_path / "b.inrv", jobs=1) == serial
     two = codec.encode(carphone_y4m, tmp_path / "c.inrv",
                        EncodeConfig(model="motion", device="cpu", progress=False, count=5, jobs=2,
                                     options={"steps": 8, "intra_period": 4}))
     assert (tmp_path / "c.inrv").read_bytes() == serial
     assert two.jobs == 2 and two.threads == 1 and two.note is None
+
+
+def test_motion_on_ray_gives_the_same_file(carphone_y4m, tmp_path, serial):
+    """Ray tasks on a local runtime (two CPUs): the frames and results travel through Ray's object
+    store, and the file is the serial encode's."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    try:
+        assert _motion(carphone_y4m, tmp_path / "r.inrv", ray="") == serial
+    finally:
+        ray.shutdown()
 
 
 def test_a_family_that_is_a_chain_runs_as_one_job_and_says_so(carphone_y4m, tmp_path):
