@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from codec.cli import Parser, UsageError, run_reported, size_arg
+from codec.cli import _jobs as jobs_arg
 from codec.errors import ConfigError
 
 # The harness (datasets, methods, sweeps, reports: numpy and more) is imported by run(), so that
@@ -54,9 +55,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--time-budget", type=float, default=None, help="seconds of training per inrv point")
     p.add_argument("--device", default="auto", help="device for inrv methods (auto, cpu, cuda)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="CPU threads of every encode and decode: inrv's (they decide the file; default every core, "
-                        "or INRV_THREADS) and the anchors' encoders and decoders (default their own choice); "
-                        "the report records them")
+                   help="CPU threads of every encode and decode: inrv's (they decide the file; default every core "
+                        "or INRV_THREADS, one with --jobs or --ray; per job with --jobs) and the anchors' encoders "
+                        "and decoders (default their own choice); the report records them")
+    p.add_argument("--jobs", "-j", type=jobs_arg, default=None, metavar="N",
+                   help="run each inrv encode as N jobs (0 or auto: one per core; with --ray, per core of the "
+                        "largest node), each with --threads threads (default 1): worker processes training the "
+                        "frames a coding structure lets run at once (motion; the other families run as one job); "
+                        "the same figures for any N. With --ray a point holds N x threads CPUs of one node")
     p.add_argument("--fps", default=None, help="frame rate of PNG folders / raw files without one in the name")
     p.add_argument("--size", type=size_arg, default=None, metavar="WxH",
                    help="width and height of raw .yuv files whose names do not state them")
@@ -136,9 +142,12 @@ def run(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--fps must be a number or a ratio, got {args.fps!r}") from None
         from codec.device import configure_threads
 
-        threads = configure_threads(args.threads)  # this process's measurement too
+        threads = args.threads
+        if threads is None and (args.jobs is not None or args.ray is not None):
+            threads = 1  # per job (EncodeConfig.job_threads), and per Ray task: never more threads than cores
+        threads = configure_threads(threads)  # this process's measurement too
         methods = get_methods(args.methods, InrvOptions(steps=args.steps, time_budget=args.time_budget,
-                                                        device=args.device, threads=threads),
+                                                        device=args.device, threads=threads, jobs=args.jobs),
                               anchor_threads=args.threads)
         anchor = _anchor(args.anchor, methods)
         values = _values(args.values)
@@ -173,7 +182,9 @@ def run(args: argparse.Namespace) -> int:
         "explicit values": "; ".join(f"{k}={','.join(v)}" for k, v in values.items()) or "none",
         "inrv steps": args.steps or "family default",
         "inrv device": args.device,
-        "inrv threads": f"{threads} CPU thread{'s' if threads > 1 else ''} per encode and decode (they decide the file)",
+        "inrv threads": f"{threads} CPU thread{'s' if threads > 1 else ''} per "
+                        f"{'job and per decode' if args.jobs is not None else 'encode and decode'} (they decide the file)",
+        "inrv jobs": _jobs_setting(args.jobs, args.ray is not None),
         "anchor threads": args.threads or "each encoder's and decoder's own choice (all cores)",
         "BD-rate anchor": anchor or "none",
         "points run / reused": f"{outcome.ran} / {outcome.reused}",
@@ -191,6 +202,14 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _jobs_setting(jobs: int | None, ray: bool) -> str:
+    """The report's line on ``--jobs``."""
+    if jobs is None:
+        return "one per encode (in its process)"
+    count = ("one per core" + (" of the largest node" if ray else "")) if jobs == 0 else str(jobs)
+    return f"{count} per encode (worker processes; motion's frames at once, the other families one job)"
 
 
 def _command() -> str:

@@ -1,9 +1,14 @@
 """Rate-distortion points as Ray tasks (``inrv eval --ray [ADDRESS]``): the sweep's plan runs on a
 cluster that users already run, and results land where a local sweep puts them.
 
-* Each (sequence, method, setting) point is one task: one CPU, and one GPU for an inrv point when
-  the cluster has GPUs. The driver keeps writing each point's result file (atomically) as its
-  task finishes, so a killed driver resumes like a local sweep: finished points are skipped.
+* Each (sequence, method, setting) point is one task (:func:`task_plan`): an anchor's holds one
+  CPU; an inrv point's holds its jobs x threads per job CPUs (``inrv eval --jobs N --threads T``:
+  N x T; one job for a family that runs as one job) and one GPU when the cluster has GPUs, so Ray
+  never puts more training threads on a node than it has cores. Its jobs are worker processes on
+  the task's node (:class:`codec.tools.workers.Processes`), not more Ray tasks. A point needing
+  more CPUs than the cluster's largest node has is refused before any task starts. The driver
+  keeps writing each point's result file (atomically) as its task finishes, so a killed driver
+  resumes like a local sweep: finished points are skipped.
 * Sources reach the workers without a shared disk: each sequence's lossless file is put into
   Ray's object store once and written to a temporary folder on the worker that runs a point.
   The bitstreams (``--keep-bitstreams``) come back the same way; measures are small results.
@@ -16,16 +21,19 @@ Ray is an optional extra (``pip install "inrv[cluster]"``); nothing imports it w
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from codec.errors import ConfigError
 from eval.results import PointResult
 
 RETRIES = 2
 
-__all__ = ["RETRIES", "PointFailure", "RayExecutor", "task_overhead"]
+__all__ = ["RETRIES", "PointFailure", "RayExecutor", "TaskPlan", "task_plan", "task_overhead"]
 
 
 @dataclass(frozen=True)
@@ -35,19 +43,73 @@ class PointFailure:
     error: str
 
 
-def _point_task(method, seq, setting, source: bytes, chunk: int, keep: bool) -> tuple[PointResult, dict[str, bytes]]:
+@dataclass(frozen=True)
+class TaskPlan:
+    """How one point runs as a Ray task: the method as the task runs it (``jobs`` resolved to a
+    count), the CPUs and GPUs the task holds, and the threads of each of its jobs (``INRV_THREADS``
+    during the task unless the workers' environment sets it; None for an anchor)."""
+
+    method: object
+    cpus: int
+    gpus: int
+    threads: int | None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def task_plan(method, *, largest_node: int, gpus: bool) -> TaskPlan:
+    """The resources of a point of ``method`` on a cluster whose largest node has ``largest_node``
+    CPUs (``gpus``: the cluster has GPUs). An inrv point holds jobs x threads per job CPUs: its
+    ``jobs`` (``0``: as many as the largest node's CPUs hold) where its family runs frames as jobs,
+    else one. :class:`ConfigError` when that is more than the largest node has: Ray could never
+    start the task."""
+    if method.kind != "inrv":
+        return TaskPlan(method, cpus=1, gpus=0, threads=None)
+    threads = method.threads or 1  # None: the one CPU the task holds
+    jobs = getattr(method, "jobs", None)
+    if jobs is not None:
+        from codec.registry import get_family
+
+        if get_family(method.family).serial_reason is None:
+            jobs = jobs or max(1, largest_node // threads)
+            method = method.with_jobs(jobs)
+        else:
+            jobs = 1  # the encode runs as one job (its result's note says why)
+    jobs = jobs or 1
+    cpus = jobs * threads
+    if cpus > largest_node:
+        fewer = (f"--jobs {largest_node // threads}" if jobs > 1 and threads <= largest_node
+                 else f"--threads {largest_node}")
+        raise ConfigError(f"a {method.name} point of {_plural(jobs, 'job')} x {_plural(threads, 'thread')} needs "
+                          f"{cpus} CPUs on one node, and the cluster's largest node has {largest_node}: "
+                          f"use {fewer} or fewer")
+    return TaskPlan(method, cpus=cpus, gpus=1 if gpus else 0, threads=threads)
+
+
+@contextmanager
+def _inrv_threads(threads: int | None):
+    """``INRV_THREADS`` set to ``threads`` for a task, unless the workers' environment sets it
+    (a worker process runs many tasks: it is removed afterwards)."""
+    if threads is None or "INRV_THREADS" in os.environ:
+        yield
+        return
+    os.environ["INRV_THREADS"] = str(threads)
+    try:
+        yield
+    finally:
+        os.environ.pop("INRV_THREADS", None)
+
+
+def _point_task(method, seq, setting, source: bytes, chunk: int, keep: bool,
+                threads: int | None) -> tuple[PointResult, dict[str, bytes]]:
     """One point on a worker: the source written locally, then :func:`eval.sweep.run_point`. An
-    inrv point trains with the CPUs its task holds (``INRV_THREADS`` unless already set): tasks
-    side by side on one machine would otherwise each use every core and slow each other down."""
-    import os
-
-    import ray
-
+    inrv point trains with ``threads`` threads per job (:func:`task_plan`; its jobs are worker
+    processes here): tasks side by side on one machine would otherwise each use every core."""
     from eval.sweep import FRAMES_PREFIX, run_point
 
-    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
-    os.environ.setdefault("INRV_THREADS", str(max(1, int(cpus))))
-    with tempfile.TemporaryDirectory(prefix="inrv-point-") as tmp:
+    with _inrv_threads(threads), tempfile.TemporaryDirectory(prefix="inrv-point-") as tmp:
         local = Path(tmp) / Path(seq.path).name
         local.write_bytes(source)
         work, frames = Path(tmp) / "work", Path(tmp) / "frames"
@@ -73,8 +135,6 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            from codec.errors import ConfigError
-
             raise ConfigError('--ray needs Ray: pip install "inrv[cluster]"') from None
         self.ray, self.retries = ray, retries
         if not ray.is_initialized():
@@ -83,7 +143,12 @@ class RayExecutor:
     def run(self, plan: list, chunk: int, keep: bool) -> Iterator[tuple[int, PointResult | PointFailure, dict]]:
         """``(index in plan, result or failure, bitstream files)`` as tasks finish."""
         ray = self.ray
-        gpus = ray.cluster_resources().get("GPU", 0)
+        gpus = ray.cluster_resources().get("GPU", 0) > 0
+        largest = int(max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0))
+        plans: dict[str, TaskPlan] = {}
+        for _, method, _, _ in plan:  # every point's resources, checked before any task starts
+            if method.name not in plans:
+                plans[method.name] = task_plan(method, largest_node=largest, gpus=gpus)
         task = ray.remote(_point_task)
         sources: dict[str, object] = {}
         refs = {}
@@ -91,10 +156,11 @@ class RayExecutor:
             key = str(seq.path)
             if key not in sources:
                 sources[key] = ray.put(Path(seq.path).read_bytes())
-            options = {"num_cpus": 1, "max_retries": self.retries, "retry_exceptions": True}
-            if method.kind == "inrv" and gpus:
-                options["num_gpus"] = 1
-            refs[task.options(**options).remote(method, seq, setting, sources[key], chunk, keep)] = i
+            how = plans[method.name]
+            options = {"num_cpus": how.cpus, "max_retries": self.retries, "retry_exceptions": True}
+            if how.gpus:
+                options["num_gpus"] = how.gpus
+            refs[task.options(**options).remote(how.method, seq, setting, sources[key], chunk, keep, how.threads)] = i
         pending = list(refs)
         while pending:
             (ref,), pending = ray.wait(pending, num_returns=1)

@@ -13,6 +13,7 @@ and measurement are not counted); the call's wall time is kept beside it as ``en
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,14 +40,19 @@ class InrvMethod:
     ``threads``: the CPU threads of its encodes and decodes (they decide the file; recorded in the
     result files, so that a resumed run never mixes counts; None: the codec's default);
     ``options``: more of the family's options for every point (``{"preset": "s"}``), the method then
-    named ``name``.
+    named ``name``; ``jobs``: each encode's jobs (:attr:`codec.config.EncodeConfig.jobs`: None, in
+    this process; 0, one per core; N worker processes), ``threads`` then being the threads of each
+    job and of the decodes (one when None). Jobs do not decide the file (the same bytes for any
+    ``jobs`` at one thread count per job), so they are not part of :meth:`describe`: a resumed
+    run may change them; each point's ``extra`` records them (``jobs``: asked, ``jobs-at-once``:
+    the most frames that trained at once, ``note``: why a family ran as one job).
     """
 
     kind: Literal["inrv"] = "inrv"
 
     def __init__(
         self, family: str, *, steps: int | None = None, time_budget: float | None = None, device: str = "auto",
-        options: dict | None = None, name: str | None = None, threads: int | None = None,
+        options: dict | None = None, name: str | None = None, threads: int | None = None, jobs: int | None = None,
     ) -> None:
         self.name = name or family
         self.family = family
@@ -54,7 +60,14 @@ class InrvMethod:
         self.time_budget = time_budget
         self.device = device
         self.options = dict(options or {})
-        self.threads = threads
+        self.jobs = jobs
+        self.threads = 1 if threads is None and jobs is not None else threads  # EncodeConfig.job_threads
+
+    def with_jobs(self, jobs: int | None) -> "InrvMethod":
+        """This method with each encode run as ``jobs`` jobs (the same files, see :meth:`describe`)."""
+        other = copy.copy(self)
+        other.jobs = jobs
+        return other
 
     def describe(self) -> dict:
         import codec
@@ -105,7 +118,7 @@ class InrvMethod:
         if setting.knob == "lmbda":
             options["lmbda"] = float(setting.value)  # an error for a family without a lambda
         return EncodeConfig(model=self.family, quality=quality, count=seq.num_frames, device=self.device,
-                            threads=self.threads, progress=False, options=options)
+                            threads=self.threads, jobs=self.jobs, progress=False, options=options)
 
     def encode(self, seq: "Sequence", setting: Setting, workdir: Path) -> Encoded:
         import codec
@@ -124,6 +137,10 @@ class InrvMethod:
         }
         if memory.gpu_peak_mb is not None:
             extra["encode-gpu-peak-mb"] = memory.gpu_peak_mb
+        if self.jobs is not None:
+            extra |= {"jobs": self.jobs, "jobs-at-once": result.jobs}
+            if result.note:
+                extra["note"] = result.note
         return Encoded(out, out.stat().st_size, result.encode_seconds, memory.peak_mb, extra)
 
     def decode(self, encoded: Encoded, seq: "Sequence", workdir: Path) -> Decoded:

@@ -23,12 +23,19 @@ ALIASES: dict[str, str] = {"x264": "x264-medium", "x265": "x265-medium", "av1": 
 @dataclass(frozen=True)
 class InrvOptions:
     """Options shared by every inrv method of a run (``threads``: CPU threads of their encodes and
-    decodes, which decide the files; None: the codec's default)."""
+    decodes, which decide the files; None: the codec's default; ``jobs``: each encode's jobs,
+    :attr:`codec.config.EncodeConfig.jobs`: None, in the encode's process; 0, one per core; N,
+    with ``threads`` then the threads of each job, one when None)."""
 
     steps: int | None = None
     time_budget: float | None = None
     device: str = "auto"
     threads: int | None = None
+    jobs: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.jobs is not None and self.jobs < 0:
+            raise ConfigError(f"--jobs must be >= 0 (0: one per core), got {self.jobs}")
 
 
 def _families() -> list[str]:
@@ -51,7 +58,7 @@ def get_method(name: str, inrv: InrvOptions = InrvOptions(), anchor_threads: int
     families = _families()
     if key in families:
         return InrvMethod(key, steps=inrv.steps, time_budget=inrv.time_budget, device=inrv.device,
-                          threads=inrv.threads)
+                          threads=inrv.threads, jobs=inrv.jobs)
     raise ConfigError(f"unknown method {name!r}; available: {', '.join(families + list(ANCHOR_SPECS))}")
 
 

@@ -15,6 +15,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from codec.errors import ConfigError  # noqa: E402
 from eval.cluster import RETRIES, RayExecutor  # noqa: E402
 from eval.methods import InrvOptions, get_methods  # noqa: E402
 from eval.sweep import SweepConfig, failed_path, result_path, run_sweep  # noqa: E402
@@ -74,6 +75,17 @@ def test_a_failing_task_is_retried_then_reported(executor, carphone_small, tmp_p
     listed = json.loads(failed_path(tmp_path / "run", "folder").read_text())
     assert listed == list(outcome.failed)
     assert result_path(tmp_path / "run", "folder", carphone_small.name, "x264-medium").exists()  # the rest finished
+
+
+def test_a_point_no_node_can_hold_is_refused_before_any_task(executor, carphone_small, tmp_path):
+    """Three jobs of one thread on a runtime of two CPUs: one error line, nothing run."""
+    methods = get_methods("motion,x264-medium", InrvOptions(jobs=3, device="cpu"))
+    config = SweepConfig(out=tmp_path / "run", dataset="folder", values={"motion": ("4",), "x264-medium": ("30",)},
+                         progress=False)
+    with pytest.raises(ConfigError, match="needs 3 CPUs on one node, and the cluster's largest node has 2: "
+                                          "use --jobs 2 or fewer"):
+        run_sweep([carphone_small], methods, config, executor=executor)
+    assert not (tmp_path / "run" / "results").exists()
 
 
 def test_a_killed_driver_resumes(executor, carphone_small, tmp_path):
