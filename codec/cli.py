@@ -68,7 +68,7 @@ def _frames(text: str) -> tuple[int, int | None]:
         raise argparse.ArgumentTypeError(f"expected START:COUNT, got {text!r}") from None
 
 
-def _jobs(text: str) -> int:
+def jobs_arg(text: str) -> int:
     """``--jobs N`` or ``auto`` (0: one job per core)."""
     if text == "auto":
         return 0
@@ -200,7 +200,7 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument("--seed", type=int, default=0)
     _add_threads_option(p)
-    p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
+    p.add_argument("--jobs", "-j", type=jobs_arg, metavar="N",
                    help="train the frames a coding structure lets run at once in N processes (0 or auto: one "
                         "per core), each with --threads threads (default 1); the same --threads gives the same "
                         "file for any N (motion; the other families run as one job)")

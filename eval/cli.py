@@ -20,7 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from codec.cli import Parser, UsageError, run_reported, size_arg
-from codec.cli import _jobs as jobs_arg
+from codec.cli import jobs_arg
 from codec.errors import ConfigError
 
 # The harness (datasets, methods, sweeps, reports: numpy and more) is imported by run(), so that

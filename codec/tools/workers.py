@@ -117,8 +117,10 @@ class Processes:
         try:
             return future, future.result()
         except BrokenProcessPool:
-            raise EncodeError("a worker process of the encode died (out of memory, or killed): "
-                              "try fewer --jobs") from None
+            raise EncodeError("a worker process of the encode ended before its frame was done (killed, out of "
+                              "memory with fewer --jobs as the remedy, or unable to start: workers re-import the "
+                              "program that runs the encode, which a script read from standard input cannot be)"
+                              ) from None
 
     def close(self, cancel: bool) -> None:
         if cancel:
