@@ -94,6 +94,7 @@ class BenchConfig:
     overwrite: bool = False
     command: str | None = None
     baseline: str | None = None
+    jobs: int | None = None
 
     def __post_init__(self) -> None:
         if not self.clips or not self.qualities:
@@ -132,7 +133,7 @@ def baseline_methods(families: Seq[Method], baseline: str, *, threads: int, devi
 
 
 def bench_methods(families: str, anchors: str, *, threads: int = 1, steps: int | None = None,
-                  device: str = "cpu") -> tuple[list[Method], list[Method]]:
+                  device: str = "cpu", jobs: int | None = None) -> tuple[list[Method], list[Method]]:
     """The families and the anchors by name (``eval.methods`` names and aliases); :class:`ConfigError`
     for an unknown name or one given on the wrong side."""
     fams = get_methods(families, InrvOptions(steps=steps, device=device)) if families.strip() else []
@@ -142,7 +143,7 @@ def bench_methods(families: str, anchors: str, *, threads: int = 1, steps: int |
         raise ConfigError(f"{', '.join(wrong)}: inrv families go to --families, conventional encoders to --anchors")
     if not fams and not anchor_methods:
         raise ConfigError("--families: no family given (e.g. nerv,hnerv,nirvana)")
-    return [InrvMethod(m.name, threads=threads, steps=steps, device=device) for m in fams], anchor_methods
+    return [InrvMethod(m.name, threads=threads, steps=steps, device=device, jobs=jobs) for m in fams], anchor_methods
 
 
 def _sources(clips: Seq[ClipSpec]):
@@ -389,7 +390,7 @@ def format_between(runs: Mapping[tuple[str, str], SequenceResults], families: Se
 def main(config: BenchConfig, *, report_only: bool = False) -> int:
     """Run the missing points (unless ``report_only``), write the report and plots, print the tables."""
     families, anchors = bench_methods(config.families, config.anchors, threads=config.threads, steps=config.steps,
-                                      device=config.device)
+                                      device=config.device, jobs=config.jobs)
     bases = baseline_methods(families, config.baseline, threads=config.threads, device=config.device) \
         if config.baseline else []
     methods = [*families, *bases, *anchors]

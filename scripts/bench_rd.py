@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--anchor-points", type=int, default=8, help="CRF points per anchor over its default range")
     ap.add_argument("--out", type=Path, required=True, help="output folder (results, plots, report); resumed")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per inrv encode (default 1)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="each inrv encode's jobs (inrv encode --jobs: motion's frames at once, --threads each; "
+                         "the same files for any number)")
     ap.add_argument("--device", default="cpu", help="device of the inrv encodes (cpu, cuda, auto)")
     ap.add_argument("--steps", type=int, default=None,
                     help="training steps for every level: for smoke runs only; the full measurement uses "
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             clips=rd_bench.parse_clips(args.clips), out=args.out, families=args.families, anchors=args.anchors,
             qualities=rd_bench.parse_qualities(args.qualities), anchor_points=args.anchor_points,
             threads=args.threads, device=args.device, steps=args.steps, progress=not args.no_progress,
-            overwrite=args.overwrite, baseline=args.baseline,
+            overwrite=args.overwrite, baseline=args.baseline, jobs=args.jobs,
             command=" ".join(["python scripts/bench_rd.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
         )
         return rd_bench.main(config, report_only=args.report_only)
