@@ -54,6 +54,7 @@ INTERNAL_BENCHES = {
     "decode_memory.py": "the decode-memory bench builds a family's decoder at large geometries",
     "grid_bench.py": "grid's bench times its context schemes and training pieces one by one",
     "motion_bench.py": "motion's bench times a training step of each frame type and counts its operations",
+    "parallel_bench.py": "the parallel-encode bench plays motion's frame plan on paper with the scheduler",
 }
 
 
