@@ -16,20 +16,10 @@ from bitstream.records.motion import FrameRecord, PartLayout, PartRecord, read_f
 from codec.family import ChunkSource, Decoder, Geometry
 from codec.families.grid.net import load_synthesis
 from codec.families.motion.config import MotionConfig
-from codec.families.motion.net import (
-    PARTS,
-    ROLES,
-    SCHEME,
-    compose,
-    decoder_macs,
-    from_uint8,
-    part_net,
-    part_output,
-    part_shape,
-    synthesis_shapes,
-    to_uint8,
-)
+from codec.families.motion.net import PARTS, ROLES, SCHEME, decoder_macs, part_net, part_shape, synthesis_shapes
+from codec.families.motion.render import PartRows, render_frame
 from codec.tools.chain import ChainDecoder, ReferenceFrames
+from codec.tools.framesampler import FrameSampler
 from codec.tools.latentgrid import IntegerContext, context_shapes, decode_levels, max_words
 from codec.tools.structure import CodedFrame, CodingStructure, low_delay, random_access
 
@@ -95,16 +85,14 @@ def layouts(config: MotionConfig, geometry: Geometry) -> dict[str, PartLayout]:
     return out
 
 
-def decode_part(record: PartRecord, networks: RoleNetworks, role: str, config: MotionConfig, height: int,
-                width: int, net: torch.nn.Module, device: torch.device, chunk: int | None = None) -> torch.Tensor:
-    """A part's output ``(1, out, h, w)``: its latents decoded under its type's context model and
-    run through its synthesis."""
+def part_levels(record: PartRecord, networks: RoleNetworks, role: str, config: MotionConfig, height: int,
+                width: int, device: torch.device, chunk: int | None = None) -> list[torch.Tensor]:
+    """A part's latent levels (integer tensors ``(1, h, w)``), decoded under its type's context model."""
     part = part_shape(config, role)
     context = IntegerContext.from_codes(SCHEME, list(networks.context), config.ctx_hidden, config.ctx_layers,
                                         part.levels)
-    latents = [torch.from_numpy(y).to(device)
-               for y in decode_levels(list(record.levels), part.shapes(height, width), context, chunk)]
-    return part_output(load_synthesis(net, list(networks.synthesis), networks.steps), latents, part, height, width)
+    return [torch.from_numpy(y).to(device)
+            for y in decode_levels(list(record.levels), part.shapes(height, width), context, chunk)]
 
 
 class MotionDecoder(Decoder):
@@ -137,15 +125,21 @@ class MotionDecoder(Decoder):
         return FrameState(networks, record)
 
     def frame(self, coded: CodedFrame, references: list[np.ndarray]) -> np.ndarray:
-        """One frame ``(H, W, 3)`` uint8 from its chunk and its decoded references."""
+        """One frame ``(H, W, 3)`` uint8 from its chunk and its decoded references, rendered in
+        strips (:func:`codec.families.motion.render.render_frame`): every part's latents decoded,
+        then each strip's rows of the parts and of the prediction."""
         height, width = self.geometry.height, self.geometry.width
         state = self.chain.state(coded.chunk)
         with torch.inference_mode():
-            outputs = {role: decode_part(part, state.networks[role], role, self.config, height, width,
-                                         self.nets[role], self.device, self.chunk_index[coded.chunk])
-                       for role, part in zip(PARTS[coded.letter], state.record.parts)}
-            refs = [from_uint8(r, self.device) for r in references]
-            return to_uint8(compose(outputs, refs, self.config, height, width))
+            parts = {}
+            for role, record in zip(PARTS[coded.letter], state.record.parts):
+                networks = state.networks[role]
+                levels = part_levels(record, networks, role, self.config, height, width, self.device,
+                                     self.chunk_index[coded.chunk])
+                net = load_synthesis(self.nets[role], list(networks.synthesis), networks.steps)
+                parts[role] = PartRows.of(net, levels, part_shape(self.config, role), height, width)
+            samplers = [FrameSampler(r, self.device) for r in references]
+            return render_frame(parts, samplers, self.config, height, width)
 
     def render(self, start: int, stop: int) -> Iterator[np.ndarray]:
         needed = self.structure.needed(start, stop)

@@ -15,6 +15,7 @@ is ``round(255 * clamp(prediction + residual, 0, 1))``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,9 @@ from torch import nn
 
 from codec.families.grid.net import Synthesis
 from codec.families.motion.config import MotionConfig
+from codec.tools.framesampler import from_uint8
 from codec.tools.latentgrid import IMAGE_SCHEMES, Pyramid, Scheme, context_macs, upsample
+from codec.tools.tiles import pointwise
 
 #: The motion synthesis's output unit, in pixels of the frame.
 FLOW_UNIT = 4.0
@@ -103,37 +106,57 @@ def fields(motion: torch.Tensor, part: PartShape, height: int, width: int) -> to
     return motion[:, :, :height, :width] * FLOW_UNIT
 
 
+def sampling_grid(flow: torch.Tensor, top: int, height: int, width: int) -> torch.Tensor:
+    """``grid_sample``'s grid ``(1, h, W, 2)`` for the field ``flow`` ``(1, 2, h, W)`` (x then y, in
+    pixels) on rows ``top .. top + h - 1`` of a ``height x width`` frame: each pixel's position plus
+    its vector, normalized to the frame (half-pixel centres)."""
+    rows, cols = flow.shape[-2:]
+    xs = torch.arange(cols, dtype=flow.dtype, device=flow.device)
+    ys = torch.arange(top, top + rows, dtype=flow.dtype, device=flow.device)
+    gx = (2.0 * (xs[None, :] + flow[0, 0]) + 1.0) / width - 1.0
+    gy = (2.0 * (ys[:, None] + flow[0, 1]) + 1.0) / height - 1.0
+    return torch.stack([gx, gy], dim=-1)[None]
+
+
 def warp(reference: torch.Tensor, flow: torch.Tensor, interp: str) -> torch.Tensor:
     """``reference`` ``(1, 3, H, W)`` sampled at every pixel plus ``flow`` ``(1, 2, H, W)`` (x then
     y, in pixels), with ``interp`` ("bicubic": Keys' cubic, 16 taps; "bilinear"), the frame's
     edge repeated outside it."""
     _, _, height, width = reference.shape
-    xs = torch.arange(width, dtype=flow.dtype, device=flow.device)
-    ys = torch.arange(height, dtype=flow.dtype, device=flow.device)
-    gx = (2.0 * (xs[None, :] + flow[0, 0]) + 1.0) / width - 1.0
-    gy = (2.0 * (ys[:, None] + flow[0, 1]) + 1.0) / height - 1.0
-    grid = torch.stack([gx, gy], dim=-1)[None]
-    return F.grid_sample(reference, grid, mode=interp, padding_mode="border", align_corners=False)
+    return F.grid_sample(reference, sampling_grid(flow, 0, height, width), mode=interp, padding_mode="border",
+                         align_corners=False)
+
+
+def blend_weight(logit: torch.Tensor) -> torch.Tensor:
+    """A B frame's blending weight ``sigmoid(logit)``. Where no gradient is needed (the frame a
+    decoder gives, and the one the encoder decodes), every value goes through torch's vectorized
+    code (:func:`codec.tools.tiles.pointwise`), so that a strip of the frame has the whole frame's
+    bits; training keeps ``torch.sigmoid`` (``pointwise`` writes into its result, which autograd
+    refuses), which may differ in the last bit of a map's last few values."""
+    return torch.sigmoid(logit) if logit.requires_grad else pointwise(torch.sigmoid, logit)
+
+
+def prediction(warped: Callable[[int, torch.Tensor], torch.Tensor], references: int,
+               motion: torch.Tensor) -> torch.Tensor:
+    """The prediction from the motion ``(1, 2 | 5, h, w)`` in pixels and ``warped(i, flow)``
+    (reference ``i`` sampled at the field ``flow``): the reference warped, or a B frame's blend of
+    its two references warped."""
+    first = warped(0, motion[:, 0:2])
+    if references == 1:
+        return first
+    weight = blend_weight(motion[:, 4:5] / FLOW_UNIT)
+    return weight * first + (1.0 - weight) * warped(1, motion[:, 2:4])
 
 
 def predict(references: list[torch.Tensor], motion: torch.Tensor, interp: str) -> torch.Tensor:
     """The prediction ``(1, 3, H, W)`` from the decoded references (float, in [0, 1]) and the
     motion ``(1, 2, H, W)`` (one reference) or ``(1, 5, H, W)`` (two fields and a blending weight)."""
-    first = warp(references[0], motion[:, 0:2], interp)
-    if len(references) == 1:
-        return first
-    weight = torch.sigmoid(motion[:, 4:5] / FLOW_UNIT)
-    return weight * first + (1.0 - weight) * warp(references[1], motion[:, 2:4], interp)
+    return prediction(lambda i, flow: warp(references[i], flow, interp), len(references), motion)
 
 
 def to_uint8(frame: torch.Tensor) -> np.ndarray:
     """``(1, 3, H, W)`` in [0, 1] (clamped) to ``(H, W, 3)`` uint8, rounded."""
     return frame.clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
-
-
-def from_uint8(frame: np.ndarray, device: torch.device) -> torch.Tensor:
-    """A decoded frame ``(H, W, 3)`` uint8 as a reference ``(1, 3, H, W)`` float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(2, 0, 1)[None].float().div(255.0)
 
 
 def compose(parts: dict[str, torch.Tensor], references: list[torch.Tensor], config: MotionConfig,
