@@ -8,6 +8,9 @@ frames, the family's quick options, one thread), then that stream at each measur
 * `grid`: each group's latents are decoded, resampled to the new size's level shapes (nearest
   neighbour) and coded again under the group's own context model; networks unchanged.
 * `teconerv`: each segment's per-tubelet modulations are repeated over the new grid of tubelets.
+* `motion`: each frame's parts (intra; motion and residual) have their latents decoded, resampled
+  to the new size's level shapes (nearest neighbour) and coded again under the part's own context
+  model; networks unchanged (the motion vectors keep their length in pixels).
 * `nerv`, `hnerv`: the network's shapes follow the frame size (strides planned for it, a stem
   or embeddings per cell), so these streams are made for the new size directly: the family's
   config for it (quick options) and codes drawn at random (seeded) for the network and
@@ -148,12 +151,22 @@ def reheaded(family: str, small: Path, width: int, height: int, seed: int = 0) -
         return encode_stream(new, _grid_chunks(small, width, height))
     if family == "teconerv":
         return encode_stream(new, _teconerv_chunks(small, width, height))
+    if family == "motion":
+        return encode_stream(new, _motion_chunks(small, width, height))
     return _random_network(family, header, width, height, seed)
 
 
 def _nearest(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``values`` resampled to ``shape`` by nearest neighbour (index ``i * old // new`` per axis)."""
     return values[np.ix_(*[np.arange(n) * o // n for n, o in zip(shape, values.shape)])]
+
+
+def _recoded(levels: list[np.ndarray], shapes: list[tuple[int, ...]], context) -> tuple[np.ndarray, ...]:
+    """Latent levels resampled to ``shapes`` (:func:`_nearest`) and coded again under ``context``."""
+    from codec.tools.latentgrid import encode_level
+
+    return tuple(encode_level(_nearest(np.asarray(y), shape), context, k)
+                 for k, (y, shape) in enumerate(zip(levels, shapes)))
 
 
 def _grid_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]]:
@@ -164,7 +177,7 @@ def _grid_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]
     from codec.families.grid.decode import GridDecoder
     from codec.families.grid.net import level_shapes
     from codec.registry import get_family
-    from codec.tools.latentgrid import SCHEMES, IntegerContext, encode_level
+    from codec.tools.latentgrid import SCHEMES, IntegerContext
 
     header, chunks = _read(small)
     config = get_family("grid").unpack(header.model_config)
@@ -175,11 +188,40 @@ def _grid_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]
             record, state = decoder.record(g), decoder.chain.state(g)
             context = IntegerContext.from_codes(SCHEMES[config.scheme], list(state.context), config.ctx_hidden,
                                                 config.ctx_layers, config.bias_levels)
-            levels = [encode_level(_nearest(y, shape), context, k)
-                      for k, (y, shape) in enumerate(zip(decoder.latents(g), level_shapes(config, count, height,
-                                                                                         width)))]
-            out.append((CHUNK_GRID, write_grid(dataclasses.replace(record, levels=tuple(levels)))))
+            levels = _recoded(decoder.latents(g), level_shapes(config, count, height, width), context)
+            out.append((CHUNK_GRID, write_grid(dataclasses.replace(record, levels=levels))))
     return out
+
+
+def _motion_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]]:
+    """Every frame's parts with their latents resampled and coded again under the part's context
+    model (networks unchanged: their shapes do not depend on the frame size)."""
+    import torch
+
+    from bitstream.records.kinds import CHUNK_FRAME
+    from bitstream.records.motion import write_frame
+    from codec.families.motion.decode import MotionDecoder, part_levels
+    from codec.families.motion.net import PARTS, SCHEME, part_shape
+    from codec.registry import get_family
+    from codec.tools.latentgrid import IntegerContext
+
+    header, chunks = _read(small)
+    config = get_family("motion").unpack(header.model_config)
+    cpu = torch.device("cpu")
+    frames = []
+    with StreamReader(small) as reader:
+        decoder = MotionDecoder(config, _geometry(header), reader, cpu)
+        for chunk, coded in enumerate(decoder.structure.frames):
+            state, parts = decoder.chain.state(chunk), []
+            for role, record in zip(PARTS[coded.letter], state.record.parts):
+                networks, part = state.networks[role], part_shape(config, role)
+                context = IntegerContext.from_codes(SCHEME, list(networks.context), config.ctx_hidden,
+                                                    config.ctx_layers, part.levels)
+                levels = part_levels(record, networks, role, config, header.height, header.width, cpu)
+                parts.append(dataclasses.replace(record, levels=_recoded(levels, part.shapes(height, width), context)))
+            frames.append(write_frame(dataclasses.replace(state.record, parts=tuple(parts))))
+    found = iter(frames)
+    return [(kind, next(found) if kind == CHUNK_FRAME else payload) for kind, payload in chunks]
 
 
 def _teconerv_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]]:
@@ -324,10 +366,31 @@ def load(path: Path) -> list[Row]:
     return list(rows.values())
 
 
-def sized(rows: list[Row]) -> list[Row]:
-    """The rows of the measured sizes (:data:`SIZES`, frame 0), not the reproducers'."""
+def sized(rows: list[Row], frames: str = "0") -> list[Row]:
+    """The rows of the measured sizes (:data:`SIZES`; ``frames``: frame 0, or ``all``: every frame
+    of the stream), not the reproducers'."""
     names = {s for s, _, _ in SIZES}
-    return [r for r in rows if r.size in names and r.frames == "0"]
+    return [r for r in rows if r.size in names and r.frames == frames]
+
+
+def every_frame_table(rows: list[Row]) -> str:
+    """The rows decoding every frame of a sized stream: per family, size and code, the frames, the
+    peak resident MB, CPU and wall seconds, and CPU seconds per frame."""
+    sizes = [s for s, _, _ in SIZES]
+    lines = [f"{'family':<9} {'size':<6} {'code':<8} {'frames':>6} {'peak MB':>8} {'cpu s':>8} {'wall s':>8} "
+             f"{'cpu s/frame':>11}"]
+    for r in sorted(rows, key=lambda r: (r.family, sizes.index(r.size))):
+        lines.append(f"{r.family:<9} {r.size:<6} {r.code:<8} {r.count if r.outcome == 'ok' else '-':>6} "
+                     + _measured(r, 2))
+    return "\n".join(lines)
+
+
+def _measured(r: Row, digits: int) -> str:
+    """A decode's peak resident MB, CPU and wall seconds and CPU seconds per frame (``digits`` after
+    the point), or what it ended with."""
+    if r.outcome == "ok":
+        return f"{r.peak_mb:>8.0f} {r.cpu_seconds:>8.1f} {r.seconds:>8.1f} {r.cpu_seconds / r.count:>11.{digits}f}"
+    return f"{'>' + format(r.peak_mb, '.0f') if r.outcome == 'memory' else '':>8} {r.outcome:>8}  {r.message}"
 
 
 def repro_table(rows: list[Row]) -> str:
@@ -336,13 +399,7 @@ def repro_table(rows: list[Row]) -> str:
     names = [n for n, _, _ in REPRO]
     lines = [f"{'stream':<7} {'frames':<6} {'code':<8} {'peak MB':>8} {'cpu s':>8} {'wall s':>8} {'cpu s/frame':>11}"]
     for r in sorted((r for r in rows if r.size in names), key=lambda r: (names.index(r.size), r.frames != "0")):
-        what = f"{r.size:<7} {r.frames if r.frames == '0' else r.count:<6} {r.code:<8} "
-        if r.outcome == "ok":
-            lines.append(what + f"{r.peak_mb:>8.0f} {r.cpu_seconds:>8.1f} {r.seconds:>8.1f} "
-                                f"{r.cpu_seconds / r.count:>11.1f}")
-        else:
-            lines.append(what + f"{'>' + format(r.peak_mb, '.0f') if r.outcome == 'memory' else '':>8} "
-                                f"{r.outcome:>8}  {r.message}")
+        lines.append(f"{r.size:<7} {r.frames if r.frames == '0' else r.count:<6} {r.code:<8} " + _measured(r, 1))
     return "\n".join(lines)
 
 
@@ -402,7 +459,11 @@ def write_report(path: Path, rows: list[Row], command: str) -> Path:
                      Section("CPU seconds per megapixel", per_pixel_table(frame0))]
     if failures(frame0):
         sections.append(Section("Decodes without a figure", failures(frame0)))
-    if len(frame0) < len(rows):
+    if sized(rows, "all"):
+        sections.append(Section("Every frame of a stream", every_frame_table(sized(rows, "all")),
+                                "The sized streams decoded whole (`--every-frame`: 8 frames, a family's frame "
+                                "types; motion's I, P and B frames), whole process, one torch thread."))
+    if any(r.size in {n for n, _, _ in REPRO} for r in rows):
         sections.append(Section("The reproducer that decodes", repro_table(rows),
                                 "Whole process, one torch thread, no memory limit; frame 0, then every frame. "
                                 "`strips`: the decoder of the `after` column above before teconerv rendered only "

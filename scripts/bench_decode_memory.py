@@ -14,8 +14,9 @@ one torch thread, importing codec from --code-dir (default: this tree), killed p
 --timeout. Rows are appended to --results (JSON lines, labelled --code) and report.md is written
 beside it; --report-only measures nothing and rewrites the report. Run the 4320p rows one at a time
 on a shared machine (this script runs one worker at a time). --repro measures the reproducer that
-decodes (H4b of tests/codec/data/repro) instead: frame 0, then every frame. The logic is in
-eval/decode_memory.py.
+decodes (H4b of tests/codec/data/repro) instead: frame 0, then every frame. --every-frame decodes
+every frame of each sized stream (8 frames: motion's I, P and B frames) instead of frame 0. The
+logic is in eval/decode_memory.py.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=900, help="kill a worker after this many seconds")
     ap.add_argument("--results", type=Path, help="append the rows to this JSON-lines file; report.md beside it")
     ap.add_argument("--report-only", action="store_true", help="measure nothing: rewrite --results' report")
+    ap.add_argument("--every-frame", action="store_true", help="decode every frame of each sized stream, not "
+                                                                "frame 0 only (motion: its I, P and B frames)")
     ap.add_argument("--repro", action="store_true", help="measure the reproducer that decodes (H4b): frame 0 and "
                                                          "every frame, instead of the sizes")
     args = ap.parse_args()
@@ -69,8 +72,9 @@ def main() -> None:
         for family in families:
             for name, _, _ in sizes:
                 row = dm.measure(args.code, family, name, streams[family, name], args.code_dir, args.limit_mb,
-                                 args.timeout)
-                print(dm.table([row]).splitlines()[-1], row.message, flush=True)
+                                 args.timeout, "all" if args.every_frame else "0")
+                shown = dm.every_frame_table([row]) if args.every_frame else dm.table([row])
+                print(shown.splitlines()[-1], row.message, flush=True)
                 rows.append(row)
                 if args.results:
                     dm.save(args.results, [row])
@@ -80,7 +84,9 @@ def main() -> None:
         print(dm.table(dm.sized(rows)))
         print()
         print(dm.per_pixel_table(dm.sized(rows)))
-    if len(dm.sized(rows)) < len(rows):
+    if dm.sized(rows, "all"):
+        print(dm.every_frame_table(dm.sized(rows, "all")))
+    if any(r.size in {n for n, _, _ in dm.REPRO} for r in rows):
         print(dm.repro_table(rows))
     if args.results:
         command = command_line("bench_decode_memory.py", ["--results", str(args.results), "--report-only"])
