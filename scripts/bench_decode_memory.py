@@ -73,8 +73,10 @@ def main() -> None:
             for name, _, _ in sizes:
                 row = dm.measure(args.code, family, name, streams[family, name], args.code_dir, args.limit_mb,
                                  args.timeout, "all" if args.every_frame else "0")
-                shown = dm.every_frame_table([row]) if args.every_frame else dm.table([row])
-                print(shown.splitlines()[-1], row.message, flush=True)
+                if args.every_frame:  # its line says how a decode without a figure ended
+                    print(dm.every_frame_table([row]).splitlines()[-1], flush=True)
+                else:
+                    print(dm.table([row]).splitlines()[-1], row.message, flush=True)
                 rows.append(row)
                 if args.results:
                     dm.save(args.results, [row])

@@ -22,6 +22,7 @@ On other devices the frame is made float whole (their memory is the device's).
 
 from __future__ import annotations
 
+import errno
 import mmap
 
 import numpy as np
@@ -95,7 +96,12 @@ class FrameSampler:
         channels of a row together, so that the rows written are one run of pages)."""
         r0, r1 = max(0, lo - REACH), min(self.height, hi + REACH + 1)
         c, w = self.channels, self.width
-        space = mmap.mmap(-1, 4 * self.height * c * w)
+        try:
+            space = mmap.mmap(-1, 4 * self.height * c * w)
+        except OSError as exc:  # address space refused (ENOMEM): an allocation failure like any other
+            if exc.errno == errno.ENOMEM:
+                raise MemoryError(f"cannot reserve {4 * self.height * c * w} bytes of address space") from exc
+            raise
         try:
             rows = torch.frombuffer(space, dtype=torch.float32).view(self.height, c, w)
             rows[r0:r1] = torch.from_numpy(self.frame[r0:r1]).permute(0, 2, 1).float().div_(255.0)

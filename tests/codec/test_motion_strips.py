@@ -137,3 +137,19 @@ def test_the_sampler_is_grid_sample_of_the_whole_float_frame(mode, monkeypatch):
     assert torch.equal(FrameSampler(frame, CPU)(grid[:, :, :0], mode), want[..., :0])
     with pytest.raises(ValueError):
         FrameSampler(frame[..., 0], CPU)
+
+
+def test_address_space_refused_is_an_allocation_failure(monkeypatch):
+    """A mapping the system refuses (ENOMEM) is a MemoryError, which ``inrv decode`` reports as its
+    out-of-memory line (tests/codec/test_decode_memory.py), not an internal error."""
+    import errno
+    import mmap
+
+    def refused(*args, **kwargs):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    monkeypatch.setattr(mmap, "mmap", refused)
+    frame = np.zeros((40, 48, 3), dtype=np.uint8)
+    with pytest.raises(MemoryError):
+        FrameSampler(frame, CPU)(torch.zeros(1, 2, 3, 2), "bicubic")
+
