@@ -40,8 +40,8 @@ class MotionOptions(FitOptions):
                                 choices=INTERPS)
     flow: str | None = option(help=f"optical flow the motion decoders are first fitted to (default "
                                    f"{DEFAULT_FLOW}; none: no guidance)", choices=FLOWS)
-    cold: bool | None = option(help="start every frame's latents from zero (default: from the last coded "
-                                    "frame of its type)")
+    cold: bool | None = option(help="start every frame's latents from zero (default: from an earlier "
+                                    "frame of its type that it depends on)")
 
 
 @dataclass(frozen=True)
