@@ -40,8 +40,9 @@ class MotionOptions(FitOptions):
                                 choices=INTERPS)
     flow: str | None = option(help=f"optical flow the motion decoders are first fitted to (default "
                                    f"{DEFAULT_FLOW}; none: no guidance)", choices=FLOWS)
-    cold: bool | None = option(help="start every frame's latents from zero (default: from an earlier "
-                                    "frame of its type that it depends on)")
+    warm: bool | None = option(help="start each frame's latents from an earlier frame of its type that it "
+                                    "depends on (NIRVANA's initialisation; default: from zero, which measured "
+                                    "fewer bits)")
 
 
 @dataclass(frozen=True)

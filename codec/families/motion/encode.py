@@ -8,7 +8,7 @@ decoder first fitted to an optical flow (:mod:`codec.families.motion.flow`), the
 ``MSE + lambda * bpp`` of the frame, the rate that of its latents under their context models (and,
 in the first frame of its type, of its synthesis weights). Latents start from an already coded frame
 of the same type that the frame depends on (NIRVANA's autoregressive initialisation, Maiya et al.,
-CVPR 2023, here per frame: :func:`frame_plan`) unless ``--cold``.
+CVPR 2023, here per frame: :func:`frame_plan`) with ``--warm``; from zero by default.
 
 Each frame is a task (:func:`code_frame` of a :class:`FrameJob`) of :func:`codec.tools.schedule.run_graph`:
 frames whose references are coded train at once on ``--jobs`` processes or Ray tasks, and the
@@ -432,7 +432,7 @@ def encode(config: MotionConfig, source: FrameSource, enc: EncodeConfig, sink: C
     rung = quality_rung(enc, ladder.ladder)
     intra_steps = step_limit(enc.options, ladder.ladder_steps(rung.length, geometry.num_frames))
     lmbda = rate_lambda(enc, rung)
-    plan = frame_plan(structure, intra_steps, warm=not enc.options.cold)
+    plan = frame_plan(structure, intra_steps, warm=bool(enc.options.warm))
     tasks = plan.tasks
     reader = PeriodReader(source, config.intra_period)
     executor = executor_for(enc.jobs, enc.ray, configure_threads(enc.job_threads))
