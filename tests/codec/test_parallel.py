@@ -113,9 +113,10 @@ def test_executor_choice():
     assert EncodeConfig(model="motion").job_threads is None
 
 
-def _motion(clip: Path, out: Path, **kw) -> bytes:
+def _motion(clip: Path, out: Path, warm: bool = False, **kw) -> bytes:
+    options = {"steps": 8, "intra_period": 4} | ({"warm": True} if warm else {})
     result = codec.encode(clip, out, EncodeConfig(model="motion", device="cpu", progress=False, count=5,
-                                                  options={"steps": 8, "intra_period": 4}, **kw))
+                                                  options=options, **kw))
     assert result.num_frames == 5
     return out.read_bytes()
 
@@ -135,6 +136,12 @@ def test_motion_gives_the_same_file_for_any_number_of_jobs(carphone_y4m, tmp_pat
                                     options={"steps": 8, "intra_period": 4}))
     assert (tmp_path / "c.inrv").read_bytes() == serial
     assert two.jobs == 2 and two.threads == 1 and two.note is None
+
+
+def test_warm_starts_give_the_same_file_for_any_number_of_jobs(carphone_y4m, tmp_path):
+    """With --warm a frame also needs the frame its latents start from (fixed by the structure)."""
+    one = _motion(carphone_y4m, tmp_path / "a.inrv", warm=True, threads=1)
+    assert _motion(carphone_y4m, tmp_path / "b.inrv", warm=True, jobs=2) == one
 
 
 def test_motion_on_ray_gives_the_same_file(carphone_y4m, tmp_path, serial):
@@ -203,3 +210,19 @@ def _group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_frame_plan_starts_a_frame_from_an_ancestor_of_its_type():
+    from codec.families.motion.encode import frame_plan
+    from tests.codec.test_motion import config
+    from codec.families.motion.decode import coding_structure
+
+    structure = coding_structure(config(intra_period=8), 9)  # I0 I8 B4 B2 B1 B3 B6 B5 B7
+    plan = frame_plan(structure, 100, warm=True)
+    display = [f.display for f in structure.frames]
+    starts = {display[i]: (display[w] if w is not None else None) for i, w in enumerate(plan.warm)}
+    assert starts[0] is None and starts[8] == 0 and starts[4] is None  # the first B frame starts from zero
+    assert starts[2] == 4 and starts[1] == 2 and starts[3] == 2 and starts[6] == 4 and starts[5] == 6
+    tasks = plan.tasks
+    assert all(set(t.needs) >= ({plan.warm[t.position]} - {None}) for t in tasks)
+    assert [t.needs for t in frame_plan(structure, 100, warm=False).tasks][4] == (0, 2, 3)  # B1: refs 0, 2; B4's nets
