@@ -66,6 +66,34 @@ def bottom_levels(tasks: Sequence[Task]) -> list[float]:
     return level
 
 
+class _Ready:
+    """The tasks whose needs are done, best first (highest bottom level, then coding order), and
+    the bookkeeping that releases a task when the last of its needs finishes: what
+    :func:`run_graph` and :func:`simulate` share."""
+
+    def __init__(self, tasks: Sequence[Task]) -> None:
+        self.level = bottom_levels(tasks)
+        self.dependents: list[list[int]] = [[] for _ in tasks]
+        for t in tasks:
+            for n in set(t.needs):
+                self.dependents[n].append(t.position)
+        self.waiting = [len(set(t.needs)) for t in tasks]
+        self.heap = [(-self.level[t.position], t.position) for t in tasks if not t.needs]
+        heapq.heapify(self.heap)
+
+    def __bool__(self) -> bool:
+        return bool(self.heap)
+
+    def pop(self) -> int:
+        return heapq.heappop(self.heap)[1]
+
+    def finished(self, position: int) -> None:
+        for d in self.dependents[position]:
+            self.waiting[d] -= 1
+            if self.waiting[d] == 0:
+                heapq.heappush(self.heap, (-self.level[d], d))
+
+
 def run_graph(tasks: Sequence[Task], fn: Callable[[Any], Any], make_input: Callable[[int, Mapping[int, Any]], Any],
               consume: Callable[[int, Any], None], executor: Executor,
               on_change: Callable[[tuple[int, ...]], None] | None = None) -> None:
@@ -76,15 +104,8 @@ def run_graph(tasks: Sequence[Task], fn: Callable[[Any], Any], make_input: Calla
     each start and finish (a progress bar's). A result is dropped once consumed and once every task
     needing it has started. An error ends the run: the executor is closed with ``cancel`` and the
     error is raised."""
-    level = bottom_levels(tasks)
-    dependents: list[list[int]] = [[] for _ in tasks]
-    for t in tasks:
-        for n in set(t.needs):
-            dependents[n].append(t.position)
-    waiting = [len(set(t.needs)) for t in tasks]
-    uses = [len(d) for d in dependents]
-    ready = [(-level[t.position], t.position) for t in tasks if not t.needs]
-    heapq.heapify(ready)
+    ready = _Ready(tasks)
+    uses = [len(d) for d in ready.dependents]
     results: dict[int, Any] = {}
     done: set[int] = set()
     running: dict[Hashable, int] = {}
@@ -97,7 +118,7 @@ def run_graph(tasks: Sequence[Task], fn: Callable[[Any], Any], make_input: Calla
     try:
         while consumed < len(tasks):
             while ready and len(running) < executor.slots:
-                _, position = heapq.heappop(ready)
+                position = ready.pop()
                 arg = make_input(position, {n: results[n] for n in tasks[position].needs})
                 running[executor.submit(fn, arg)] = position
                 for n in set(tasks[position].needs):
@@ -111,10 +132,7 @@ def run_graph(tasks: Sequence[Task], fn: Callable[[Any], Any], make_input: Calla
             position = running.pop(handle)
             results[position] = result
             done.add(position)
-            for d in dependents[position]:
-                waiting[d] -= 1
-                if waiting[d] == 0:
-                    heapq.heappush(ready, (-level[d], d))
+            ready.finished(position)
             while consumed < len(tasks) and consumed in done:
                 consume(consumed, results[consumed])
                 consumed += 1
@@ -152,30 +170,20 @@ def simulate(tasks: Sequence[Task], workers: int, overhead: float = 0.0) -> Simu
     if workers < 1:
         raise ValueError("at least one worker")
     tasks = [Task(t.position, t.needs, t.cost + overhead) for t in tasks]
-    level = bottom_levels(tasks)
+    ready = _Ready(tasks)
     finish: dict[int, float] = {}
-    waiting = [len(set(t.needs)) for t in tasks]
-    dependents: list[list[int]] = [[] for _ in tasks]
-    for t in tasks:
-        for n in set(t.needs):
-            dependents[n].append(t.position)
-    ready = [(-level[t.position], t.position) for t in tasks if not t.needs]
-    heapq.heapify(ready)
     free = [0.0] * workers  # when each worker is next free
     events: list[tuple[float, int]] = []  # (finish time, position)
     now = 0.0
     while len(finish) < len(tasks):
         while ready and min(free) <= now:
-            _, position = heapq.heappop(ready)
+            position = ready.pop()
             w = free.index(min(free))
             end = now + tasks[position].cost
             free[w] = end
             heapq.heappush(events, (end, position))
         now, position = heapq.heappop(events)
         finish[position] = now
-        for d in dependents[position]:
-            waiting[d] -= 1
-            if waiting[d] == 0:
-                heapq.heappush(ready, (-level[d], d))
-    return Simulated(wall=max(finish.values(), default=0.0), critical_path=max(level, default=0.0),
+        ready.finished(position)
+    return Simulated(wall=max(finish.values(), default=0.0), critical_path=max(ready.level, default=0.0),
                      work=sum(t.cost for t in tasks), workers=workers)
