@@ -232,8 +232,8 @@ def decode(src: PathLike, dst: PathLike, *, start: int = 0, count: int | None = 
     configure_threads(threads)
     with CodedVideo(src, device, weights, max_memory) as coded:
         first, n = frame_range(coded.info.num_frames, start, count)
+        coded.check_memory()  # what the stream asks of this machine, then whether its output fits the disk
         _check_decode_size(coded.info.width, coded.info.height, n, Path(dst), max_pixels)
-        coded.check_memory()
         t0 = time.perf_counter()
         with coded.out_of_memory(first, first + n), VideoWriter(dst, width=coded.info.width,
                                                                  height=coded.info.height, fps=coded.info.fps) as writer:
