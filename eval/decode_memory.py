@@ -165,8 +165,12 @@ def _recoded(levels: list[np.ndarray], shapes: list[tuple[int, ...]], context) -
     """Latent levels resampled to ``shapes`` (:func:`_nearest`) and coded again under ``context``."""
     from codec.tools.latentgrid import encode_level
 
-    return tuple(encode_level(_nearest(np.asarray(y), shape), context, k)
-                 for k, (y, shape) in enumerate(zip(levels, shapes)))
+    return tuple(encode_level(y, context, k) for k, y in enumerate(_resampled(levels, shapes)))
+
+
+def _resampled(levels: list, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Latent levels resampled to ``shapes`` (:func:`_nearest`)."""
+    return [_nearest(np.asarray(y), shape) for y, shape in zip(levels, shapes)]
 
 
 def _grid_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]]:
@@ -193,32 +197,47 @@ def _grid_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]
     return out
 
 
-def _motion_chunks(small: Path, width: int, height: int) -> list[tuple[int, bytes]]:
+def motion_part_streams(small: Path, part_stream: bool = True) -> bytes:
+    """A ``motion`` stream with the same latents coded again, one ANS stream per part
+    (``part_stream``) or one per level: the same frames in another layout."""
+    from codec.configio import pack_config
+    from codec.registry import get_family
+
+    header, _ = _read(small)
+    config = dataclasses.replace(get_family("motion").unpack(header.model_config), part_stream=part_stream)
+    new = dataclasses.replace(header, model_config=pack_config(config))
+    return encode_stream(new, _motion_chunks(small, header.width, header.height, config))
+
+
+def _motion_chunks(small: Path, width: int, height: int, config=None) -> list[tuple[int, bytes]]:
     """Every frame's parts with their latents resampled and coded again under the part's context
-    model (networks unchanged: their shapes do not depend on the frame size)."""
+    model (networks unchanged: their shapes do not depend on the frame size), in the layout of
+    ``config`` (default: the stream's)."""
     import torch
 
     from bitstream.records.kinds import CHUNK_FRAME
     from bitstream.records.motion import write_frame
-    from codec.families.motion.decode import MotionDecoder, part_levels
+    from codec.families.motion.decode import MotionDecoder, part_levels, part_words
     from codec.families.motion.net import PARTS, SCHEME, part_shape
     from codec.registry import get_family
     from codec.tools.latentgrid import IntegerContext
 
     header, chunks = _read(small)
-    config = get_family("motion").unpack(header.model_config)
+    source = get_family("motion").unpack(header.model_config)
+    config = config or source
     cpu = torch.device("cpu")
     frames = []
     with StreamReader(small) as reader:
-        decoder = MotionDecoder(config, _geometry(header), reader, cpu)
+        decoder = MotionDecoder(source, _geometry(header), reader, cpu)
         for chunk, coded in enumerate(decoder.structure.frames):
             state, parts = decoder.chain.state(chunk), []
             for role, record in zip(PARTS[coded.letter], state.record.parts):
                 networks, part = state.networks[role], part_shape(config, role)
                 context = IntegerContext.from_codes(SCHEME, list(networks.context), config.ctx_hidden,
                                                     config.ctx_layers, part.levels)
-                levels = part_levels(record, networks, role, config, header.height, header.width, cpu)
-                parts.append(dataclasses.replace(record, levels=_recoded(levels, part.shapes(height, width), context)))
+                levels = part_levels(record, networks, role, source, header.height, header.width, cpu)
+                words = part_words(_resampled(levels, part.shapes(height, width)), context, config)
+                parts.append(dataclasses.replace(record, levels=words))
             frames.append(write_frame(dataclasses.replace(state.record, parts=tuple(parts))))
     found = iter(frames)
     return [(kind, next(found) if kind == CHUNK_FRAME else payload) for kind, payload in chunks]

@@ -163,3 +163,22 @@ def test_motion_has_a_quality_ladder_rate_control_can_use():
     assert FAMILY.ladder_length(FAMILY.ladder_steps(400.0, 32), 32) == 400.0
     enc = EncodeConfig(model="motion", options={"intra_period": 8})
     assert FAMILY.probe_frames(enc, 32) == 5 and FAMILY.probe_frames(enc, 3) == 3
+
+
+def test_one_stream_per_part_holds_the_golden_latents_in_fewer_bytes(tmp_path):
+    """The golden stream (a stream per latent level, as every stream before ``part_stream``)
+    recoded with one ANS stream per part decodes to the same frames in fewer bytes, and recoded
+    back is the golden file byte for byte; new encodes write one stream per part."""
+    from eval.decode_memory import motion_part_streams
+    from tests.codec.make_golden import golden_paths
+
+    golden, _ = golden_paths("motion")
+    joint = tmp_path / "joint.inrv"
+    joint.write_bytes(motion_part_streams(golden, True))
+    with codec.open(golden, device="cpu") as a, codec.open(joint, device="cpu") as b:
+        assert not a.config.part_stream and b.config.part_stream
+        assert np.array_equal(np.stack(list(a.frames())), np.stack(list(b.frames())))
+        frames = b.info.num_frames
+    assert joint.stat().st_size < golden.stat().st_size - 2 * frames
+    assert motion_part_streams(joint, False) == golden.read_bytes()
+    assert FAMILY.make_config(EncodeConfig(model="motion"), Geometry(48, 40, 4, Fraction(25))).part_stream

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codec.configio import trailing
 from codec.options import option
 from codec.tools.fitoptions import FitOptions
 
@@ -56,7 +57,8 @@ class MotionConfig:
     residuals) and ``refine`` residual blocks of two 3x3 convolutions; motion: ``motion_levels`` grids at ``2**-(motion_scale + k)``
     of the frame, a synthesis of ``layers`` 1x1 layers of ``motion_hidden`` channels; every grid's
     context model has ``ctx_layers`` hidden layers of ``ctx_hidden`` units and a learned offset per
-    level.
+    level. ``part_stream``: each part's latent levels are one ANS stream (absent, as in every stream
+    written before the field: one stream per level).
     """
 
     structure: int
@@ -72,6 +74,7 @@ class MotionConfig:
     motion_scale: int
     ctx_hidden: int
     ctx_layers: int
+    part_stream: bool = trailing(False)
 
     def __post_init__(self) -> None:
         if not (0 <= self.structure < len(STRUCTURES) and 1 <= self.intra_period <= MAX_INTRA_PERIOD):

@@ -20,7 +20,15 @@ from codec.families.motion.net import PARTS, ROLES, SCHEME, decoder_macs, part_n
 from codec.families.motion.render import PartRows, render_frame
 from codec.tools.chain import ChainDecoder, ReferenceFrames
 from codec.tools.framesampler import FrameSampler
-from codec.tools.latentgrid import IntegerContext, context_shapes, decode_levels, max_words
+from codec.tools.latentgrid import (
+    IntegerContext,
+    context_shapes,
+    decode_levels,
+    decode_pyramid,
+    encode_level,
+    encode_pyramid,
+    max_words,
+)
 from codec.tools.structure import CodedFrame, CodingStructure, low_delay, random_access
 
 
@@ -80,9 +88,17 @@ def layouts(config: MotionConfig, geometry: Geometry) -> dict[str, PartLayout]:
     for role in ROLES:
         part = part_shape(config, role)
         ctx = context_shapes(SCHEME, config.ctx_hidden, config.ctx_layers, part.levels)
-        out[role] = PartLayout(tuple(synthesis_shapes(part)), tuple(ctx),
-                               tuple(max_words(s) for s in part.shapes(geometry.height, geometry.width)))
+        words = tuple(max_words(s) for s in part.shapes(geometry.height, geometry.width))
+        out[role] = PartLayout(tuple(synthesis_shapes(part)), tuple(ctx), (sum(words),) if config.part_stream else words)
     return out
+
+
+def part_words(codes: list[np.ndarray], context: IntegerContext, config: MotionConfig) -> tuple[np.ndarray, ...]:
+    """A part's latent levels as the stream holds them: one ANS stream (``part_stream``) or one
+    per level."""
+    if config.part_stream:
+        return (encode_pyramid(list(codes), context),)
+    return tuple(encode_level(c, context, k) for k, c in enumerate(codes))
 
 
 def part_levels(record: PartRecord, networks: RoleNetworks, role: str, config: MotionConfig, height: int,
@@ -91,8 +107,10 @@ def part_levels(record: PartRecord, networks: RoleNetworks, role: str, config: M
     part = part_shape(config, role)
     context = IntegerContext.from_codes(SCHEME, list(networks.context), config.ctx_hidden, config.ctx_layers,
                                         part.levels)
-    return [torch.from_numpy(y).to(device)
-            for y in decode_levels(list(record.levels), part.shapes(height, width), context, chunk)]
+    shapes = part.shapes(height, width)
+    grids = decode_pyramid(record.levels[0], shapes, context, chunk) if config.part_stream \
+        else decode_levels(list(record.levels), shapes, context, chunk)
+    return [torch.from_numpy(y).to(device) for y in grids]
 
 
 class MotionDecoder(Decoder):

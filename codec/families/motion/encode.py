@@ -36,7 +36,7 @@ from codec.family import ChunkSink, FamilyStats, FrameSource, Laddered
 from codec.families.grid.net import load_synthesis
 from codec.families.motion import presets
 from codec.families.motion.config import DEFAULT_FLOW, MotionConfig
-from codec.families.motion.decode import RoleNetworks, coding_structure
+from codec.families.motion.decode import RoleNetworks, coding_structure, part_words
 from codec.families.motion.flow import flow_targets
 from codec.families.motion.net import (
     FLOW_UNIT,
@@ -54,7 +54,7 @@ from codec.metrics import psnr_rgb
 from codec.results import GroupResult
 from codec.tools.chain import ReferenceFrames
 from codec.tools.fitoptions import quality_rung, rate_lambda, step_limit
-from codec.tools.latentgrid import Q, IntegerContext, encode_level
+from codec.tools.latentgrid import Q, IntegerContext
 from codec.tools.latentgrid.crops import resample
 from codec.tools.latentgrid.training import ContextNet, PyramidRate, quantize_proxy
 from codec.tools.phases import Limits
@@ -314,7 +314,7 @@ def _export(job: FrameJob, role: str, part: PartTrainable, device: torch.device,
         synthesis_steps=nets.steps if part.networks else None,
         synthesis=nets.synthesis if part.networks else None,
         context=nets.context if part.networks else None,
-        levels=tuple(encode_level(c, integer, k) for k, c in enumerate(codes)))
+        levels=part_words(codes, integer, config))
     net = load_synthesis(part_net(part.part).to(device), list(nets.synthesis), nets.steps)
     output = part_output(net, [torch.from_numpy(c).to(device) for c in codes], part.part, part.height, part.width)
     return record, output

@@ -94,6 +94,7 @@ class MotionFamily(Family):
             motion_scale=MOTION_SCALE,
             ctx_hidden=CTX_HIDDEN,
             ctx_layers=CTX_LAYERS,
+            part_stream=True,
         )
 
     def describe(self, config: MotionConfig) -> dict:

@@ -12,7 +12,8 @@ Decoder side (this package's namespace; nothing here trains):
   tables (:class:`IntegerContext`, :func:`context_shapes`);
 * :mod:`~codec.tools.latentgrid.coding`: a level to ANS words and back (:func:`encode_level`,
   :func:`decode_level`, :func:`max_words`; :func:`decode_levels`: a pyramid's levels decoded
-  together, pass by pass);
+  together, pass by pass; :func:`encode_pyramid` / :func:`decode_pyramid`: a pyramid's levels in
+  one ANS stream);
 * :mod:`~codec.tools.latentgrid.upsampling`: a pyramid upsampled to the frame (:func:`upsample`,
   :func:`upsample_image`), or to a strip of its rows (:func:`upsample_rows`).
 
@@ -24,7 +25,14 @@ reference page; docs/bitstream.md specifies the coding.
 
 from __future__ import annotations
 
-from codec.tools.latentgrid.coding import decode_level, decode_levels, encode_level, max_words
+from codec.tools.latentgrid.coding import (
+    decode_level,
+    decode_levels,
+    decode_pyramid,
+    encode_level,
+    encode_pyramid,
+    max_words,
+)
 from codec.tools.latentgrid.context import (
     ACT_LIMIT,
     ACT_SHIFT,
@@ -53,6 +61,6 @@ __all__ = [
     "ACT_LIMIT", "ACT_SHIFT", "ALPHABET", "IMAGE_SCHEMES", "LOG_SCALE_MAX", "LOG_SCALE_MIN", "MAX_WEIGHT",
     "MEAN_RES", "NUM_SCALES", "NUM_TABLES", "PAD", "Q", "RHO_Q", "SCALE_RES", "SCHEMES", "WEIGHT_SHIFT",
     "IntegerContext", "Pyramid", "Scheme", "context_macs", "context_shapes", "decode_level", "decode_levels",
-    "encode_level",
+    "decode_pyramid", "encode_level", "encode_pyramid",
     "layer_shapes", "max_words", "tables", "upsample", "upsample_image", "upsample_level", "upsample_rows",
 ]

@@ -148,11 +148,12 @@ LAYOUT_LIMIT = 1 << 22
 
 
 class _Level:
-    """One level being decoded by :func:`decode_levels`: its coder, padded grid and its passes."""
+    """One level being decoded by :func:`decode_levels`: its coder (its own, or its pyramid's),
+    padded grid and its passes."""
 
-    def __init__(self, words: np.ndarray, shape: tuple[int, int, int], scheme, fail, level: int) -> None:
+    def __init__(self, coder, shape: tuple[int, int, int], scheme, level: int) -> None:
         self.shape, self.level, self.scheme = shape, level, scheme
-        self.coder = guarded(fail, constriction.stream.stack.AnsCoder, np.ascontiguousarray(words, dtype=np.uint32))
+        self.coder = coder
         self.grid = np.zeros(tuple(n + 2 * PAD for n in shape), dtype=np.int8)
         self.cells = self.grid.reshape(-1)
         self.count = scheme.count(shape)
@@ -173,6 +174,10 @@ class _Level:
         return centres(at, self.shape), cls
 
 
+def _coder(words: np.ndarray, fail):
+    return guarded(fail, constriction.stream.stack.AnsCoder, np.ascontiguousarray(words, dtype=np.uint32))
+
+
 def decode_levels(words: list[np.ndarray], shapes: list[tuple[int, ...]], context: IntegerContext,
                   chunk: int | None = None) -> list[np.ndarray]:
     """:func:`decode_level` of every level of a pyramid (level ``k``: ``words[k]``, ``shapes[k]``),
@@ -185,8 +190,34 @@ def decode_levels(words: list[np.ndarray], shapes: list[tuple[int, ...]], contex
     def fail(message: str) -> BitstreamError:
         return BitstreamError(f"latent data: {message}", chunk=chunk)
 
+    levels = [_Level(_coder(w, fail), as_frames(tuple(s)), context.scheme, k)
+              for k, (w, s) in enumerate(zip(words, shapes))]
+    _decode_passes(levels, context, fail)
+    for lv in levels:
+        if not lv.coder.is_empty():
+            raise fail("longer than its grid")
+    return [lv.grid[PAD:-PAD, PAD:-PAD, PAD:-PAD].reshape(tuple(given)) for lv, given in zip(levels, shapes)]
+
+
+def decode_pyramid(words: np.ndarray, shapes: list[tuple[int, ...]], context: IntegerContext,
+                   chunk: int | None = None) -> list[np.ndarray]:
+    """Inverse of :func:`encode_pyramid`: a pyramid's levels (``shapes``) from one ANS stream, in
+    :func:`decode_levels`'s order (the levels' passes interleaved)."""
+    def fail(message: str) -> BitstreamError:
+        return BitstreamError(f"latent data: {message}", chunk=chunk)
+
+    coder = _coder(words, fail)
+    levels = [_Level(coder, as_frames(tuple(s)), context.scheme, k) for k, s in enumerate(shapes)]
+    _decode_passes(levels, context, fail)
+    if not coder.is_empty():
+        raise fail("longer than its grids")
+    return [lv.grid[PAD:-PAD, PAD:-PAD, PAD:-PAD].reshape(tuple(given)) for lv, given in zip(levels, shapes)]
+
+
+def _decode_passes(levels: list[_Level], context: IntegerContext, fail) -> None:
+    """Every level's latents into its grid, pass ``p`` of every level together (the order
+    :func:`_coding_runs` lists)."""
     scheme = context.scheme
-    levels = [_Level(w, as_frames(tuple(s)), scheme, fail, k) for k, (w, s) in enumerate(zip(words, shapes))]
     for index in range(max((lv.count for lv in levels), default=0)):
         batches: dict[int, list[tuple[_Level, np.ndarray, np.ndarray]]] = {}
         for lv in levels:
@@ -213,12 +244,45 @@ def decode_levels(words: list[np.ndarray], shapes: list[tuple[int, ...]], contex
                     if latents.size and np.abs(latents).max() > Q:
                         raise fail("a latent out of range")
                     lv.cells[centre[pick]] = latents
-    out = []
-    for lv, given in zip(levels, shapes):
-        if not lv.coder.is_empty():
-            raise fail("longer than its grid")
-        out.append(lv.grid[PAD:-PAD, PAD:-PAD, PAD:-PAD].reshape(tuple(given)))
+
+
+def _coding_runs(grids: list[np.ndarray], context: IntegerContext) -> list[tuple[np.ndarray, int]]:
+    """``(symbols, table)`` of every run of a pyramid's latents, in the order :func:`_decode_passes`
+    decodes them: pass by pass, within a pass class by class (in the order the levels first use
+    them), level by level, run by run."""
+    scheme = context.scheme
+    grids = [g.reshape(as_frames(g.shape)) for g in grids]
+    for g in grids:
+        if g.size and np.abs(g).max() > Q:
+            raise ValueError(f"latents must lie in [-{Q}, {Q}]")
+    padded_grids = [padded(g) for g in grids]
+    counts = [scheme.count(g.shape) for g in grids]
+    out: list[tuple[np.ndarray, int]] = []
+    for index in range(max(counts, default=0)):
+        batches: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for k, g in enumerate(grids):
+            if index < counts[k]:
+                at, cls = scheme.members(g.shape, index)
+                if at.size:
+                    batches.setdefault(cls, []).append((k, at))
+        for cls, batch in batches.items():
+            for k, at in batch:
+                mean, table = _predict(context, cls, padded_grids[k], centres(at, grids[k].shape), k)
+                symbols = grids[k].reshape(-1)[at].astype(np.int32) - (mean >> 2) + 2 * Q
+                order, runs = _runs(table)
+                out.extend((symbols[order[a:b]], int(table[order[a]])) for a, b in runs)
     return out
+
+
+def encode_pyramid(grids: list[np.ndarray], context: IntegerContext) -> np.ndarray:
+    """The ANS words (uint32) of every level of a pyramid (level ``k``: ``grids[k]``, in
+    [-Q, Q]) in one stream: the levels' passes interleaved as :func:`decode_levels` decodes them,
+    coded last to first. One stream's flush instead of one per level: a few bytes a level, most of
+    a small inter frame's parts when their latents are nearly all zero."""
+    coder = constriction.stream.stack.AnsCoder()
+    for symbols, table in reversed(_coding_runs(grids, context)):
+        coder.encode_reverse(symbols.astype(np.int32), table_model(table))
+    return coder.get_compressed()
 
 
 def max_words(shape: tuple[int, ...]) -> int:
