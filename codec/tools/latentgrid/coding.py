@@ -89,23 +89,8 @@ def encode_level(values: np.ndarray, context: IntegerContext, level: int = 0) ->
     """The ANS words (uint32) of latent level ``level``'s grid ``values`` ((T, H, W) or (H, W)),
     in [-Q, Q]: pass after pass, within a pass run after run of the latents sharing a table
     (stably from raster order), coded last to first (ANS is a stack)."""
-    values = values.reshape(as_frames(values.shape))
-    if values.size and np.abs(values).max() > Q:
-        raise ValueError(f"latents must lie in [-{Q}, {Q}]")
-    shape, scheme = values.shape, context.scheme
-    grid = padded(values)
-    flat = values.reshape(-1)
     coder = constriction.stream.stack.AnsCoder()
-    for index in reversed(range(scheme.count(shape))):
-        at, cls = scheme.members(shape, index)
-        if not at.size:
-            continue
-        mean, table = _predict(context, cls, grid, centres(at, shape), level)
-        symbols = flat[at].astype(np.int32) - (mean >> 2) + 2 * Q
-        order, runs = _runs(table)
-        for a, b in reversed(runs):
-            idx = order[a:b]
-            coder.encode_reverse(symbols[idx].astype(np.int32), table_model(int(table[idx[0]])))
+    _encode_passes(coder, [values], context, level)
     return coder.get_compressed()
 
 
@@ -190,13 +175,11 @@ def decode_levels(words: list[np.ndarray], shapes: list[tuple[int, ...]], contex
     def fail(message: str) -> BitstreamError:
         return BitstreamError(f"latent data: {message}", chunk=chunk)
 
-    levels = [_Level(_coder(w, fail), as_frames(tuple(s)), context.scheme, k)
-              for k, (w, s) in enumerate(zip(words, shapes))]
-    _decode_passes(levels, context, fail)
+    levels = _decode(context, shapes, [_coder(w, fail) for w in words], fail)
     for lv in levels:
         if not lv.coder.is_empty():
             raise fail("longer than its grid")
-    return [lv.grid[PAD:-PAD, PAD:-PAD, PAD:-PAD].reshape(tuple(given)) for lv, given in zip(levels, shapes)]
+    return _grids(levels, shapes)
 
 
 def decode_pyramid(words: np.ndarray, shapes: list[tuple[int, ...]], context: IntegerContext,
@@ -207,17 +190,22 @@ def decode_pyramid(words: np.ndarray, shapes: list[tuple[int, ...]], context: In
         return BitstreamError(f"latent data: {message}", chunk=chunk)
 
     coder = _coder(words, fail)
-    levels = [_Level(coder, as_frames(tuple(s)), context.scheme, k) for k, s in enumerate(shapes)]
-    _decode_passes(levels, context, fail)
+    levels = _decode(context, shapes, [coder] * len(shapes), fail)
     if not coder.is_empty():
         raise fail("longer than its grids")
+    return _grids(levels, shapes)
+
+
+def _grids(levels: list[_Level], shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """The decoded levels' grids, unpadded, in their given shapes (views: no second copy)."""
     return [lv.grid[PAD:-PAD, PAD:-PAD, PAD:-PAD].reshape(tuple(given)) for lv, given in zip(levels, shapes)]
 
 
-def _decode_passes(levels: list[_Level], context: IntegerContext, fail) -> None:
-    """Every level's latents into its grid, pass ``p`` of every level together (the order
-    :func:`_coding_runs` lists)."""
+def _decode(context: IntegerContext, shapes: list[tuple[int, ...]], coders: list, fail) -> list[_Level]:
+    """Every level's latents (level ``k``: ``shapes[k]``, from ``coders[k]``) into its grid, pass
+    ``p`` of every level together: the reverse of :func:`_encode_passes`' order."""
     scheme = context.scheme
+    levels = [_Level(c, as_frames(tuple(s)), scheme, k) for k, (c, s) in enumerate(zip(coders, shapes))]
     for index in range(max((lv.count for lv in levels), default=0)):
         batches: dict[int, list[tuple[_Level, np.ndarray, np.ndarray]]] = {}
         for lv in levels:
@@ -244,12 +232,14 @@ def _decode_passes(levels: list[_Level], context: IntegerContext, fail) -> None:
                     if latents.size and np.abs(latents).max() > Q:
                         raise fail("a latent out of range")
                     lv.cells[centre[pick]] = latents
+    return levels
 
 
-def _coding_runs(grids: list[np.ndarray], context: IntegerContext) -> list[tuple[np.ndarray, int]]:
-    """``(symbols, table)`` of every run of a pyramid's latents, in the order :func:`_decode_passes`
-    decodes them: pass by pass, within a pass class by class (in the order the levels first use
-    them), level by level, run by run."""
+def _encode_passes(coder, grids: list[np.ndarray], context: IntegerContext, first_level: int = 0) -> None:
+    """Push the latents of ``grids`` (levels ``first_level``, ``first_level + 1``, ...; each in
+    [-Q, Q]) onto the ANS ``coder`` in the reverse of the order :func:`_decode` takes them off:
+    pass ``p`` of every level together, within a pass class by class (in the order the levels
+    first use them), level by level, run by run (ANS is a stack)."""
     scheme = context.scheme
     grids = [g.reshape(as_frames(g.shape)) for g in grids]
     for g in grids:
@@ -257,21 +247,21 @@ def _coding_runs(grids: list[np.ndarray], context: IntegerContext) -> list[tuple
             raise ValueError(f"latents must lie in [-{Q}, {Q}]")
     padded_grids = [padded(g) for g in grids]
     counts = [scheme.count(g.shape) for g in grids]
-    out: list[tuple[np.ndarray, int]] = []
-    for index in range(max(counts, default=0)):
+    for index in reversed(range(max(counts, default=0))):
         batches: dict[int, list[tuple[int, np.ndarray]]] = {}
         for k, g in enumerate(grids):
             if index < counts[k]:
                 at, cls = scheme.members(g.shape, index)
                 if at.size:
                     batches.setdefault(cls, []).append((k, at))
-        for cls, batch in batches.items():
-            for k, at in batch:
-                mean, table = _predict(context, cls, padded_grids[k], centres(at, grids[k].shape), k)
+        for cls, batch in reversed(list(batches.items())):
+            for k, at in reversed(batch):
+                mean, table = _predict(context, cls, padded_grids[k], centres(at, grids[k].shape), first_level + k)
                 symbols = grids[k].reshape(-1)[at].astype(np.int32) - (mean >> 2) + 2 * Q
                 order, runs = _runs(table)
-                out.extend((symbols[order[a:b]], int(table[order[a]])) for a, b in runs)
-    return out
+                for a, b in reversed(runs):
+                    idx = order[a:b]
+                    coder.encode_reverse(symbols[idx].astype(np.int32), table_model(int(table[idx[0]])))
 
 
 def encode_pyramid(grids: list[np.ndarray], context: IntegerContext) -> np.ndarray:
@@ -280,8 +270,7 @@ def encode_pyramid(grids: list[np.ndarray], context: IntegerContext) -> np.ndarr
     coded last to first. One stream's flush instead of one per level: a few bytes a level, most of
     a small inter frame's parts when their latents are nearly all zero."""
     coder = constriction.stream.stack.AnsCoder()
-    for symbols, table in reversed(_coding_runs(grids, context)):
-        coder.encode_reverse(symbols.astype(np.int32), table_model(table))
+    _encode_passes(coder, grids, context)
     return coder.get_compressed()
 
 
